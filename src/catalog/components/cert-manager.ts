@@ -1,0 +1,86 @@
+import { helmChart, labels, WILDCARD_TLS_SECRET } from "../objects.js";
+import type { Component } from "../types.js";
+import { CHARTS } from "../versions.js";
+
+const NAMESPACE = "cert-manager";
+export const CLUSTER_ISSUER = "plinth-letsencrypt-dns01";
+/** Cloudflare API token for DNS-01, written by plinth from the operator's environment at apply. */
+export const CLOUDFLARE_TOKEN_SECRET = "cloudflare-api-token";
+
+/** Phase 0.3: cert-manager with a Cloudflare DNS-01 ClusterIssuer and one wildcard certificate for both zones. */
+export const certManager: Component = {
+  id: "cert-manager",
+  title: "cert-manager",
+  phase: "0",
+  step: "0.3",
+  layer: "L1",
+  scope: "cluster",
+  dependsOn: ["k3s"],
+  stateful: false,
+  namespace: () => NAMESPACE,
+  objects(env) {
+    const l = labels(env, "cert-manager");
+    const dnsNames = env.zones.flatMap((z) => [z, `*.${z}`]);
+    return [
+      helmChart(env, "cert-manager", {
+        name: "cert-manager",
+        chart: CHARTS.certManager,
+        targetNamespace: NAMESPACE,
+        stateful: false,
+        values: {
+          crds: { enabled: true, keep: true },
+          resources: { requests: { memory: "64Mi", cpu: "10m" } },
+          webhook: { resources: { requests: { memory: "32Mi", cpu: "10m" } } },
+          cainjector: { resources: { requests: { memory: "64Mi", cpu: "10m" } } },
+          // DNS-01 self-checks must ask public resolvers, not the cluster's view of the zone.
+          dns01RecursiveNameserversOnly: true,
+          dns01RecursiveNameservers: "1.1.1.1:53,1.0.0.1:53",
+        },
+      }),
+      {
+        apiVersion: "cert-manager.io/v1",
+        kind: "ClusterIssuer",
+        metadata: { name: CLUSTER_ISSUER, labels: l },
+        spec: {
+          acme: {
+            server: "https://acme-v02.api.letsencrypt.org/directory",
+            ...(env.acmeEmail ? { email: env.acmeEmail } : {}),
+            privateKeySecretRef: { name: "plinth-letsencrypt-account" },
+            solvers: [
+              {
+                dns01: {
+                  cloudflare: { apiTokenSecretRef: { name: CLOUDFLARE_TOKEN_SECRET, key: "api-token" } },
+                },
+                selector: { dnsZones: env.zones },
+              },
+            ],
+          },
+        },
+      },
+      {
+        apiVersion: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: { name: "plinth-wildcard", namespace: "kube-system", labels: l },
+        spec: {
+          secretName: WILDCARD_TLS_SECRET,
+          issuerRef: { kind: "ClusterIssuer", name: CLUSTER_ISSUER },
+          dnsNames,
+          privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+        },
+      },
+    ];
+  },
+  secrets: () => [],
+  health: () => [
+    { kind: "workload", objectKind: "Deployment", name: "cert-manager-webhook", namespace: NAMESPACE },
+    {
+      kind: "condition",
+      apiVersion: "cert-manager.io/v1",
+      objectKind: "Certificate",
+      name: "plinth-wildcard",
+      namespace: "kube-system",
+      condition: "Ready",
+    },
+  ],
+  requests: () => ({ memory: "192Mi", cpu: "50m" }),
+};

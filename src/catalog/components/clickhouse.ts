@@ -1,0 +1,128 @@
+import type { ResolvedEnvironment } from "../../model/types.js";
+import { helmChart, labels, namespaceOf, STORAGE_CLASS } from "../objects.js";
+import type { Component } from "../types.js";
+import { CHARTS, IMAGES } from "../versions.js";
+
+const OPERATOR_NAMESPACE = "clickhouse-operator";
+export const CLICKHOUSE_SECRET = "clickhouse-users";
+
+function memory(env: ResolvedEnvironment): string {
+  return (
+    env.componentResources.clickhouse?.memory ??
+    (env.kind === "prod" || env.kind === "staging" ? "2Gi" : "1Gi")
+  );
+}
+
+export function clickhouseNamespace(env: ResolvedEnvironment): string {
+  return namespaceOf(env, "clickhouse", "data");
+}
+
+/**
+ * Phase 2.3: ClickHouse through the Altinity operator and a one-replica `ClickHouseInstallation`.
+ * The operator watches only the data namespaces: SigNoz brings its own and the two must not fight.
+ */
+export const clickhouse: Component = {
+  id: "clickhouse",
+  title: "ClickHouse",
+  phase: "2",
+  step: "2.3",
+  layer: "L3",
+  scope: "environment",
+  dependsOn: ["k3s"],
+  stateful: true,
+  namespace: clickhouseNamespace,
+  objects(env) {
+    const ns = clickhouseNamespace(env);
+    return [
+      helmChart(env, "clickhouse", {
+        name: "clickhouse-operator",
+        chart: CHARTS.clickhouseOperator,
+        targetNamespace: OPERATOR_NAMESPACE,
+        stateful: false,
+        values: {
+          operator: { resources: { requests: { memory: "64Mi", cpu: "50m" } } },
+          configs: { files: { "config.yaml": { watch: { namespaces: [ns] } } } },
+        },
+      }),
+      {
+        apiVersion: "clickhouse.altinity.com/v1",
+        kind: "ClickHouseInstallation",
+        metadata: { name: "clickhouse", namespace: ns, labels: labels(env, "clickhouse") },
+        spec: {
+          defaults: { templates: { podTemplate: "clickhouse", dataVolumeClaimTemplate: "data" } },
+          configuration: {
+            users: {
+              // Passwords are read by the operator from the generated Secret, never written here.
+              "app/k8s_secret_password": `${ns}/${CLICKHOUSE_SECRET}/app`,
+              "app/networks/ip": ["::/0"],
+              "openpanel/k8s_secret_password": `${ns}/${CLICKHOUSE_SECRET}/openpanel`,
+              "openpanel/networks/ip": ["::/0"],
+            },
+            clusters: [{ name: "default", layout: { shardsCount: 1, replicasCount: 1 } }],
+          },
+          templates: {
+            podTemplates: [
+              {
+                name: "clickhouse",
+                spec: {
+                  containers: [
+                    {
+                      name: "clickhouse",
+                      image: IMAGES.clickhouse,
+                      resources: {
+                        requests: { memory: memory(env), cpu: "200m" },
+                        limits: { memory: memory(env) },
+                      },
+                    },
+                  ],
+                },
+              },
+            ],
+            volumeClaimTemplates: [
+              {
+                name: "data",
+                reclaimPolicy: "Retain",
+                spec: {
+                  storageClassName: STORAGE_CLASS,
+                  accessModes: ["ReadWriteOnce"],
+                  resources: { requests: { storage: env.storage.clickhouse } },
+                },
+              },
+            ],
+          },
+        },
+      },
+    ];
+  },
+  secrets: (env) => [
+    {
+      name: CLICKHOUSE_SECRET,
+      namespace: clickhouseNamespace(env),
+      keys: {
+        app: { length: 32, alphabet: "alphanumeric" },
+        openpanel: { length: 32, alphabet: "alphanumeric" },
+      },
+      consumers: ["clickhouse", "openpanel", "apps"],
+    },
+  ],
+  health: (env) => [
+    {
+      kind: "status",
+      apiVersion: "clickhouse.altinity.com/v1",
+      objectKind: "ClickHouseInstallation",
+      name: "clickhouse",
+      namespace: clickhouseNamespace(env),
+      field: "status.status",
+      equals: "Completed",
+    },
+    {
+      kind: "http",
+      service: "clickhouse-clickhouse",
+      namespace: clickhouseNamespace(env),
+      port: 8123,
+      path: "/ping",
+      expect: "Ok.",
+    },
+  ],
+  requests: (env) => ({ memory: memory(env), cpu: "250m" }),
+};

@@ -1,0 +1,53 @@
+import { helmChart, hostOf, namespaceOf } from "../objects.js";
+import type { Component } from "../types.js";
+import { CHARTS } from "../versions.js";
+
+/**
+ * Phase 1.1: the cluster dashboard. Kubernetes Dashboard was archived upstream in January 2026 and
+ * its chart repository is gone, so plinth installs Headlamp, its maintained successor.
+ */
+export const dashboard: Component = {
+  id: "dashboard",
+  title: "Cluster dashboard (Headlamp)",
+  phase: "1",
+  step: "1.1",
+  layer: "L2",
+  scope: "cluster",
+  dependsOn: ["k3s"],
+  stateful: false,
+  namespace: (env) => namespaceOf(env, "dashboard", "platform"),
+  objects(env) {
+    const host = hostOf(env, "dashboard");
+    return [
+      helmChart(env, "dashboard", {
+        name: "dashboard",
+        chart: CHARTS.headlamp,
+        targetNamespace: namespaceOf(env, "dashboard", "platform"),
+        stateful: false,
+        values: {
+          replicaCount: 1,
+          // Users sign in with a service-account token; no cluster-admin binding by default.
+          clusterRoleBinding: { create: false },
+          ingress: host
+            ? {
+                enabled: true,
+                ingressClassName: "traefik",
+                hosts: [{ host, paths: [{ path: "/", type: "Prefix" }] }],
+                tls: [{ hosts: [host] }],
+              }
+            : { enabled: false },
+        },
+      }),
+    ];
+  },
+  secrets: () => [],
+  health: (env) => [
+    {
+      kind: "workload",
+      objectKind: "Deployment",
+      name: "dashboard-headlamp",
+      namespace: namespaceOf(env, "dashboard", "platform"),
+    },
+  ],
+  requests: () => ({ memory: "128Mi", cpu: "50m" }),
+};

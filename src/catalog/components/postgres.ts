@@ -1,0 +1,40 @@
+import type { ResolvedEnvironment } from "../../model/types.js";
+import { namespaceOf } from "../objects.js";
+import {
+  type PostgresClusterOptions,
+  postgresCluster,
+  postgresHealth,
+  postgresSecret,
+} from "../postgres-cluster.js";
+import type { Component } from "../types.js";
+
+export function businessPostgresOptions(env: ResolvedEnvironment): PostgresClusterOptions {
+  return {
+    component: "postgres",
+    name: "postgres",
+    namespace: namespaceOf(env, "postgres", "data"),
+    database: "app",
+    owner: "app",
+    storage: env.storage.postgres,
+    memory:
+      env.componentResources.postgres?.memory ??
+      (env.kind === "prod" || env.kind === "staging" ? "1Gi" : "256Mi"),
+  };
+}
+
+/** Phase 1.3: the business PostgreSQL in the environment's data namespace. */
+export const postgres: Component = {
+  id: "postgres",
+  title: "Business PostgreSQL",
+  phase: "1",
+  step: "1.3",
+  layer: "L3",
+  scope: "environment",
+  dependsOn: ["cnpg-operator"],
+  stateful: true,
+  namespace: (env) => businessPostgresOptions(env).namespace,
+  objects: (env) => [postgresCluster(env, businessPostgresOptions(env))],
+  secrets: (env) => [postgresSecret(businessPostgresOptions(env), ["postgres", "apps", "openpanel"])],
+  health: (env) => postgresHealth(businessPostgresOptions(env)),
+  requests: (env) => ({ memory: businessPostgresOptions(env).memory, cpu: "100m" }),
+};

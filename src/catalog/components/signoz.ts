@@ -1,0 +1,88 @@
+import type { ResolvedEnvironment } from "../../model/types.js";
+import { helmChart, hostOf, namespaceOf, STORAGE_CLASS } from "../objects.js";
+import type { Component } from "../types.js";
+import { CHARTS } from "../versions.js";
+
+const VALUES_SECRET = "signoz-values";
+
+function ingress(host: string | undefined, port: number): Record<string, unknown> {
+  if (!host) return { enabled: false };
+  return {
+    enabled: true,
+    className: "traefik",
+    hosts: [{ host, paths: [{ path: "/", pathType: "ImplementationSpecific", port }] }],
+    tls: [{ hosts: [host] }],
+  };
+}
+
+function namespace(env: ResolvedEnvironment): string {
+  return namespaceOf(env, "signoz", "observability");
+}
+
+/**
+ * Phase 3.1: SigNoz with its OTel collector and its own ClickHouse. Its documented minimum is
+ * 8 GB / 4 cores, which the capacity check enforces. The chart's default ClickHouse password is a
+ * fixed, public value: plinth overrides it through `valuesSecrets`, never in values.
+ */
+export const signoz: Component = {
+  id: "signoz",
+  title: "SigNoz + OTel collector",
+  phase: "3",
+  step: "3.1",
+  layer: "L2",
+  scope: "environment",
+  dependsOn: ["k3s"],
+  stateful: true,
+  namespace,
+  objects: (env) => [
+    helmChart(env, "signoz", {
+      name: `signoz-${env.name}`,
+      chart: CHARTS.signoz,
+      targetNamespace: namespace(env),
+      stateful: true,
+      timeout: "30m0s",
+      values: {
+        global: { storageClass: STORAGE_CLASS },
+        clickhouse: { persistence: { size: env.storage.signoz, storageClass: STORAGE_CLASS } },
+        signoz: { ingress: ingress(hostOf(env, "signoz"), 8080) },
+        otelCollector: { ingress: ingress(hostOf(env, "otel-collector"), 4318) },
+      },
+      valuesSecrets: [{ name: VALUES_SECRET, keys: ["values.yaml"] }],
+    }),
+  ],
+  secrets: () => [
+    {
+      name: VALUES_SECRET,
+      namespace: "kube-system",
+      keys: {
+        password: { length: 32, alphabet: "alphanumeric" },
+        "values.yaml": {
+          length: 0,
+          alphabet: "alphanumeric",
+          template: `clickhouse:\n  password: {${VALUES_SECRET}.password}\n`,
+        },
+      },
+      consumers: ["signoz"],
+    },
+  ],
+  health: (env) => [
+    {
+      kind: "http",
+      service: `signoz-${env.name}`,
+      namespace: namespace(env),
+      port: 8080,
+      path: "/api/v1/health",
+    },
+    {
+      kind: "http",
+      service: `signoz-${env.name}-otel-collector`,
+      namespace: namespace(env),
+      port: 13133,
+      path: "/",
+    },
+  ],
+  requests: (env) => ({
+    memory: env.componentResources.signoz?.memory ?? "8Gi",
+    cpu: env.componentResources.signoz?.cpu ?? "2",
+  }),
+};

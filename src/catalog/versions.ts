@@ -1,0 +1,56 @@
+/**
+ * Every chart and image plinth deploys, pinned in one place so that an upgrade is one reviewed
+ * line and what prod runs was first run by staging. Never `latest`.
+ */
+export const CHARTS = Object.freeze({
+  certManager: { repo: "https://charts.jetstack.io", chart: "cert-manager", version: "v1.21.2" },
+  cloudnativePg: {
+    repo: "https://cloudnative-pg.github.io/charts",
+    chart: "cloudnative-pg",
+    version: "0.28.1",
+  },
+  vault: { repo: "https://helm.releases.hashicorp.com", chart: "vault", version: "0.34.0" },
+  openbao: { repo: "https://openbao.github.io/openbao-helm", chart: "openbao", version: "0.29.0" },
+  headlamp: { repo: "https://kubernetes-sigs.github.io/headlamp/", chart: "headlamp", version: "0.39.0" },
+  redisOperator: {
+    repo: "https://ot-container-kit.github.io/helm-charts/",
+    chart: "redis-operator",
+    version: "0.26.0",
+  },
+  kubeArangodb: {
+    // kube-arangodb publishes its chart as a release archive, not a chart repository.
+    repo: undefined,
+    chart: "https://github.com/arangodb/kube-arangodb/releases/download/1.4.0/kube-arangodb-1.4.0.tgz",
+    version: "1.4.0",
+  },
+  clickhouseOperator: {
+    repo: "https://helm.altinity.com",
+    chart: "altinity-clickhouse-operator",
+    version: "0.25.0",
+  },
+  signoz: { repo: "https://charts.signoz.io", chart: "signoz", version: "0.130.0" },
+  backstage: { repo: "https://backstage.github.io/charts", chart: "backstage", version: "2.8.0" },
+} as const);
+
+export const IMAGES = Object.freeze({
+  postgres: "ghcr.io/cloudnative-pg/postgresql:17.6",
+  vault: { repository: "hashicorp/vault", tag: "1.21.4" },
+  openbao: { registry: "quay.io", repository: "openbao/openbao", tag: "2.6.1" },
+  redis: "quay.io/opstree/redis:v7.0.15",
+  redisExporter: "quay.io/opstree/redis-exporter:v1.44.0",
+  arangodb: "arangodb/arangodb:3.12.4",
+  clickhouse: "clickhouse/clickhouse-server:25.8",
+  openpanel: {
+    api: "lindesvard/openpanel-api:2.0.0",
+    dashboard: "lindesvard/openpanel-dashboard:2.0.0",
+    worker: "lindesvard/openpanel-worker:2.0.0",
+  },
+  kuberoOperator: "ghcr.io/kubero-dev/kubero-operator:v0.2.1",
+  kubero: "ghcr.io/kubero-dev/kubero/kubero:v3.0.0",
+  // The operator manifest names gcr.io/kubebuilder/kube-rbac-proxy, which can no longer be pulled.
+  kubeRbacProxy: "quay.io/brancz/kube-rbac-proxy:v0.19.1",
+} as const);
+
+/** Kubero's operator ships as a manifest, fetched at apply time from this pinned release file. */
+export const KUBERO_OPERATOR_MANIFEST =
+  "https://raw.githubusercontent.com/kubero-dev/kubero-operator/main/deploy/operator.0.2.1.yaml";

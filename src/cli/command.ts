@@ -1,0 +1,32 @@
+import type { ParseArgsConfig } from "node:util";
+
+export type Options = NonNullable<ParseArgsConfig["options"]>;
+
+export interface CommandContext {
+  cwd: string;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export interface ParsedArgs {
+  positionals: string[];
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+}
+
+/** A command as data (Wrangler-style): metadata, typed options, one handler returning an exit code. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: Options;
+  /** How many positionals the command takes (names shown in errors). */
+  positionals: string[];
+  handler(args: ParsedArgs, ctx: CommandContext): Promise<number>;
+}
+
+/** Options every command accepts. */
+export const COMMON_OPTIONS: Options = {
+  config: { type: "string", short: "c" },
+  debug: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};

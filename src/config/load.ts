@@ -1,0 +1,187 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { z } from "zod";
+import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
+import { type Config, configSchema } from "./schema.js";
+import { findLiteralSecrets } from "./secret-ref.js";
+
+export const CONFIG_FILES = [
+  "plinth.config.ts",
+  "plinth.config.mts",
+  "plinth.config.js",
+  "plinth.config.mjs",
+];
+
+export interface LoadedConfig {
+  /** Absolute path of the config file. */
+  file: string;
+  /** Path as shown to the user (relative to the working directory). */
+  displayFile: string;
+  config: Config;
+}
+
+export function findConfigFile(cwd: string, explicit?: string): string {
+  if (explicit) {
+    const file = resolve(cwd, explicit);
+    if (!existsSync(file)) {
+      throw new UserError(
+        error(`config file ${explicit} does not exist`, { fix: "check the --config path" }),
+      );
+    }
+    return file;
+  }
+  for (const name of CONFIG_FILES) {
+    const file = join(cwd, name);
+    if (existsSync(file)) return file;
+  }
+  throw new UserError(
+    error(`no plinth config found in ${cwd}`, {
+      fix: `create ${CONFIG_FILES[0]} (see examples/blueprint) or pass --config PATH`,
+    }),
+  );
+}
+
+/** Loads, evaluates and validates a config file; every problem becomes a diagnostic naming the file. */
+export async function loadConfig(options: { cwd: string; configPath?: string }): Promise<LoadedConfig> {
+  const file = findConfigFile(options.cwd, options.configPath);
+  const displayFile = relative(options.cwd, file) || basename(file);
+  const raw = await evaluateConfigFile(file, displayFile);
+  return { file, displayFile, config: validateConfig(raw, displayFile) };
+}
+
+export function validateConfig(raw: unknown, displayFile: string): Config {
+  const secrets = findLiteralSecrets(raw);
+  if (secrets.length > 0) {
+    throw new UserError(
+      secrets.map((s) =>
+        error(
+          s.kind === "placeholder"
+            ? "is a placeholder secret; plinth generates every credential and keeps it in a secret store"
+            : "is a literal secret; secrets never live in config",
+          {
+            file: displayFile,
+            path: s.path,
+            fix: "delete it (plinth generates it), or reference one with secret.env('NAME') or secret.file('path')",
+          },
+        ),
+      ),
+    );
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new UserError(parsed.error.issues.map((i) => issueToDiagnostic(i, displayFile)));
+  return parsed.data;
+}
+
+function issueToDiagnostic(issue: z.core.$ZodIssue, file: string): Diagnostic {
+  const path = issue.path.map(String).join(".");
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return error(`unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`, {
+        file,
+        path,
+        fix: "remove it or check its spelling against the configuration reference in the README",
+      });
+    case "invalid_value":
+      return error(`is ${JSON.stringify(issueInput(issue))}`, {
+        file,
+        path,
+        fix: `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`,
+      });
+    case "invalid_key":
+      return error(
+        `key ${JSON.stringify(path.split(".").pop())} is not allowed: ${issue.issues[0]?.message ?? ""}`,
+        {
+          file,
+          path,
+          fix: "use one of the names listed in the configuration reference",
+        },
+      );
+    case "invalid_type":
+      if (issueInput(issue) === undefined) {
+        return error(`is required (${issue.expected})`, { file, path, fix: "add it" });
+      }
+      return error(`must be ${issue.expected}`, { file, path, fix: `write a ${issue.expected}` });
+    case "invalid_union":
+      return error("does not match any allowed form", {
+        file,
+        path,
+        fix: "see the configuration reference for the allowed forms",
+      });
+    default:
+      return error(issue.message, { file, path });
+  }
+}
+
+function issueInput(issue: z.core.$ZodIssue): unknown {
+  return (issue as { input?: unknown }).input;
+}
+
+/**
+ * TypeScript configs are bundled with esbuild (as Vite does) next to the config file, so that the
+ * config's own imports resolve from its folder, then imported and removed.
+ */
+async function evaluateConfigFile(file: string, displayFile: string): Promise<unknown> {
+  const { build } = await import("esbuild");
+  const ownEntry = fileURLToPath(new URL("../index.js", import.meta.url));
+  let code: string;
+  try {
+    const result = await build({
+      entryPoints: [file],
+      bundle: true,
+      write: false,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      logLevel: "silent",
+      packages: "external",
+      // `import { defineConfig } from "plinth"` resolves to this very installation.
+      alias: { plinth: ownEntry },
+    });
+    code = result.outputFiles[0]?.text ?? "";
+  } catch (e) {
+    const errors = (
+      e as {
+        errors?: {
+          text: string;
+          location?: { file: string; line: number; column: number; lineText: string } | null;
+        }[];
+      }
+    ).errors;
+    if (!errors) throw e;
+    throw new UserError(
+      errors.map((m) => {
+        const loc = m.location;
+        return error(m.text, {
+          file: loc ? `${displayFile}:${loc.line}:${loc.column + 1}` : displayFile,
+          fix: loc ? `fix the TypeScript at: ${loc.lineText.trim()}` : "fix the TypeScript syntax",
+        });
+      }),
+    );
+  }
+  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.mjs`);
+  await writeFile(temp, code);
+  try {
+    const mod = (await import(pathToFileURL(temp).href)) as { default?: unknown };
+    let exported = mod.default;
+    if (exported === undefined) {
+      throw new UserError(
+        error("has no default export", { file: displayFile, fix: "export default defineConfig({ ... })" }),
+      );
+    }
+    if (typeof exported === "function") exported = await (exported as () => unknown)();
+    return await exported;
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(
+      error(`failed while evaluating: ${(e as Error).message}`, {
+        file: displayFile,
+        fix: "fix the error in the config's code",
+      }),
+    );
+  } finally {
+    await rm(temp, { force: true });
+  }
+}

@@ -1,0 +1,168 @@
+import type { Config, EnvironmentSettings, Placement } from "../config/schema.js";
+import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
+import { COMPONENT_IDS, type ComponentId } from "./ids.js";
+import type { Preset } from "./presets.js";
+import type { ResolvedCluster, ResolvedComponent, ResolvedPlacement } from "./types.js";
+
+/** Components that may run on another cluster or as a managed service (seed 11's growth path). */
+const MOVABLE: ReadonlySet<ComponentId> = new Set([
+  "postgres",
+  "redis",
+  "arangodb",
+  "clickhouse",
+  "signoz",
+  "openpanel",
+  "backstage",
+]);
+const EXTERNAL_OK: ReadonlySet<ComponentId> = new Set(["postgres", "redis", "clickhouse"]);
+
+/** A component that needs others enabled (anywhere: here, another cluster or managed). */
+const REQUIRES: Partial<Record<ComponentId, ComponentId[]>> = {
+  openpanel: ["postgres", "redis", "clickhouse"],
+  "platform-postgres": ["vault"],
+};
+
+export interface ComponentInput {
+  env: string;
+  settings: EnvironmentSettings;
+  preset: Preset;
+  cluster: ResolvedCluster;
+  clusters: Config["clusters"];
+}
+
+export function resolveComponents(input: ComponentInput): {
+  components: Record<ComponentId, ResolvedComponent>;
+  diagnostics: Diagnostic[];
+} {
+  const { env, settings, preset, cluster } = input;
+  const path = `environments.${env}.components`;
+  const diagnostics: Diagnostic[] = [];
+  const features = { ...preset.features, ...settings.features };
+  const explicit = settings.components ?? {};
+
+  const byDefault: Record<ComponentId, [boolean, string?]> = {
+    k3s: cluster.type === "k3s-vps" ? [true] : [false, `cluster ${cluster.name} is an existing cluster`],
+    traefik: [true],
+    "cert-manager": preset.hosting === "public" ? [true] : [false, "no public hosts"],
+    "cnpg-operator": [false, "no PostgreSQL in this cluster"],
+    "platform-postgres": features.vault ? [true] : [false, "Vault is off"],
+    vault: features.vault ? [true] : [false, "features.vault is off"],
+    dashboard: [true],
+    kubero: [true],
+    postgres: [true],
+    redis: [true],
+    arangodb: features.arangodb ? [true] : [false, "features.arangodb is off"],
+    clickhouse: features.clickhouse ? [true] : [false, "features.clickhouse is off"],
+    signoz: features.observability ? [true] : [false, "features.observability is off"],
+    openpanel: features.observability ? [true] : [false, "features.observability is off"],
+    backstage: features.backstage ? [true] : [false, "features.backstage is off"],
+  };
+
+  const components = {} as Record<ComponentId, ResolvedComponent>;
+  for (const id of COMPONENT_IDS) {
+    const settingsOf = explicit[id];
+    let [enabled, reason] = byDefault[id];
+    if (preset.off.includes(id) && enabled) [enabled, reason] = [false, `not part of a ${env} environment`];
+    if (settingsOf?.enabled !== undefined) {
+      enabled = settingsOf.enabled;
+      reason = enabled ? undefined : `${path}.${id}.enabled is false`;
+    }
+    const placement = resolvePlacement(
+      id,
+      settingsOf?.placement,
+      input,
+      `${path}.${id}.placement`,
+      diagnostics,
+    );
+    components[id] = {
+      id,
+      enabled,
+      placement,
+      extraDependsOn: [...(settingsOf?.dependsOn ?? [])],
+      ...(enabled ? {} : { reason }),
+    };
+  }
+
+  if (components.k3s.enabled && cluster.type !== "k3s-vps") {
+    diagnostics.push(
+      error(`k3s cannot be installed on cluster ${cluster.name}, which is an existing cluster`, {
+        path: `${path}.k3s.enabled`,
+        fix: `remove it, or make clusters.${cluster.name}.type "k3s-vps"`,
+      }),
+    );
+  }
+  // Vault keeps its storage in the platform PostgreSQL: the two go together.
+  components["platform-postgres"].enabled = components.vault.enabled;
+  if (!components.vault.enabled) components["platform-postgres"].reason = "Vault is off";
+
+  // CloudNativePG runs where a PostgreSQL of this environment runs on this cluster.
+  const localPostgres = (["platform-postgres", "postgres"] as const).some(
+    (id) => components[id].enabled && components[id].placement.kind === "local",
+  );
+  components["cnpg-operator"] = {
+    id: "cnpg-operator",
+    enabled: localPostgres,
+    placement: { kind: "local", cluster: cluster.name },
+    extraDependsOn: components["cnpg-operator"].extraDependsOn,
+    ...(localPostgres ? {} : { reason: "no PostgreSQL in this cluster" }),
+  };
+
+  for (const [id, needs] of Object.entries(REQUIRES) as [ComponentId, ComponentId[]][]) {
+    if (!components[id].enabled) continue;
+    for (const need of needs) {
+      if (!components[need].enabled) {
+        diagnostics.push(
+          error(`${id} needs ${need}, which is off`, {
+            path: `${path}.${need}`,
+            fix: `enable ${need}, or turn ${id} off`,
+          }),
+        );
+      }
+    }
+  }
+  return { components, diagnostics };
+}
+
+function resolvePlacement(
+  id: ComponentId,
+  placement: Placement | undefined,
+  input: ComponentInput,
+  path: string,
+  diagnostics: Diagnostic[],
+): ResolvedPlacement {
+  const here: ResolvedPlacement = { kind: "local", cluster: input.cluster.name };
+  if (placement === undefined || placement === "local") return here;
+  if (!MOVABLE.has(id)) {
+    diagnostics.push(
+      error(`${id} is part of the cluster itself and cannot be placed elsewhere`, {
+        path,
+        fix: "remove the placement",
+      }),
+    );
+    return here;
+  }
+  if ("external" in placement) {
+    if (!EXTERNAL_OK.has(id)) {
+      diagnostics.push(
+        error(`${id} cannot be an external managed service`, {
+          path,
+          fix: `external endpoints are supported for ${[...EXTERNAL_OK].join(", ")}; place ${id} on a cluster instead`,
+        }),
+      );
+      return here;
+    }
+    return { kind: "external", url: placement.external.url };
+  }
+  if (!(placement.cluster in input.clusters)) {
+    const known = Object.keys(input.clusters).sort().join(", ");
+    diagnostics.push(
+      error(`cluster "${placement.cluster}" does not exist`, {
+        path: `${path}.cluster`,
+        fix: `define clusters.${placement.cluster}, or use one of: ${known}`,
+      }),
+    );
+    return here;
+  }
+  if (placement.cluster === input.cluster.name) return here;
+  return { kind: "cluster", cluster: placement.cluster };
+}

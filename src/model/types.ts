@@ -1,0 +1,85 @@
+import type { ClusterConfig } from "../config/schema.js";
+import type { SecretRef } from "../config/secret-ref.js";
+import type { ComponentId, EnvironmentKind, ServiceId } from "./ids.js";
+
+export type ResolvedPlacement =
+  | { kind: "local"; cluster: string }
+  | { kind: "cluster"; cluster: string }
+  | { kind: "external"; url: SecretRef };
+
+export interface ResolvedCluster {
+  name: string;
+  type: ClusterConfig["type"];
+  vps?: ClusterConfig["vps"];
+  k3s?: ClusterConfig["k3s"];
+  kubeconfig: string;
+  context?: string;
+  storagePath: string;
+  /** Declared memory (bytes) and cores, from the VPS or `capacity`; absent when unknown. */
+  capacity?: { memory: number; cores: number };
+  /** Every environment whose `cluster` is this one, sorted. */
+  environments: string[];
+  /** The environment whose name suffixes this cluster's shared hosts (prod's cluster takes none). */
+  primaryEnvironment: string;
+  hostsProd: boolean;
+}
+
+export interface Namespaces {
+  /** Vault and the platform PostgreSQL: once per cluster. */
+  platform: string;
+  data: string;
+  kubero: string;
+  apps: string;
+  observability: string;
+}
+
+export interface HostEntry {
+  host: string;
+  /** Config path that produced the host, for diagnostics. */
+  source: string;
+  /** Whether the host is the same instance for every environment of the cluster (e.g. Vault). */
+  scope: "cluster" | "environment";
+  /** Proxied through Cloudflare (web UIs) or DNS-only (k3s API, Vault). */
+  proxied: boolean;
+}
+
+export interface ResolvedComponent {
+  id: ComponentId;
+  enabled: boolean;
+  placement: ResolvedPlacement;
+  /** Dependencies added in config, on top of the catalog's. */
+  extraDependsOn: ComponentId[];
+  /** Why it is off, for `plan` and `graph` output. */
+  reason?: string;
+}
+
+export interface Storage {
+  platformPostgres: string;
+  postgres: string;
+  redis: string;
+  arangodb: string;
+  clickhouse: string;
+  signoz: string;
+}
+
+/** Everything later stages read about one environment: frozen, deterministic, no I/O. */
+export interface ResolvedEnvironment {
+  project: string;
+  name: string;
+  kind: EnvironmentKind;
+  cluster: ResolvedCluster;
+  baseDomain?: string;
+  internalDomain?: string;
+  domainPrefix?: string;
+  /** Cloudflare zones the hosts live in (empty for dev and ci). */
+  zones: string[];
+  hosts: Partial<Record<ServiceId, HostEntry>>;
+  /** Public hosts served through the ingress with TLS (false for dev and ci). */
+  publicHosts: boolean;
+  namespaces: Namespaces;
+  components: Record<ComponentId, ResolvedComponent>;
+  storage: Storage;
+  vaultEngine: "vault" | "openbao";
+  acmeEmail?: string;
+  componentResources: Partial<Record<ComponentId, { memory?: string; cpu?: string }>>;
+}

@@ -1,0 +1,64 @@
+import { checkCapacity } from "../catalog/capacity.js";
+import type { Config } from "../config/schema.js";
+import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
+import { buildGraph } from "../graph/graph.js";
+import type { ServiceId } from "./ids.js";
+import { resolveEnvironment } from "./resolve.js";
+import type { ResolvedEnvironment } from "./types.js";
+
+export interface Validation {
+  environments: ResolvedEnvironment[];
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Checks the whole config: every environment resolves, graphs have no cycle, no two environments
+ * claim one host (except a cluster-wide service shared on the same cluster), and every sized
+ * cluster can hold what is placed on it.
+ */
+export function validateAll(config: Config): Validation {
+  const diagnostics: Diagnostic[] = [];
+  const environments: ResolvedEnvironment[] = [];
+  for (const name of Object.keys(config.environments).sort()) {
+    const r = resolveEnvironment(config, name);
+    diagnostics.push(...r.diagnostics);
+    if (!r.environment) continue;
+    environments.push(r.environment);
+    diagnostics.push(...buildGraph(r.environment).diagnostics);
+  }
+  diagnostics.push(...checkSharedHosts(environments));
+  diagnostics.push(...checkCapacity(config, environments));
+  return { environments, diagnostics };
+}
+
+function checkSharedHosts(environments: ResolvedEnvironment[]): Diagnostic[] {
+  const owners = new Map<string, { env: ResolvedEnvironment; service: ServiceId }>();
+  const diagnostics: Diagnostic[] = [];
+  for (const env of environments) {
+    for (const [service, entry] of Object.entries(env.hosts) as [
+      ServiceId,
+      NonNullable<ResolvedEnvironment["hosts"][ServiceId]>,
+    ][]) {
+      if (env.kind === "dev") continue; // localhost hosts are per machine
+      const first = owners.get(entry.host);
+      if (!first) {
+        owners.set(entry.host, { env, service });
+        continue;
+      }
+      const sameInstance =
+        entry.scope === "cluster" && first.service === service && first.env.cluster.name === env.cluster.name;
+      if (!sameInstance) {
+        diagnostics.push(
+          error(
+            `host ${entry.host} (${service}) is also used by environment ${first.env.name} (${first.service})`,
+            {
+              path: entry.source,
+              fix: `give environment ${env.name} its own domainPrefix or set environments.${env.name}.hosts.${service}`,
+            },
+          ),
+        );
+      }
+    }
+  }
+  return diagnostics;
+}

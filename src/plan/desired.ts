@@ -1,0 +1,58 @@
+import { CATALOG } from "../catalog/index.js";
+import { labels, namespace as namespaceObject } from "../catalog/objects.js";
+import type { ExternalResource, KubeObject, SecretSpec } from "../catalog/types.js";
+import type { Graph } from "../graph/graph.js";
+import type { ComponentId, PhaseId } from "../model/ids.js";
+import type { ResolvedEnvironment } from "../model/types.js";
+
+export interface DesiredComponent {
+  id: ComponentId;
+  phase: PhaseId;
+  namespace: string;
+  placement: "local" | "cluster" | "external";
+  cluster?: string;
+  objects: KubeObject[];
+  external: ExternalResource[];
+  secrets: SecretSpec[];
+}
+
+/** Namespaces plinth never creates: they belong to the cluster. */
+const SYSTEM_NAMESPACES = new Set(["kube-system", "default", "kube-public"]);
+
+/**
+ * Every component's desired objects in graph order. A Namespace object is attributed to the first
+ * component (in apply order) whose objects live in it, so it is created before anything uses it.
+ */
+export function desiredComponents(env: ResolvedEnvironment, graph: Graph): DesiredComponent[] {
+  const seen = new Set<string>();
+  const out: DesiredComponent[] = [];
+  for (const phase of graph.phases) {
+    for (const node of phase.components) {
+      const c = CATALOG[node.id];
+      const external = node.placement === "external";
+      const objects = external ? [] : c.objects(env);
+      const namespaces = [...new Set(objects.flatMap(namespacesUsedBy))].filter(
+        (ns) => !SYSTEM_NAMESPACES.has(ns) && !seen.has(ns),
+      );
+      for (const ns of namespaces) seen.add(ns);
+      out.push({
+        id: node.id,
+        phase: phase.id,
+        namespace: node.namespace,
+        placement: node.placement,
+        ...(node.cluster ? { cluster: node.cluster } : {}),
+        objects: [...namespaces.sort().map((ns) => namespaceObject(ns, labels(env, node.id))), ...objects],
+        external: external ? [] : (c.external?.(env) ?? []),
+        secrets: external ? [] : c.secrets(env),
+      });
+    }
+  }
+  return out;
+}
+
+function namespacesUsedBy(o: KubeObject): string[] {
+  const spec = o.spec as { targetNamespace?: unknown } | undefined;
+  const target =
+    o.kind === "HelmChart" && typeof spec?.targetNamespace === "string" ? [spec.targetNamespace] : [];
+  return [...(o.metadata.namespace ? [o.metadata.namespace] : []), ...target];
+}

@@ -1,0 +1,106 @@
+import { createHash } from "node:crypto";
+import { CATALOG } from "../catalog/index.js";
+import type { Graph } from "../graph/graph.js";
+import type { ComponentId, PhaseId } from "../model/ids.js";
+import type { ResolvedEnvironment } from "../model/types.js";
+import { sortKeys } from "../render/yaml.js";
+import type { DesiredComponent } from "./desired.js";
+
+export type Action = "create" | "update" | "adopt" | "delete" | "no-op";
+
+export interface Change {
+  action: Action;
+  provider: "kubernetes" | "ssh" | "manifest" | "secret";
+  kind: string;
+  name: string;
+  namespace?: string;
+  apiVersion?: string;
+  /** For secrets: the key names (never values). For external resources: what will happen. */
+  detail?: string;
+}
+
+export interface PlanComponent {
+  id: ComponentId;
+  title: string;
+  step: string;
+  layer: string;
+  namespace: string;
+  placement: DesiredComponent["placement"];
+  cluster?: string;
+  dependsOn: ComponentId[];
+  changes: Change[];
+}
+
+export interface Plan {
+  env: string;
+  cluster: string;
+  /** Planned against an empty cluster, without contacting one. */
+  offline: boolean;
+  phases: { id: PhaseId; components: PlanComponent[] }[];
+  summary: Record<Action, number> & { secrets: number };
+  /** sha256 of the plan's changes and the desired objects they carry. */
+  hash: string;
+}
+
+/** A plan against an empty cluster: every desired object, secret and external step is a create. */
+export function offlinePlan(env: ResolvedEnvironment, graph: Graph, desired: DesiredComponent[]): Plan {
+  const byId = new Map(desired.map((d) => [d.id, d]));
+  const phases = graph.phases.map((phase) => ({
+    id: phase.id,
+    components: phase.components.map((node): PlanComponent => {
+      const d = byId.get(node.id);
+      const changes: Change[] = [
+        ...(d?.external ?? []).map(
+          (e): Change => ({
+            action: "create",
+            provider: e.provider,
+            kind: e.kind,
+            name: e.name,
+            detail: e.detail,
+          }),
+        ),
+        ...(d?.objects ?? []).map(
+          (o): Change => ({
+            action: "create",
+            provider: "kubernetes",
+            apiVersion: o.apiVersion,
+            kind: o.kind,
+            name: o.metadata.name,
+            ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+          }),
+        ),
+        ...(d?.secrets ?? []).map(
+          (s): Change => ({
+            action: "create",
+            provider: "secret",
+            kind: "Secret",
+            name: s.name,
+            namespace: s.namespace,
+            detail: `generated: ${Object.keys(s.keys).sort().join(", ")}`,
+          }),
+        ),
+      ];
+      return {
+        id: node.id,
+        title: CATALOG[node.id].title,
+        step: node.step,
+        layer: node.layer,
+        namespace: node.namespace,
+        placement: node.placement,
+        ...(node.cluster ? { cluster: node.cluster } : {}),
+        dependsOn: node.dependsOn,
+        changes,
+      };
+    }),
+  }));
+  const all = phases.flatMap((p) => p.components.flatMap((c) => c.changes));
+  const summary = { create: 0, update: 0, adopt: 0, delete: 0, "no-op": 0, secrets: 0 };
+  for (const c of all) {
+    summary[c.action] += 1;
+    if (c.provider === "secret") summary.secrets += 1;
+  }
+  const hash = createHash("sha256")
+    .update(JSON.stringify(sortKeys({ phases, objects: desired.map((d) => d.objects) })))
+    .digest("hex");
+  return { env: env.name, cluster: env.cluster.name, offline: true, phases, summary, hash };
+}
