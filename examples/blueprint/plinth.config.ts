@@ -11,7 +11,7 @@ export default defineConfig({
     baseDomain: "example.com",
     internalDomain: "example.org",
     acmeEmail: "ops@example.com",
-    features: { arangodb: true, backstage: false },
+    features: { backstage: false },
   },
   clusters: {
     staging: {

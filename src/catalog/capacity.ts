@@ -49,9 +49,9 @@ export function checkCapacity(config: Config, environments: ResolvedEnvironment[
     const needMemory = items.reduce((s, p) => s + p.memory, SYSTEM_RESERVE.memory);
     const needCpu = items.reduce((s, p) => s + p.cpu, SYSTEM_RESERVE.cpu);
     const top = [...items].sort((a, b) => b.memory - a.memory).slice(0, 4);
-    const biggest = top
-      .map((p) => `${p.id}${environments.length > 1 ? ` (${p.env})` : ""} ${formatBytes(p.memory)}`)
-      .join(", ");
+    // Name the environment only where several share the cluster.
+    const shared = new Set(items.map((p) => p.env)).size > 1;
+    const biggest = top.map((p) => `${p.id}${shared ? ` (${p.env})` : ""} ${formatBytes(p.memory)}`).join(", ");
     const path = raw?.vps ? `clusters.${cluster}.vps` : `clusters.${cluster}.capacity`;
     const heaviest = top[0];
     const moveHint = heaviest

@@ -5,6 +5,7 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { z } from "zod";
 import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
+import { COMPONENT_IDS } from "../model/ids.js";
 import { type Config, configSchema } from "./schema.js";
 import { findLiteralSecrets } from "./secret-ref.js";
 
@@ -78,12 +79,17 @@ export function validateConfig(raw: unknown, displayFile: string): Config {
 function issueToDiagnostic(issue: z.core.$ZodIssue, file: string): Diagnostic {
   const path = issue.path.map(String).join(".");
   switch (issue.code) {
-    case "unrecognized_keys":
-      return error(`unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`, {
+    case "unrecognized_keys": {
+      const what = path.endsWith("components") ? "component" : "field";
+      return error(`unknown ${what}${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`, {
         file,
         path,
-        fix: "remove it or check its spelling against the configuration reference in the README",
+        fix:
+          what === "component"
+            ? `component ids are ${COMPONENT_IDS.join(", ")}`
+            : "remove it or check its spelling against the configuration reference in the README",
       });
+    }
     case "invalid_value":
       return error(`is ${JSON.stringify(issueInput(issue))}`, {
         file,
@@ -125,7 +131,9 @@ function issueInput(issue: z.core.$ZodIssue): unknown {
  */
 async function evaluateConfigFile(file: string, displayFile: string): Promise<unknown> {
   const { build } = await import("esbuild");
-  const ownEntry = fileURLToPath(new URL("../index.js", import.meta.url));
+  // Compiled, this module sits beside dist/index.js; run from source (tests), beside src/index.ts.
+  const compiled = fileURLToPath(new URL("../index.js", import.meta.url));
+  const ownEntry = existsSync(compiled) ? compiled : compiled.replace(/\.js$/, ".ts");
   let code: string;
   try {
     const result = await build({
