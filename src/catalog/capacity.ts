@@ -51,7 +51,9 @@ export function checkCapacity(config: Config, environments: ResolvedEnvironment[
     const top = [...items].sort((a, b) => b.memory - a.memory).slice(0, 4);
     // Name the environment only where several share the cluster.
     const shared = new Set(items.map((p) => p.env)).size > 1;
-    const biggest = top.map((p) => `${p.id}${shared ? ` (${p.env})` : ""} ${formatBytes(p.memory)}`).join(", ");
+    const biggest = top
+      .map((p) => `${p.id}${shared ? ` (${p.env})` : ""} ${formatBytes(p.memory)}`)
+      .join(", ");
     const path = raw?.vps ? `clusters.${cluster}.vps` : `clusters.${cluster}.capacity`;
     const heaviest = top[0];
     const moveHint = heaviest

@@ -65,7 +65,8 @@ describe("domain rules (DESIGN: Domains)", () => {
       for (const entry of Object.values(r.hosts)) {
         expect(entry?.host).not.toMatch(/^[.-]/);
         const zone = r.zones.find((z) => entry?.host === z || entry?.host.endsWith(`.${z}`));
-        if (zone) expect(entry?.host.slice(0, -zone.length).split(".").filter(Boolean).length).toBeLessThanOrEqual(1);
+        if (zone)
+          expect(entry?.host.slice(0, -zone.length).split(".").filter(Boolean).length).toBeLessThanOrEqual(1);
       }
     }
   });
@@ -112,7 +113,9 @@ describe("domain rules (DESIGN: Domains)", () => {
       c.environments.staging = { ...c.environments.staging, hosts: { backend: "x-staging.example.com" } };
     });
     const { diagnostics } = resolveEnvironment(config, "staging");
-    expect(diagnostics.map((d) => d.message)).toContain("host x-staging.example.com is claimed by both frontend and backend");
+    expect(diagnostics.map((d) => d.message)).toContain(
+      "host x-staging.example.com is claimed by both frontend and backend",
+    );
   });
 
   it("refuses two environments claiming one host", () => {
@@ -120,7 +123,9 @@ describe("domain rules (DESIGN: Domains)", () => {
       c.environments.test = { ...c.environments.test, domainPrefix: "x-staging" };
     });
     const messages = validateAll(config).diagnostics.map((d) => d.message);
-    expect(messages).toContain("host x-staging.example.com (frontend) is also used by environment staging (frontend)");
+    expect(messages).toContain(
+      "host x-staging.example.com (frontend) is also used by environment staging (frontend)",
+    );
   });
 
   it("environments sharing a cluster share its Vault host and keep their own service hosts", () => {

@@ -26,7 +26,11 @@ describe("namespaces", () => {
     const staging = resolve(config, "staging").namespaces;
     const test = resolve(config, "test").namespaces;
     expect(staging).toMatchObject({ platform: "platform", data: "data-staging", apps: "apps-staging" });
-    expect(test).toMatchObject({ platform: "platform", data: "data-test", observability: "observability-test" });
+    expect(test).toMatchObject({
+      platform: "platform",
+      data: "data-test",
+      observability: "observability-test",
+    });
   });
 });
 
@@ -75,20 +79,32 @@ describe("placement", () => {
       };
     });
     const test = resolve(config, "test");
-    expect(test.components.postgres.placement).toEqual({ kind: "external", url: { fromEnv: "TEST_DATABASE_URL" } });
+    expect(test.components.postgres.placement).toEqual({
+      kind: "external",
+      url: { fromEnv: "TEST_DATABASE_URL" },
+    });
     expect(test.components["cnpg-operator"].enabled).toBe(false);
   });
 
   it("a component may run on another defined cluster", () => {
     const config = exampleWith((c) => {
-      c.environments.staging = { ...c.environments.staging, components: { signoz: { placement: { cluster: "prod" } } } };
+      c.environments.staging = {
+        ...c.environments.staging,
+        components: { signoz: { placement: { cluster: "prod" } } },
+      };
     });
-    expect(resolve(config, "staging").components.signoz.placement).toEqual({ kind: "cluster", cluster: "prod" });
+    expect(resolve(config, "staging").components.signoz.placement).toEqual({
+      kind: "cluster",
+      cluster: "prod",
+    });
   });
 
   it("a placement on a cluster that does not exist is an error naming the field and the clusters", () => {
     const config = exampleWith((c) => {
-      c.environments.staging = { ...c.environments.staging, components: { redis: { placement: { cluster: "nowhere" } } } };
+      c.environments.staging = {
+        ...c.environments.staging,
+        components: { redis: { placement: { cluster: "nowhere" } } },
+      };
     });
     expect(resolveEnvironment(config, "staging").diagnostics).toContainEqual(
       expect.objectContaining({

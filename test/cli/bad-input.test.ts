@@ -31,15 +31,25 @@ async function expectUserError(cwd: string, argv: string[], ...expected: (string
 describe("bad input gets a clear error, exit 2, nothing written", () => {
   it("unknown environment", async () => {
     const dir = projectWithConfig(EXAMPLE);
-    await expectUserError(dir, ["plan", "preview", "--offline"], 'unknown environment "preview"', "dev, ci, test, staging, prod");
+    await expectUserError(
+      dir,
+      ["plan", "preview", "--offline"],
+      'unknown environment "preview"',
+      "dev, ci, test, staging, prod",
+    );
   });
 
   it("unknown component id", async () => {
     const dir = projectWith(
-      'features: { observability: true } },\n    prod',
-      'features: { observability: true }, components: { mongo: { enabled: true } } },\n    prod',
+      "features: { observability: true } },\n    prod",
+      "features: { observability: true }, components: { mongo: { enabled: true } } },\n    prod",
     );
-    await expectUserError(dir, ["plan", "staging", "--offline"], "plinth.config.ts: environments.staging.components: unknown component mongo", "component ids are k3s, traefik");
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      "plinth.config.ts: environments.staging.components: unknown component mongo",
+      "component ids are k3s, traefik",
+    );
   });
 
   it("missing config file", async () => {
@@ -66,43 +76,80 @@ describe("bad input gets a clear error, exit 2, nothing written", () => {
   });
 
   it("duplicate hosts across services", async () => {
-    const dir = projectWith('domainPrefix: "x-staging",', 'domainPrefix: "x-staging", hosts: { backend: "x-staging.example.com" },');
-    await expectUserError(dir, ["plan", "staging", "--offline"], "host x-staging.example.com is claimed by both frontend and backend");
+    const dir = projectWith(
+      'domainPrefix: "x-staging",',
+      'domainPrefix: "x-staging", hosts: { backend: "x-staging.example.com" },',
+    );
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      "host x-staging.example.com is claimed by both frontend and backend",
+    );
   });
 
   it("a literal secret", async () => {
     const dir = projectWith('user: "root",', 'user: "root", password: "hunter2hunter2",');
-    await expectUserError(dir, ["plan", "staging", "--offline"], "clusters.staging.vps.password: is a literal secret", "secret.env");
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      "clusters.staging.vps.password: is a literal secret",
+      "secret.env",
+    );
   });
 
   it("a change-me placeholder, wherever it is", async () => {
-    const dir = projectWith('acmeEmail: "ops@example.com",', 'acmeEmail: "ops@example.com", redis_password: "change-me",');
-    await expectUserError(dir, ["plan", "staging", "--offline"], "defaults.redis_password: is a placeholder secret");
+    const dir = projectWith(
+      'acmeEmail: "ops@example.com",',
+      'acmeEmail: "ops@example.com", redis_password: "change-me",',
+    );
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      "defaults.redis_password: is a placeholder secret",
+    );
   });
 
   it("a dependency cycle", async () => {
     const dir = projectWith(
-      'features: { observability: true } },\n    prod',
+      "features: { observability: true } },\n    prod",
       'features: { observability: true }, components: { redis: { dependsOn: ["clickhouse"] }, clickhouse: { dependsOn: ["redis"] } } },\n    prod',
     );
-    await expectUserError(dir, ["plan", "staging", "--offline"], /dependency cycle: (clickhouse → redis → clickhouse|redis → clickhouse → redis)/);
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      /dependency cycle: (clickhouse → redis → clickhouse|redis → clickhouse → redis)/,
+    );
   });
 
   it("a component placed on a cluster that does not exist", async () => {
     const dir = projectWith(
-      'features: { observability: true } },\n    prod',
+      "features: { observability: true } },\n    prod",
       'features: { observability: true }, components: { signoz: { placement: { cluster: "observability" } } } },\n    prod',
     );
-    await expectUserError(dir, ["plan", "staging", "--offline"], 'environments.staging.components.signoz.placement.cluster: cluster "observability" does not exist');
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      'environments.staging.components.signoz.placement.cluster: cluster "observability" does not exist',
+    );
   });
 
   it("a storage size that is not a Kubernetes quantity", async () => {
-    const dir = projectWith('domainPrefix: "x-staging",', 'domainPrefix: "x-staging", storage: { postgres: "50 gigs" },');
-    await expectUserError(dir, ["plan", "staging", "--offline"], "environments.staging.storage.postgres: is not a Kubernetes quantity");
+    const dir = projectWith(
+      'domainPrefix: "x-staging",',
+      'domainPrefix: "x-staging", storage: { postgres: "50 gigs" },',
+    );
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      "environments.staging.storage.postgres: is not a Kubernetes quantity",
+    );
   });
 
   it("a VPS too small for what is placed on it (SigNoz alone needs 8 GB)", async () => {
-    const dir = projectWith(/memory: "16Gi",\n        cores: 8,\n      },\n      k3s: \{ channel: "stable", version: "v1.33.5\+k3s1" \},\n    },\n    prod/, 'memory: "4Gi",\n        cores: 8,\n      },\n      k3s: { channel: "stable", version: "v1.33.5+k3s1" },\n    },\n    prod');
+    const dir = projectWith(
+      /memory: "16Gi",\n {8}cores: 8,\n {6}},\n {6}k3s: \{ channel: "stable", version: "v1.33.5\+k3s1" \},\n {4}},\n {4}prod/,
+      'memory: "4Gi",\n        cores: 8,\n      },\n      k3s: { channel: "stable", version: "v1.33.5+k3s1" },\n    },\n    prod',
+    );
     await expectUserError(
       dir,
       ["plan", "staging", "--offline"],

@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import example from "../../examples/blueprint/plinth.config.js";
+import { run } from "../../src/cli/main.js";
 import { validateConfig } from "../../src/config/load.js";
 import type { Config, UserConfig } from "../../src/config/schema.js";
-import { run } from "../../src/cli/main.js";
-import example from "../../examples/blueprint/plinth.config.js";
 
 /** The bundled blueprint example, validated: the baseline most model tests vary. */
 export function exampleConfig(): Config {
@@ -32,7 +32,10 @@ export function projectWithConfig(source: string): string {
 export const EXAMPLE_PATH = new URL("../../examples/blueprint/plinth.config.ts", import.meta.url).pathname;
 
 /** Runs the real CLI in-process in `cwd`, capturing output and the exit code. */
-export async function cli(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function cli(
+  argv: string[],
+  cwd: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = "";
   let stderr = "";
   const code = await run(argv, { cwd, stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
