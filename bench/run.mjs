@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// Benchmarks of plinth's offline commands, each beside a peer measured in the same run.
+// Cold start means a fresh process every run (nothing warm but the OS file cache), as a user sees it.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const config = "examples/blueprint/plinth.config.ts";
+
+function time(cmd, args) {
+  const samples = [];
+  for (let i = 0; i < RUNS + 2; i++) {
+    const start = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, { encoding: "utf8" });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
+    if (i >= 2) samples.push(ms); // two warm-up runs fill the file cache
+  }
+  samples.sort((a, b) => a - b);
+  return { median: samples[Math.floor(samples.length / 2)], p90: samples[Math.floor(samples.length * 0.9)] };
+}
+
+function row(name, t, peer) {
+  const ratio = peer ? ` ${(t.median / peer.median).toFixed(1)}x the peer` : "";
+  console.log(`${name.padEnd(44)} median ${t.median.toFixed(0).padStart(5)} ms  p90 ${t.p90.toFixed(0).padStart(5)} ms${ratio}`);
+}
+
+const spawnSync0 = spawnSync("npm", ["run", "build"], { stdio: "ignore" });
+if (spawnSync0.status !== 0) throw new Error("npm run build failed");
+
+console.log(`plinth offline benchmarks, ${RUNS} runs each (median, p90)\n`);
+// Peer: a Node.js process that loads plinth's own dependencies (zod, yaml, esbuild) and exits:
+// the floor any Node.js tool with this stack pays before doing work.
+const peer = time("node", ["-e", "await import('zod'); await import('yaml'); await import('esbuild')", "--input-type=module"]);
+row("peer: node + zod/yaml/esbuild import", peer);
+const plan = time("bin/plinth", ["plan", "staging", "--offline", "--config", config]);
+row("plinth plan staging --offline", plan, peer);
+const planJson = time("bin/plinth", ["plan", "prod", "--offline", "--json", "--config", config]);
+row("plinth plan prod --offline --json", planJson, peer);
+const out = mkdtempSync(join(tmpdir(), "plinth-bench-"));
+const render = time("bin/plinth", ["render", "staging", "--out", join(out, "r"), "--config", config]);
+row("plinth render staging", render, peer);
+rmSync(out, { recursive: true, force: true });
+const validate = time("bin/plinth", ["validate", "--config", config]);
+row("plinth validate (all five environments)", validate, peer);
+
+const target = 1000;
+console.log(`\ntarget: plan staging --offline under ${target} ms cold: ${plan.median < target ? "met" : "MISSED"} (${plan.median.toFixed(0)} ms)`);
