@@ -98,3 +98,18 @@ export function hostOf(
 ): string | undefined {
   return env.hosts[service]?.host;
 }
+
+/**
+ * A component's memory request: the user's override, else the full size for staging and prod
+ * (1:1 with each other) and the small one for dev, ci and test.
+ */
+export function memoryFor(
+  env: ResolvedEnvironment,
+  component: ComponentId,
+  sizes: { full: string; small: string },
+): string {
+  return (
+    env.componentResources[component]?.memory ??
+    (env.kind === "prod" || env.kind === "staging" ? sizes.full : sizes.small)
+  );
+}

@@ -187,12 +187,7 @@ function checkCluster(cluster: ResolvedCluster, raw: Config["clusters"][string])
 
 /** Defaults and an environment's overrides: nested objects merge, everything else is replaced. */
 export function mergeSettings(defaults: EnvironmentSettings, env: EnvironmentSettings): EnvironmentSettings {
-  const out: Record<string, unknown> = { ...defaults };
-  for (const [key, value] of Object.entries(env)) {
-    const prev = out[key];
-    out[key] = isPlainObject(prev) && isPlainObject(value) ? mergeObjects(prev, value) : value;
-  }
-  return out as EnvironmentSettings;
+  return mergeObjects(defaults, env) as EnvironmentSettings;
 }
 
 function mergeObjects(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {

@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { helmChart, labels, namespaceOf, STORAGE_CLASS } from "../objects.js";
+import { helmChart, labels, memoryFor, namespaceOf, STORAGE_CLASS } from "../objects.js";
 import type { Component, SecretSpec } from "../types.js";
 import { CHARTS, IMAGES } from "../versions.js";
 
@@ -8,10 +8,7 @@ const ROOT_SECRET = "arangodb-root";
 const JWT_SECRET = "arangodb-jwt";
 
 function memory(env: ResolvedEnvironment): string {
-  return (
-    env.componentResources.arangodb?.memory ??
-    (env.kind === "prod" || env.kind === "staging" ? "1Gi" : "512Mi")
-  );
+  return memoryFor(env, "arangodb", { full: "1Gi", small: "512Mi" });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { helmChart, labels, namespaceOf, STORAGE_CLASS } from "../objects.js";
+import { helmChart, labels, memoryFor, namespaceOf, STORAGE_CLASS } from "../objects.js";
 import type { Component } from "../types.js";
 import { CHARTS, IMAGES } from "../versions.js";
 
@@ -7,10 +7,7 @@ const OPERATOR_NAMESPACE = "clickhouse-operator";
 export const CLICKHOUSE_SECRET = "clickhouse-users";
 
 function memory(env: ResolvedEnvironment): string {
-  return (
-    env.componentResources.clickhouse?.memory ??
-    (env.kind === "prod" || env.kind === "staging" ? "2Gi" : "1Gi")
-  );
+  return memoryFor(env, "clickhouse", { full: "2Gi", small: "1Gi" });
 }
 
 export function clickhouseNamespace(env: ResolvedEnvironment): string {

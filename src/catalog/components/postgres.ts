@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { namespaceOf } from "../objects.js";
+import { memoryFor, namespaceOf } from "../objects.js";
 import {
   type PostgresClusterOptions,
   postgresCluster,
@@ -16,9 +16,7 @@ export function businessPostgresOptions(env: ResolvedEnvironment): PostgresClust
     database: "app",
     owner: "app",
     storage: env.storage.postgres,
-    memory:
-      env.componentResources.postgres?.memory ??
-      (env.kind === "prod" || env.kind === "staging" ? "1Gi" : "256Mi"),
+    memory: memoryFor(env, "postgres", { full: "1Gi", small: "256Mi" }),
   };
 }
 

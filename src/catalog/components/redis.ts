@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { helmChart, labels, namespaceOf, STORAGE_CLASS } from "../objects.js";
+import { helmChart, labels, memoryFor, namespaceOf, STORAGE_CLASS } from "../objects.js";
 import type { Component } from "../types.js";
 import { CHARTS, IMAGES } from "../versions.js";
 
@@ -7,10 +7,7 @@ const OPERATOR_NAMESPACE = "redis-operator";
 const SECRET = "redis-auth";
 
 function memory(env: ResolvedEnvironment): string {
-  return (
-    env.componentResources.redis?.memory ??
-    (env.kind === "prod" || env.kind === "staging" ? "512Mi" : "128Mi")
-  );
+  return memoryFor(env, "redis", { full: "512Mi", small: "128Mi" });
 }
 
 /**
