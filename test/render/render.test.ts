@@ -77,6 +77,19 @@ describe("plinth render", () => {
   });
 });
 
+/**
+ * Custom resources whose CRDs cannot be had here: the Go module proxy this machine reaches refuses
+ * (403) kube-arangodb, the OT redis-operator, Altinity's clickhouse-operator and kubero-operator,
+ * and their CRDs may not be copied into the repository. Everything else is checked against the real
+ * schema; this list may only shrink.
+ */
+const NO_SCHEMA_HERE = [
+  "application.kubero.dev/v1alpha1/Kubero",
+  "clickhouse.altinity.com/v1/ClickHouseInstallation",
+  "database.arangodb.com/v1/ArangoDeployment",
+  "redis.redis.opstreelabs.in/v1beta2/Redis",
+];
+
 describe("every rendered object is valid against the real schemas", async () => {
   const { validate } = await objectValidator();
   const variants = {
@@ -88,13 +101,27 @@ describe("every rendered object is valid against the real schemas", async () => 
   for (const [name, config] of Object.entries(variants)) {
     for (const env of ENVIRONMENTS) {
       it(`${name}: ${env}`, () => {
-        const problems = objectsOf(env, config).flatMap((o) =>
-          validate(o).map((p) => `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}: ${p}`),
-        );
+        const problems = objectsOf(env, config)
+          .filter((o) => !NO_SCHEMA_HERE.includes(`${o.apiVersion}/${o.kind}`))
+          .flatMap((o) =>
+            validate(o).map((p) => `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}: ${p}`),
+          );
         expect(problems).toEqual([]);
       });
     }
   }
+
+  it("the only kinds without a schema are the four whose CRDs cannot be fetched here", () => {
+    const kinds = new Set(objectsOf("prod").map((o) => `${o.apiVersion}/${o.kind}`));
+    const missing = [...kinds].filter((k) =>
+      validate({
+        apiVersion: k.split("/").slice(0, -1).join("/"),
+        kind: k.split("/").pop() ?? "",
+        metadata: { name: "probe" },
+      }).some((p) => p.startsWith("no schema known")),
+    );
+    expect(missing.sort()).toEqual(NO_SCHEMA_HERE);
+  });
 
   it("HelmCharts of stateful components abort on failure instead of uninstalling", () => {
     const charts = objectsOf("prod").filter((o) => o.kind === "HelmChart");
