@@ -24,7 +24,9 @@ function time(cmd, args) {
 
 function row(name, t, peer) {
   const ratio = peer ? ` ${(t.median / peer.median).toFixed(1)}x the peer` : "";
-  console.log(`${name.padEnd(44)} median ${t.median.toFixed(0).padStart(5)} ms  p90 ${t.p90.toFixed(0).padStart(5)} ms${ratio}`);
+  console.log(
+    `${name.padEnd(44)} median ${t.median.toFixed(0).padStart(5)} ms  p90 ${t.p90.toFixed(0).padStart(5)} ms${ratio}`,
+  );
 }
 
 const spawnSync0 = spawnSync("npm", ["run", "build"], { stdio: "ignore" });
@@ -33,7 +35,11 @@ if (spawnSync0.status !== 0) throw new Error("npm run build failed");
 console.log(`plinth offline benchmarks, ${RUNS} runs each (median, p90)\n`);
 // Peer: a Node.js process that loads plinth's own dependencies (zod, yaml, esbuild) and exits:
 // the floor any Node.js tool with this stack pays before doing work.
-const peer = time("node", ["-e", "await import('zod'); await import('yaml'); await import('esbuild')", "--input-type=module"]);
+const peer = time("node", [
+  "-e",
+  "await import('zod'); await import('yaml'); await import('esbuild')",
+  "--input-type=module",
+]);
 row("peer: node + zod/yaml/esbuild import", peer);
 const plan = time("bin/plinth", ["plan", "staging", "--offline", "--config", config]);
 row("plinth plan staging --offline", plan, peer);
@@ -47,4 +53,6 @@ const validate = time("bin/plinth", ["validate", "--config", config]);
 row("plinth validate (all five environments)", validate, peer);
 
 const target = 1000;
-console.log(`\ntarget: plan staging --offline under ${target} ms cold: ${plan.median < target ? "met" : "MISSED"} (${plan.median.toFixed(0)} ms)`);
+console.log(
+  `\ntarget: plan staging --offline under ${target} ms cold: ${plan.median < target ? "met" : "MISSED"} (${plan.median.toFixed(0)} ms)`,
+);

@@ -21,6 +21,8 @@ export interface ExternalResource {
   name: string;
   /** Shown in plan output. */
   detail: string;
+  /** For `manifest`: the pinned release URL and the images to replace. */
+  source?: { url: string; imageOverrides: { from: string; to: string }[] };
 }
 
 /** How one secret value is generated (CSPRNG) to the consumer's rules. */

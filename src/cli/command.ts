@@ -4,6 +4,12 @@ export type Options = NonNullable<ParseArgsConfig["options"]>;
 
 export interface CommandContext {
   cwd: string;
+  /** Environment variables, read only here at the edge (credentials, CI identity). */
+  env: Record<string, string | undefined>;
+  /** Whether stdout is a terminal (live progress view, confirmation prompts). */
+  tty?: boolean;
+  /** Reads one line of confirmation from the user (absent when there is no terminal). */
+  prompt?: (question: string) => Promise<string>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
 }

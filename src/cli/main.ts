@@ -1,23 +1,29 @@
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { UserError } from "../diagnostics/diagnostic.js";
 import { COMMON_OPTIONS, type Command, type CommandContext } from "./command.js";
+import { apply, destroy } from "./commands/apply.js";
 import { domains } from "./commands/domains.js";
 import { graph } from "./commands/graph.js";
 import { plan } from "./commands/plan.js";
+import { refresh } from "./commands/refresh.js";
 import { render } from "./commands/render.js";
+import { unlock } from "./commands/unlock.js";
 import { validate } from "./commands/validate.js";
 import { renderDiagnostics, table } from "./output.js";
+import { version } from "./version.js";
 
 /** Every command, in the order `plinth --help` lists them. */
-export const COMMANDS: readonly Command[] = [validate, plan, render, domains, graph];
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
-}
+export const COMMANDS: readonly Command[] = [
+  validate,
+  plan,
+  apply,
+  destroy,
+  refresh,
+  unlock,
+  render,
+  domains,
+  graph,
+];
 
 function help(): string {
   return [
@@ -98,6 +104,17 @@ export async function run(argv: string[], ctx: CommandContext): Promise<number> 
 export async function main(argv: string[]): Promise<void> {
   const code = await run(argv, {
     cwd: process.cwd(),
+    env: process.env,
+    tty: Boolean(process.stdout.isTTY && process.stdin.isTTY),
+    prompt: async (question) => {
+      const { createInterface } = await import("node:readline/promises");
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      try {
+        return await rl.question(question);
+      } finally {
+        rl.close();
+      }
+    },
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
   });

@@ -145,8 +145,19 @@ async function evaluateConfigFile(file: string, displayFile: string): Promise<un
       target: "node20",
       logLevel: "silent",
       packages: "external",
-      // `import { defineConfig } from "plinth"` resolves to this very installation.
-      alias: { plinth: ownEntry },
+      plugins: [
+        {
+          // `import { defineConfig } from "plinth"` resolves to this very installation, wherever the
+          // config lives, and plinth's own dependencies resolve from plinth's folder.
+          name: "plinth-self",
+          setup(b) {
+            b.onResolve({ filter: /^plinth$/ }, () => ({
+              path: pathToFileURL(ownEntry).href,
+              external: true,
+            }));
+          },
+        },
+      ],
     });
     code = result.outputFiles[0]?.text ?? "";
   } catch (e) {

@@ -3,6 +3,7 @@ import { CATALOG } from "../catalog/index.js";
 import type { Graph } from "../graph/graph.js";
 import type { ComponentId, PhaseId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
+import type { FieldDiff } from "../providers/types.js";
 import { sortKeys } from "../render/yaml.js";
 import type { DesiredComponent } from "./desired.js";
 
@@ -10,13 +11,18 @@ export type Action = "create" | "update" | "adopt" | "delete" | "no-op";
 
 export interface Change {
   action: Action;
-  provider: "kubernetes" | "ssh" | "manifest" | "secret";
+  provider: "kubernetes" | "ssh" | "manifest" | "secret" | "cloudflare" | "vault";
   kind: string;
   name: string;
   namespace?: string;
   apiVersion?: string;
   /** For secrets: the key names (never values). For external resources: what will happen. */
   detail?: string;
+  /** Live plans: the resource identity, field diffs (secrets redacted), what apply sends, the live version seen. */
+  id?: string;
+  diff?: FieldDiff[];
+  spec?: unknown;
+  liveVersion?: string;
 }
 
 export interface PlanComponent {
@@ -93,14 +99,35 @@ export function offlinePlan(env: ResolvedEnvironment, graph: Graph, desired: Des
       };
     }),
   }));
-  const all = phases.flatMap((p) => p.components.flatMap((c) => c.changes));
+  // Offline changes do not carry the objects, so their content goes into the hash beside them.
+  return finishPlan(
+    { env: env.name, cluster: env.cluster.name, offline: true, phases },
+    desired.map((d) => d.objects),
+  );
+}
+
+/** Adds the summary and the content hash (over everything apply would act on). */
+export function finishPlan(p: Omit<Plan, "summary" | "hash">, alsoHashed?: unknown): Plan {
+  const all = p.phases.flatMap((ph) => ph.components.flatMap((c) => c.changes));
   const summary = { create: 0, update: 0, adopt: 0, delete: 0, "no-op": 0, secrets: 0 };
   for (const c of all) {
     summary[c.action] += 1;
-    if (c.provider === "secret") summary.secrets += 1;
+    if (c.provider === "secret" && c.action !== "no-op") summary.secrets += 1;
   }
-  const hash = createHash("sha256")
-    .update(JSON.stringify(sortKeys({ phases, objects: desired.map((d) => d.objects) })))
+  return { ...p, summary, hash: contentHash(p, alsoHashed) };
+}
+
+function contentHash(p: Omit<Plan, "summary" | "hash">, alsoHashed?: unknown): string {
+  return createHash("sha256")
+    .update(
+      JSON.stringify(
+        sortKeys({ env: p.env, cluster: p.cluster, offline: p.offline, phases: p.phases, alsoHashed }),
+      ),
+    )
     .digest("hex");
-  return { env: env.name, cluster: env.cluster.name, offline: true, phases, summary, hash };
+}
+
+/** Whether a saved plan is exactly what was written (not edited since). */
+export function verifyHash(p: Plan): boolean {
+  return contentHash(p) === p.hash;
 }

@@ -58,6 +58,10 @@ export const kubero: Component = {
       kind: "OperatorManifest",
       name: "kubero-operator",
       detail: `${KUBERO_OPERATOR_MANIFEST} with kube-rbac-proxy → ${IMAGES.kubeRbacProxy}`,
+      source: {
+        url: KUBERO_OPERATOR_MANIFEST,
+        imageOverrides: [{ from: "gcr.io/kubebuilder/kube-rbac-proxy", to: IMAGES.kubeRbacProxy }],
+      },
     },
   ],
   secrets: (env) => [

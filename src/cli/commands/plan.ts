@@ -1,13 +1,20 @@
 import { writeFile } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
-import { UserError } from "../../diagnostics/diagnostic.js";
 import { buildGraph } from "../../graph/graph.js";
 import { desiredComponents } from "../../plan/desired.js";
 import { offlinePlan, type Plan } from "../../plan/plan.js";
 import type { Command } from "../command.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
+import { planFor } from "../run-plan.js";
+import { openSession } from "../session.js";
 
 const SYMBOL = { create: "+", update: "~", adopt: "=", delete: "-", "no-op": " " } as const;
+
+function show(v: unknown): string {
+  if (v === undefined) return "(none)";
+  const text = typeof v === "string" ? v : JSON.stringify(v);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
 
 export function formatPlan(plan: Plan): string {
   const out = [
@@ -25,8 +32,16 @@ export function formatPlan(plan: Plan): string {
       const deps = c.dependsOn.length ? `, after ${c.dependsOn.join(", ")}` : "";
       out.push(`  ${c.step} ${c.id} (${c.layer}, ${where}${deps})`);
       for (const ch of c.changes) {
+        if (ch.action === "no-op" && !plan.offline && !ch.detail?.startsWith("kept")) continue;
         const name = ch.namespace ? `${ch.namespace}/${ch.name}` : ch.name;
-        out.push(`      ${SYMBOL[ch.action]} ${ch.kind} ${name}${ch.detail ? `  (${ch.detail})` : ""}`);
+        const label = ch.action === "adopt" ? " (adopt: exists, not yet owned)" : "";
+        out.push(
+          `      ${SYMBOL[ch.action]} ${ch.kind} ${name}${label}${ch.detail ? `  (${ch.detail})` : ""}`,
+        );
+        for (const d of ch.diff ?? []) {
+          if (ch.action === "create") break;
+          out.push(`          ${d.path}: ${show(d.before)} → ${show(d.after)}`);
+        }
       }
     }
     out.push("");
@@ -41,28 +56,34 @@ export function formatPlan(plan: Plan): string {
 
 export const plan: Command = {
   name: "plan",
-  summary: "Show what would be deployed, phase by phase (--offline: against an empty cluster)",
-  usage: "plinth plan <env> --offline [--json] [-o plan.json] [--config PATH]",
-  options: { offline: { type: "boolean" }, json: { type: "boolean" }, out: { type: "string", short: "o" } },
+  summary:
+    "Show what apply would change on the live cluster, field by field (--offline: against an empty cluster)",
+  usage: "plinth plan <env> [--offline] [--json] [-o plan.json] [--detailed-exitcode] [--config PATH]",
+  options: {
+    offline: { type: "boolean" },
+    json: { type: "boolean" },
+    out: { type: "string", short: "o" },
+    "force-conflicts": { type: "boolean" },
+    concurrency: { type: "string" },
+    "detailed-exitcode": { type: "boolean" },
+  },
   positionals: ["env"],
   async handler(args, ctx) {
     const env = requireEnvArg(args, "plan");
-    if (!args.values.offline) {
-      throw new UserError({
-        severity: "error",
-        path: "plinth plan",
-        message: "planning against a live cluster is not available in this version",
-        fix: `add --offline to plan ${env} against an empty cluster`,
-      });
+    let result: Plan;
+    if (args.values.offline) {
+      const resolved = resolveChecked(await loadFromArgs(args, ctx), env);
+      const graph = buildGraph(resolved);
+      result = offlinePlan(resolved, graph, desiredComponents(resolved, graph));
+    } else {
+      result = await planFor(await openSession(args, ctx, env));
     }
-    const loaded = await loadFromArgs(args, ctx);
-    const resolved = resolveChecked(loaded, env);
-    const graph = buildGraph(resolved);
-    const result = offlinePlan(resolved, graph, desiredComponents(resolved, graph));
     if (typeof args.values.out === "string") {
       await writeFile(resolvePath(ctx.cwd, args.values.out), `${JSON.stringify(result, null, 2)}\n`);
     }
     ctx.stdout(args.values.json ? `${JSON.stringify(result, null, 2)}\n` : formatPlan(result));
-    return 0;
+    const s = result.summary;
+    // Like kubectl diff and terraform plan -detailed-exitcode: 1 means there are changes.
+    return args.values["detailed-exitcode"] && s.create + s.update + s.adopt + s.delete > 0 ? 1 : 0;
   },
 };

@@ -1,0 +1,352 @@
+import { labels } from "../catalog/objects.js";
+import type { KubeObject, SecretSpec } from "../catalog/types.js";
+import { UserError } from "../diagnostics/diagnostic.js";
+import type { ComponentId } from "../model/ids.js";
+import type { ResolvedEnvironment } from "../model/types.js";
+import { KINDS_ANNOTATION, memberKinds, readParent } from "../plan/live.js";
+import type { Change, Plan, PlanComponent } from "../plan/plan.js";
+import { isMember, PART_OF, parentObject, withMembership } from "../providers/kubernetes/applyset.js";
+import { apiError, type Obj } from "../providers/kubernetes/client.js";
+import { groupKind, parseIdentity } from "../providers/kubernetes/identity.js";
+import type { KubernetesProvider, KubeSpec } from "../providers/kubernetes/provider.js";
+import { CONFIG_HASH, type Wait, waitsFor, waitUntil } from "../providers/kubernetes/readiness.js";
+import { applySecret, type SecretChangeSpec } from "../providers/kubernetes/secrets.js";
+import { fetchManifest } from "../providers/manifest.js";
+import type { ProviderContext, ResourceChange } from "../providers/types.js";
+import type { EventSink } from "./events.js";
+
+export interface ExecuteOptions {
+  kube: KubernetesProvider;
+  ctx: ProviderContext;
+  env: ResolvedEnvironment;
+  onEvent: EventSink;
+  concurrency?: number;
+  /** Skip readiness waits (objects are applied; nothing is waited for). */
+  noWait?: boolean;
+  timeoutScale?: number;
+}
+
+/** Apply order inside a component: namespaces and CRDs before anything that lives in or uses them. */
+function rank(c: Change): number {
+  if (c.kind === "Namespace") return 0;
+  if (c.kind === "CustomResourceDefinition") return 1;
+  if (c.provider === "secret") return 2;
+  return 3;
+}
+
+/**
+ * Runs a plan: phases in order; inside a phase, components concurrently (bounded) as soon as their
+ * dependencies are ready; each component's objects applied, then its named readiness conditions
+ * awaited. Deletions run last, in reverse phase order. The ApplySet parent first records the union
+ * of old and new member kinds, so an interrupted run leaves nothing a later prune cannot find.
+ */
+export async function execute(plan: Plan, o: ExecuteOptions): Promise<{ changes: number }> {
+  const started = Date.now();
+  const components = plan.phases.flatMap((p) => p.components);
+  o.onEvent({
+    type: "start",
+    env: plan.env,
+    hash: plan.hash,
+    components: components.length,
+    at: new Date().toISOString(),
+  });
+  let changes = 0;
+  try {
+    const parent = await readParent(o.kube, o.ctx.env);
+    const oldKinds = memberKinds(parent).map((k) => `${k.apiVersion}/${k.kind}`);
+    const newKinds = desiredKinds(plan);
+    await writeParent(o, [...oldKinds, ...newKinds], namespacesOf(plan, parent));
+
+    const secrets = components.flatMap((c) =>
+      c.changes.filter((ch) => ch.provider === "secret").map((ch) => (ch.spec as SecretChangeSpec).secret),
+    );
+    for (const phase of plan.phases) {
+      const applying = phase.components.filter((c) => c.changes.some((ch) => ch.action !== "delete"));
+      changes += await runPhase(phase.id, applying, o, secrets, started);
+    }
+    for (const phase of [...plan.phases].reverse()) {
+      for (const c of phase.components) changes += await runDeletions(c, o);
+    }
+    await writeParent(o, newKinds, namespacesOf(plan));
+    o.onEvent({ type: "done", outcome: "applied", elapsedMs: Date.now() - started, changes });
+    return { changes };
+  } catch (e) {
+    o.onEvent({
+      type: "done",
+      outcome: "failed",
+      elapsedMs: Date.now() - started,
+      changes,
+      error: (e as Error).message,
+    });
+    throw e;
+  }
+}
+
+function desiredKinds(plan: Plan): string[] {
+  const out = new Set<string>();
+  for (const c of plan.phases.flatMap((p) => p.components)) {
+    for (const ch of c.changes) {
+      if (ch.provider !== "kubernetes" && ch.provider !== "secret") continue;
+      if (ch.action === "delete") continue;
+      if ((ch.spec as { release?: boolean } | undefined)?.release) continue;
+      const ref = parseIdentity(ch.id ?? "");
+      out.add(`${ref.apiVersion}/${ref.kind}`);
+    }
+  }
+  return [...out];
+}
+
+function namespacesOf(plan: Plan, parent?: Obj): string[] {
+  const ns = new Set<string>(
+    (parent?.metadata?.annotations?.["applyset.kubernetes.io/additional-namespaces"] ?? "")
+      .split(",")
+      .filter(Boolean),
+  );
+  for (const c of plan.phases.flatMap((p) => p.components))
+    for (const ch of c.changes) if (ch.namespace && ch.action !== "delete") ns.add(ch.namespace);
+  return [...ns];
+}
+
+async function writeParent(o: ExecuteOptions, kinds: string[], namespaces: string[]): Promise<void> {
+  const unique = [...new Set(kinds)].sort();
+  const parent = parentObject(
+    o.ctx.env,
+    o.ctx.tooling,
+    unique.map((k) => {
+      const i = k.lastIndexOf("/");
+      return groupKind({ apiVersion: k.slice(0, i), kind: k.slice(i + 1) });
+    }),
+    namespaces,
+  );
+  parent.metadata.annotations = { ...parent.metadata.annotations, [KINDS_ANNOTATION]: unique.join(",") };
+  await o.kube.applyObject(parent, true);
+}
+
+async function runPhase(
+  phase: string,
+  components: PlanComponent[],
+  o: ExecuteOptions,
+  secrets: SecretSpec[],
+  started: number,
+): Promise<number> {
+  const inPhase = new Set(components.map((c) => c.id));
+  const done = new Map<ComponentId, Promise<number>>();
+  const limit = o.concurrency ?? 4;
+  let running = 0;
+  const queue: (() => void)[] = [];
+  const slot = async () => {
+    if (running >= limit) await new Promise<void>((r) => queue.push(r));
+    running++;
+  };
+  const release = () => {
+    running--;
+    queue.shift()?.();
+  };
+  for (const c of components) {
+    o.onEvent({
+      type: "component",
+      component: c.id,
+      phase: phase as never,
+      status: "pending",
+      elapsedMs: Date.now() - started,
+    });
+  }
+  const start = (c: PlanComponent): Promise<number> => {
+    const existing = done.get(c.id);
+    if (existing) return existing;
+    const p = (async () => {
+      await Promise.all(
+        c.dependsOn
+          .filter((d) => inPhase.has(d))
+          .map((d) => start(components.find((x) => x.id === d) as PlanComponent)),
+      );
+      await slot();
+      try {
+        return await runComponent(c, phase, o, secrets);
+      } finally {
+        release();
+      }
+    })();
+    done.set(c.id, p);
+    return p;
+  };
+  const results = await Promise.allSettled(components.map(start));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.reduce((s, r) => s + (r.status === "fulfilled" ? r.value : 0), 0);
+}
+
+async function runComponent(
+  c: PlanComponent,
+  phase: string,
+  o: ExecuteOptions,
+  secrets: SecretSpec[],
+): Promise<number> {
+  const t0 = Date.now();
+  const emit = (status: "applying" | "waiting" | "ready" | "failed", detail?: string) =>
+    o.onEvent({
+      type: "component",
+      component: c.id,
+      phase: phase as never,
+      status,
+      ...(detail ? { detail } : {}),
+      elapsedMs: Date.now() - t0,
+    });
+  emit("applying");
+  let applied = 0;
+  const waits: Wait[] = [];
+  try {
+    for (const ch of [...c.changes].filter((x) => x.action !== "delete").sort((a, b) => rank(a) - rank(b))) {
+      if (ch.provider === "secret") {
+        if (ch.action === "no-op") continue;
+        await applySecret(o.kube, o.env, ch as ResourceChange<SecretChangeSpec>, secrets, o.ctx);
+      } else if (ch.provider === "kubernetes") {
+        const spec = ch.spec as KubeSpec | { release?: boolean } | undefined;
+        if (spec && "release" in spec) {
+          if (spec.release) await release(o, ch);
+          continue;
+        }
+        const object = (spec as KubeSpec).object;
+        const previousConfigHash = object.kind === "HelmChart" ? await helmJobHash(o, object) : undefined;
+        if (ch.action !== "no-op") {
+          await applyWhenKindExists(o, ch, spec as KubeSpec, (s) => emit("waiting", s));
+        }
+        if (!o.noWait) {
+          waits.push(
+            ...waitsFor(object, {
+              kube: o.kube,
+              changed: ch.action !== "no-op",
+              ...(previousConfigHash ? { previousConfigHash } : {}),
+              ...(o.timeoutScale ? { timeoutScale: o.timeoutScale } : {}),
+            }),
+          );
+        }
+      } else if (ch.provider === "manifest" && ch.action !== "no-op") {
+        const source = ch.spec as { url: string; imageOverrides: { from: string; to: string }[] };
+        for (const object of await fetchManifest(source.url, source.imageOverrides)) {
+          await o.kube.applyObject(
+            withMembership(
+              {
+                ...object,
+                metadata: {
+                  ...object.metadata,
+                  labels: { ...object.metadata.labels, ...labels(o.env, c.id) },
+                },
+              },
+              o.ctx.env,
+            ),
+          );
+        }
+      } else {
+        continue;
+      }
+      if (ch.action !== "no-op") {
+        applied++;
+        o.onEvent({
+          type: "change",
+          component: c.id,
+          action: ch.action,
+          kind: ch.kind,
+          name: ch.name,
+          ...(ch.namespace ? { namespace: ch.namespace } : {}),
+        });
+      }
+    }
+    for (const w of waits) {
+      emit("waiting", `${w.object.kind} ${w.object.name}: ${w.condition}`);
+      await waitUntil(w, {
+        ...(o.ctx.signal ? { signal: o.ctx.signal } : {}),
+        onStatus: (s) => emit("waiting", `${w.object.kind} ${w.object.name}: ${s}`),
+      });
+    }
+    emit("ready");
+    return applied;
+  } catch (e) {
+    emit("failed", (e as Error).message.split("\n")[0]);
+    throw e;
+  }
+}
+
+/** A CR whose CRD is installed by an earlier chart in this run: wait (named) until its kind is served. */
+async function applyWhenKindExists(
+  o: ExecuteOptions,
+  ch: Change,
+  spec: KubeSpec,
+  onWait: (s: string) => void,
+): Promise<void> {
+  const deadline = Date.now() + 5 * 60_000 * (o.timeoutScale ?? 1);
+  for (let delay = 250; ; delay = Math.min(3_000, delay * 1.5)) {
+    try {
+      await o.kube.applyRaw(withMembership(spec.object, o.ctx.env), spec.force);
+      return;
+    } catch (e) {
+      const missingKind =
+        /Failed to fetch resource metadata|no matches for kind|could not find the requested resource/i.test(
+          (e as Error).message,
+        );
+      const missingNs =
+        apiError(e).code === 404 || /namespaces? "[^"]+" not found/.test((e as Error).message);
+      if (!(missingKind || missingNs) || Date.now() > deadline) {
+        if (missingKind) {
+          throw new UserError({
+            severity: "error",
+            path: ch.id ?? "",
+            message: `${ch.kind} ${ch.name}: its CustomResourceDefinition (${spec.object.apiVersion}) was not established within the wait`,
+            fix: "check that the chart installing the CRD (an earlier component) succeeded",
+          });
+        }
+        // The same error, as applyObject words it (conflicts named, API message kept).
+        await o.kube.applyObject(withMembership(spec.object, o.ctx.env), spec.force);
+        return;
+      }
+      onWait(
+        `${ch.kind} ${ch.name}: waiting for ${missingKind ? `CRD of ${spec.object.apiVersion} to be Established` : "its namespace"}`,
+      );
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+async function helmJobHash(o: ExecuteOptions, chart: KubeObject): Promise<string | undefined> {
+  const job = await o.kube.read({
+    apiVersion: "batch/v1",
+    kind: "Job",
+    name: `helm-install-${chart.metadata.name}`,
+    namespace: chart.metadata.namespace ?? "kube-system",
+  });
+  return (job?.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)
+    ?.template?.metadata?.annotations?.[CONFIG_HASH];
+}
+
+/** Kept data leaves the ApplySet: plinth stops owning it, nothing is deleted. */
+async function release(o: ExecuteOptions, ch: Change): Promise<void> {
+  const ref = parseIdentity(ch.id ?? "");
+  const live = await o.kube.read(ref);
+  if (!live || !isMember(live, o.ctx.env)) return;
+  await o.kube.removeLabel(ref, PART_OF);
+}
+
+async function runDeletions(c: PlanComponent, o: ExecuteOptions): Promise<number> {
+  const deletes = c.changes.filter((ch) => ch.action === "delete").sort((a, b) => rank(b) - rank(a));
+  for (const ch of deletes) {
+    await o.kube.apply({
+      provider: "kubernetes",
+      id: ch.id ?? "",
+      component: c.id,
+      action: "delete",
+      kind: ch.kind,
+      name: ch.name,
+      ...(ch.namespace ? { namespace: ch.namespace } : {}),
+      diff: [],
+    });
+    o.onEvent({
+      type: "change",
+      component: c.id,
+      action: "delete",
+      kind: ch.kind,
+      name: ch.name,
+      ...(ch.namespace ? { namespace: ch.namespace } : {}),
+    });
+  }
+  return deletes.length;
+}

@@ -1,0 +1,25 @@
+import type { Command } from "../command.js";
+import { ownedIds } from "../run-plan.js";
+import { openSession } from "../session.js";
+
+export const refresh: Command = {
+  name: "refresh",
+  summary: "Rebuild an environment's state from the cluster (its ApplySet members are the truth)",
+  usage: "plinth refresh <env> [--config PATH]",
+  options: {},
+  positionals: ["env"],
+  async handler(args, ctx) {
+    const session = await openSession(args, ctx);
+    const owned = await ownedIds(session);
+    const previous = await session.state.read(session.env.name);
+    await session.state.write({
+      version: 1,
+      env: session.env.name,
+      owned,
+      applied: previous?.applied ?? [],
+      outputs: previous?.outputs ?? {},
+    });
+    ctx.stdout(`${session.env.name}: ${owned.length} objects owned (state at ${session.state.describe()})\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,140 @@
+import { execute } from "../apply/executor.js";
+import { error, UserError } from "../diagnostics/diagnostic.js";
+import { livePlan, memberKinds, readParent } from "../plan/live.js";
+import type { Plan } from "../plan/plan.js";
+import { identityOf, parseIdentity } from "../providers/kubernetes/identity.js";
+import type { CommandContext, ParsedArgs } from "./command.js";
+import { progressSink } from "./progress.js";
+import type { Session } from "./session.js";
+
+const LOCK_TTL_MS = 60 * 60_000;
+
+/** Narrows a plan to `--phase` and `--target` (a target keeps only that component's changes). */
+export function narrow(plan: Plan, args: ParsedArgs): Plan {
+  const phase = typeof args.values.phase === "string" ? args.values.phase : undefined;
+  const target = typeof args.values.target === "string" ? args.values.target : undefined;
+  if (phase && !plan.phases.some((p) => p.id === phase)) {
+    throw new UserError(
+      error(`is "${phase}"`, {
+        path: "--phase",
+        fix: `use one of ${plan.phases.map((p) => p.id).join(", ")}`,
+      }),
+    );
+  }
+  const all = plan.phases.flatMap((p) => p.components.map((c) => c.id));
+  if (target && !all.includes(target as never)) {
+    throw new UserError(
+      error(`"${target}" is not a component of ${plan.env}`, {
+        path: "--target",
+        fix: `use one of ${all.join(", ")}`,
+      }),
+    );
+  }
+  return {
+    ...plan,
+    phases: plan.phases
+      .filter((p) => !phase || p.id === phase)
+      .map((p) => ({ ...p, components: p.components.filter((c) => !target || c.id === target) })),
+  };
+}
+
+/**
+ * A saved plan applies only to the cluster it was made against: every object it touches must still
+ * be at the version seen then (absent stays absent). Returns what moved.
+ */
+export async function movedSince(plan: Plan, session: Session): Promise<string[]> {
+  const moved: string[] = [];
+  for (const c of plan.phases.flatMap((p) => p.components)) {
+    for (const ch of c.changes) {
+      if (!ch.id || (ch.provider !== "kubernetes" && ch.provider !== "secret")) continue;
+      const live = await session.kube.read(parseIdentity(ch.id));
+      const now = live?.metadata?.resourceVersion;
+      if (now !== ch.liveVersion) {
+        moved.push(
+          `${ch.kind} ${ch.namespace ? `${ch.namespace}/` : ""}${ch.name}: ${ch.liveVersion ? `was at version ${ch.liveVersion}` : "was absent"}, now ${now ? `at version ${now}` : "absent"}`,
+        );
+      }
+    }
+  }
+  return moved;
+}
+
+export async function planFor(
+  session: Session,
+  o: { destroy?: boolean; deleteData?: boolean } = {},
+): Promise<Plan> {
+  return livePlan(session.env, session.graph, session.desired, {
+    kube: session.kube,
+    ctx: session.pctx,
+    ...o,
+  });
+}
+
+/** Locks the environment, runs the plan, records the outcome and what is owned, unlocks. */
+export async function runPlan(
+  plan: Plan,
+  session: Session,
+  args: ParsedArgs,
+  ctx: CommandContext,
+  operation: string,
+): Promise<number> {
+  const lock = await session.state.lock(session.env.name, session.holder, operation, LOCK_TTL_MS);
+  const startedAt = new Date().toISOString();
+  const mode = args.values.json ? "json" : ctx.tty ? "tty" : "plain";
+  const sink = progressSink(mode, mode === "json" ? ctx.stdout : ctx.stderr);
+  let outcome: "applied" | "failed" = "failed";
+  let changes = 0;
+  try {
+    const result = await execute(plan, {
+      kube: session.kube,
+      ctx: session.pctx,
+      env: session.env,
+      onEvent: sink,
+      concurrency: Math.max(1, Number(args.values.concurrency ?? 4)),
+      noWait: Boolean(args.values["no-wait"]),
+    });
+    outcome = "applied";
+    changes = result.changes;
+    return 0;
+  } finally {
+    const previous = await session.state.read(session.env.name);
+    await session.state.write({
+      version: 1,
+      env: session.env.name,
+      owned: await ownedIds(session),
+      applied: [
+        ...(previous?.applied ?? []),
+        {
+          hash: plan.hash,
+          who: session.holder,
+          startedAt,
+          finishedAt: new Date().toISOString(),
+          outcome,
+          changes,
+        },
+      ].slice(-50),
+      outputs: { ...(previous?.outputs ?? {}), ...hostsOutput(session) },
+    });
+    await session.state.release(lock);
+  }
+}
+
+/** What the cluster says this environment owns: its ApplySet members (the truth state is rebuilt from). */
+export async function ownedIds(session: Session): Promise<string[]> {
+  const kinds = memberKinds(await readParent(session.kube, session.env.name));
+  const owned = await session.kube.listOwned(session.env.name, kinds);
+  return owned
+    .map((o) =>
+      identityOf({
+        apiVersion: o.apiVersion ?? "",
+        kind: o.kind ?? "",
+        name: o.metadata?.name ?? "",
+        ...(o.metadata?.namespace ? { namespace: o.metadata.namespace } : {}),
+      }),
+    )
+    .sort();
+}
+
+function hostsOutput(session: Session): Record<string, string> {
+  return Object.fromEntries(Object.entries(session.env.hosts).map(([k, v]) => [`host.${k}`, v?.host ?? ""]));
+}

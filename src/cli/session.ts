@@ -1,0 +1,55 @@
+import { dirname, isAbsolute, resolve as resolvePath } from "node:path";
+import type { LoadedConfig } from "../config/load.js";
+import { buildGraph, type Graph } from "../graph/graph.js";
+import type { ResolvedEnvironment } from "../model/types.js";
+import { type DesiredComponent, desiredComponents } from "../plan/desired.js";
+import { connect } from "../providers/kubernetes/client.js";
+import { KubernetesProvider } from "../providers/kubernetes/provider.js";
+import type { ProviderContext } from "../providers/types.js";
+import { defaultHolder, type StateBackend, stateBackend } from "../state/index.js";
+import type { CommandContext, ParsedArgs } from "./command.js";
+import { loadFromArgs, requireEnvArg, resolveChecked } from "./load.js";
+import { version } from "./version.js";
+
+/** Everything a live command needs for one environment, built once. */
+export interface Session {
+  loaded: LoadedConfig;
+  env: ResolvedEnvironment;
+  graph: Graph;
+  desired: DesiredComponent[];
+  kube: KubernetesProvider;
+  pctx: ProviderContext;
+  state: StateBackend;
+  holder: string;
+}
+
+export async function openSession(args: ParsedArgs, ctx: CommandContext, envName?: string): Promise<Session> {
+  const name = envName ?? requireEnvArg(args, "apply");
+  const loaded = await loadFromArgs(args, ctx);
+  const env = resolveChecked(loaded, name);
+  const graph = buildGraph(env);
+  const configDir = dirname(loaded.file);
+  const kubeconfig = isAbsolute(env.cluster.kubeconfig)
+    ? env.cluster.kubeconfig
+    : resolvePath(configDir, env.cluster.kubeconfig);
+  const { api } = await connect({
+    kubeconfig,
+    ...(env.cluster.context ? { context: env.cluster.context } : {}),
+  });
+  const concurrency = Number(args.values.concurrency ?? 16);
+  const kube = new KubernetesProvider({
+    api,
+    forceConflicts: Boolean(args.values["force-conflicts"]),
+    concurrency: Math.max(1, concurrency),
+  });
+  return {
+    loaded,
+    env,
+    graph,
+    desired: desiredComponents(env, graph),
+    kube,
+    pctx: { env: env.name, tooling: `plinth/${version()}` },
+    state: stateBackend(loaded.config, { configDir, env: ctx.env }),
+    holder: defaultHolder(ctx.env),
+  };
+}

@@ -1,0 +1,198 @@
+import { mapLimit } from "../apply/pool.js";
+import { CATALOG } from "../catalog/index.js";
+import type { Graph } from "../graph/graph.js";
+import { COMPONENT_IDS, type ComponentId } from "../model/ids.js";
+import type { ResolvedEnvironment } from "../model/types.js";
+import { PARENT_NAMESPACE, parentName } from "../providers/kubernetes/applyset.js";
+import type { Obj } from "../providers/kubernetes/client.js";
+import { identityOf, type ObjectRef } from "../providers/kubernetes/identity.js";
+import type { KubernetesProvider, KubeSpec } from "../providers/kubernetes/provider.js";
+import { planSecret } from "../providers/kubernetes/secrets.js";
+import type { ProviderContext, ResourceChange } from "../providers/types.js";
+import type { DesiredComponent } from "./desired.js";
+import { type Change, finishPlan, type Plan, type PlanComponent } from "./plan.js";
+
+/** Kinds that hold data (or the credentials to it): deleted only with --delete-data. */
+const DATA_KINDS = new Set([
+  "postgresql.cnpg.io/v1/Cluster",
+  "database.arangodb.com/v1/ArangoDeployment",
+  "clickhouse.altinity.com/v1/ClickHouseInstallation",
+  "redis.redis.opstreelabs.in/v1beta2/Redis",
+  "v1/PersistentVolumeClaim",
+  "v1/Secret",
+]);
+
+/** The annotation on the ApplySet parent listing the full `apiVersion/Kind` of every member kind ever applied. */
+export const KINDS_ANNOTATION = "plinth.dev/member-kinds";
+
+export interface LivePlanOptions {
+  kube: KubernetesProvider;
+  ctx: ProviderContext;
+  /** Plan the removal of everything (destroy). */
+  destroy?: boolean;
+  deleteData?: boolean;
+}
+
+export async function readParent(kube: KubernetesProvider, env: string): Promise<Obj | undefined> {
+  return kube.read({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    name: parentName(env),
+    namespace: PARENT_NAMESPACE,
+  });
+}
+
+export function memberKinds(parent: Obj | undefined): { apiVersion: string; kind: string }[] {
+  const raw = parent?.metadata?.annotations?.[KINDS_ANNOTATION] ?? "";
+  return raw
+    .split(",")
+    .filter(Boolean)
+    .map((k) => {
+      const i = k.lastIndexOf("/");
+      return { apiVersion: k.slice(0, i), kind: k.slice(i + 1) };
+    });
+}
+
+/**
+ * A plan against the live cluster: each desired object dry-run applied (create, update, adopt,
+ * no-op with field diffs), each generated secret checked by key, and every object of this
+ * environment's ApplySet that is no longer desired planned for deletion (data kept unless asked).
+ */
+export async function livePlan(
+  env: ResolvedEnvironment,
+  graph: Graph,
+  desired: DesiredComponent[],
+  o: LivePlanOptions,
+): Promise<Plan> {
+  const byId = new Map(desired.map((d) => [d.id, d]));
+  const wanted = new Set<string>();
+  const phases = await mapLimit(graph.phases, 1, async (phase) => ({
+    id: phase.id,
+    components: await mapLimit(phase.components, 4, async (node): Promise<PlanComponent> => {
+      const d = byId.get(node.id);
+      const objects = o.destroy ? [] : (d?.objects ?? []);
+      const secrets = o.destroy ? [] : (d?.secrets ?? []);
+      const kube = await o.kube.plan(
+        objects.map((obj) => ({ provider: "kubernetes", id: "", component: node.id, spec: obj })),
+        o.ctx,
+      );
+      const secretChanges = await mapLimit(secrets, 4, (s) => planSecret(o.kube, node.id, s));
+      for (const c of [...kube, ...secretChanges]) wanted.add(c.id);
+      // External steps: a remote operator manifest is fetched and server-side applied on every apply
+      // (pinned, so a no-op once converged); k3s over SSH belongs to the bootstrap step.
+      const external: Change[] = o.destroy
+        ? []
+        : (d?.external ?? []).map((e) => ({
+            action: e.provider === "manifest" ? "update" : "no-op",
+            provider: e.provider,
+            kind: e.kind,
+            name: e.name,
+            detail: e.detail,
+            ...(e.source ? { spec: e.source } : {}),
+          }));
+      return {
+        id: node.id,
+        title: CATALOG[node.id].title,
+        step: node.step,
+        layer: node.layer,
+        namespace: node.namespace,
+        placement: node.placement,
+        ...(node.cluster ? { cluster: node.cluster } : {}),
+        dependsOn: node.dependsOn,
+        changes: [...external, ...kube.map(toChange), ...secretChanges.map(toChange)],
+      };
+    }),
+  }));
+
+  const deletions = await planDeletions(o, wanted);
+  for (const [component, changes] of deletions) {
+    const phaseId = CATALOG[component].phase;
+    const phase = phases.find((p) => p.id === phaseId);
+    if (!phase) continue;
+    let entry = phase.components.find((c) => c.id === component);
+    if (!entry) {
+      entry = {
+        id: component,
+        title: CATALOG[component].title,
+        step: CATALOG[component].step,
+        layer: CATALOG[component].layer,
+        namespace: CATALOG[component].namespace(env),
+        placement: "local",
+        dependsOn: [],
+        changes: [],
+      };
+      phase.components.push(entry);
+    }
+    entry.changes.push(...changes);
+  }
+  return finishPlan({ env: env.name, cluster: env.cluster.name, offline: false, phases });
+}
+
+async function planDeletions(o: LivePlanOptions, wanted: Set<string>): Promise<Map<ComponentId, Change[]>> {
+  const parent = await readParent(o.kube, o.ctx.env);
+  const owned = await o.kube.listOwned(o.ctx.env, memberKinds(parent));
+  const out = new Map<ComponentId, Change[]>();
+  const keptNamespaces = new Set<string>();
+  const stale = owned.filter((live) => !wanted.has(identityOf(refOfLive(live))));
+  const isData = (live: Obj) => DATA_KINDS.has(`${live.apiVersion}/${live.kind}`);
+  for (const live of stale)
+    if (isData(live) && !o.deleteData && live.metadata?.namespace)
+      keptNamespaces.add(live.metadata.namespace);
+  for (const live of stale) {
+    const ref = refOfLive(live);
+    const label = live.metadata?.labels?.["plinth.dev/component"];
+    const component = (COMPONENT_IDS as readonly string[]).includes(label ?? "")
+      ? (label as ComponentId)
+      : "k3s";
+    const keep =
+      (isData(live) && !o.deleteData) || (ref.kind === "Namespace" && keptNamespaces.has(ref.name));
+    const change: Change = {
+      action: keep ? "no-op" : "delete",
+      provider: "kubernetes",
+      id: identityOf(ref),
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
+      name: ref.name,
+      ...(ref.namespace ? { namespace: ref.namespace } : {}),
+      detail: keep
+        ? "kept: holds data; released from plinth's ownership (delete it with --delete-data)"
+        : "no longer desired",
+      spec: { release: keep },
+      ...(live.metadata?.resourceVersion ? { liveVersion: live.metadata.resourceVersion } : {}),
+    };
+    out.set(component, [...(out.get(component) ?? []), change]);
+  }
+  return out;
+}
+
+function refOfLive(live: Obj): ObjectRef {
+  return {
+    apiVersion: live.apiVersion ?? "",
+    kind: live.kind ?? "",
+    name: live.metadata?.name ?? "",
+    ...(live.metadata?.namespace ? { namespace: live.metadata.namespace } : {}),
+  };
+}
+
+function toChange(c: ResourceChange<unknown>): Change {
+  const obj = (c.spec as KubeSpec | undefined)?.object;
+  return {
+    action: c.action,
+    provider: c.provider as Change["provider"],
+    id: c.id,
+    kind: c.kind,
+    name: c.name,
+    ...(c.namespace ? { namespace: c.namespace } : {}),
+    ...(obj ? { apiVersion: obj.apiVersion } : {}),
+    ...(c.diff.length ? { diff: c.diff } : {}),
+    ...(c.provider === "secret"
+      ? {
+          detail: `generated: ${Object.keys((c.spec as { secret: { keys: object } }).secret.keys)
+            .sort()
+            .join(", ")}`,
+        }
+      : {}),
+    spec: c.spec,
+    ...(c.liveVersion ? { liveVersion: c.liveVersion } : {}),
+  };
+}

@@ -1,0 +1,121 @@
+import type { KubernetesObject, KubernetesObjectApi } from "@kubernetes/client-node";
+import { error, UserError } from "../../diagnostics/diagnostic.js";
+
+export interface KubeTarget {
+  kubeconfig: string;
+  context?: string;
+}
+
+/** Loaded lazily: the Kubernetes client is large and offline commands never need it. */
+export async function connect(target: KubeTarget): Promise<{ api: KubernetesObjectApi; server: string }> {
+  const k8s = await import("@kubernetes/client-node");
+  const kc = new k8s.KubeConfig();
+  try {
+    kc.loadFromFile(target.kubeconfig);
+  } catch (e) {
+    throw new UserError(
+      error(`cannot read kubeconfig ${target.kubeconfig}: ${(e as Error).message}`, {
+        fix: "run plinth bootstrap <env> for a k3s-vps cluster, or set clusters.<name>.kubeconfig to an existing file",
+      }),
+    );
+  }
+  if (target.context) {
+    if (!kc.getContexts().some((c) => c.name === target.context)) {
+      throw new UserError(
+        error(`kubeconfig ${target.kubeconfig} has no context "${target.context}"`, {
+          fix: `use one of: ${kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(", ")}`,
+        }),
+      );
+    }
+    kc.setCurrentContext(target.context);
+  }
+  return {
+    api: k8s.KubernetesObjectApi.makeApiClient(kc),
+    server: kc.getCurrentCluster()?.server ?? "(unknown)",
+  };
+}
+
+export interface ApiError {
+  code: number;
+  reason?: string;
+  message: string;
+}
+
+/** The status code and Kubernetes `Status` message of a failed call (or a network error as code 0). */
+export function apiError(e: unknown): ApiError {
+  const err = e as { code?: unknown; body?: unknown; message?: string };
+  if (typeof err.code === "number") {
+    let body: { message?: string; reason?: string } = {};
+    try {
+      body = typeof err.body === "string" ? JSON.parse(err.body) : ((err.body as typeof body) ?? {});
+    } catch {
+      body = { message: String(err.body) };
+    }
+    return {
+      code: err.code,
+      ...(body.reason ? { reason: body.reason } : {}),
+      message: body.message ?? err.message ?? "",
+    };
+  }
+  return { code: 0, message: err.message ?? String(e) };
+}
+
+const TRANSIENT_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+]);
+
+function transient(e: unknown): boolean {
+  const { code } = apiError(e);
+  if (code === 429 || code >= 500) return true;
+  if (code !== 0) return false;
+  const cause =
+    (e as { cause?: { code?: string }; code?: string }).cause?.code ?? (e as { code?: string }).code;
+  return (
+    (cause !== undefined && TRANSIENT_CODES.has(cause)) ||
+    /socket hang up|ECONNRESET|fetch failed|network/i.test(String((e as Error).message))
+  );
+}
+
+export interface RetryOptions {
+  attempts?: number;
+  baseMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Retries 429, 5xx and connection resets with exponential backoff and jitter; other errors at once. */
+export async function withRetry<T>(what: string, fn: () => Promise<T>, o: RetryOptions = {}): Promise<T> {
+  const attempts = o.attempts ?? 8;
+  const base = o.baseMs ?? 100;
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!transient(e) || i >= attempts || o.signal?.aborted) {
+        if (transient(e)) {
+          const last = apiError(e);
+          throw new UserError(
+            error(
+              `${what}: the API server kept failing (${last.code || "connection"}: ${last.message}) after ${i} attempts`,
+              {
+                fix: "check that the cluster is reachable and healthy, then run the command again (it resumes)",
+              },
+            ),
+          );
+        }
+        throw e;
+      }
+      const delay = Math.min(5_000, base * 2 ** (i - 1)) * (0.5 + Math.random() / 2);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+export type Obj = KubernetesObject & Record<string, unknown>;

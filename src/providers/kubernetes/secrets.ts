@@ -1,0 +1,89 @@
+import { labels as baseLabels } from "../../catalog/objects.js";
+import type { SecretSpec } from "../../catalog/types.js";
+import type { ComponentId } from "../../model/ids.js";
+import type { ResolvedEnvironment } from "../../model/types.js";
+import { fillSecret } from "../../secrets/generate.js";
+import type { ProviderContext, ResourceChange } from "../types.js";
+import { withMembership } from "./applyset.js";
+import type { Obj } from "./client.js";
+import { identityOf } from "./identity.js";
+import type { KubernetesProvider } from "./provider.js";
+
+/** A generated secret change: the spec names keys and rules, never values (those exist only at apply). */
+export interface SecretChangeSpec {
+  secret: SecretSpec;
+}
+
+function ref(spec: SecretSpec) {
+  return { apiVersion: "v1", kind: "Secret", name: spec.name, namespace: spec.namespace };
+}
+
+function decode(live: Obj | undefined): Record<string, string> {
+  const data = (live?.data ?? {}) as Record<string, string>;
+  return Object.fromEntries(
+    Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+  );
+}
+
+/** Create when absent, update when keys are missing (listed by name), no-op otherwise; values are kept. */
+export async function planSecret(
+  kube: KubernetesProvider,
+  component: ComponentId,
+  spec: SecretSpec,
+): Promise<ResourceChange<SecretChangeSpec>> {
+  const live = await kube.read(ref(spec));
+  const have = Object.keys(decode(live));
+  const missing = Object.keys(spec.keys)
+    .filter((k) => !have.includes(k))
+    .sort();
+  return {
+    provider: "secret",
+    id: identityOf(ref(spec)),
+    component,
+    action: !live ? "create" : missing.length ? "update" : "no-op",
+    kind: "Secret",
+    name: spec.name,
+    namespace: spec.namespace,
+    diff: missing.map((k) => ({ path: `data.${k}`, after: "(generated)", secret: true })),
+    spec: { secret: spec },
+    ...(live?.metadata?.resourceVersion ? { liveVersion: live.metadata.resourceVersion } : {}),
+  };
+}
+
+/**
+ * Writes the secret with every key present: existing values read back and kept, missing ones
+ * generated (CSPRNG), templates filled from other secrets of the environment read live.
+ */
+export async function applySecret(
+  kube: KubernetesProvider,
+  env: ResolvedEnvironment,
+  change: ResourceChange<SecretChangeSpec>,
+  all: SecretSpec[],
+  ctx: ProviderContext,
+): Promise<void> {
+  const spec = change.spec?.secret;
+  if (!spec) throw new Error(`secret change ${change.id} has no spec`);
+  const existing = decode(await kube.read(ref(spec)));
+  const sources = new Map<string, Record<string, string>>();
+  for (const s of all) {
+    if (s.name === spec.name) continue;
+    const live = await kube.read(ref(s));
+    if (live) sources.set(s.name, decode(live));
+  }
+  const values = fillSecret(spec, existing, (secret, key) => sources.get(secret)?.[key]);
+  const object = withMembership(
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: spec.name, namespace: spec.namespace, labels: baseLabels(env, change.component) },
+      type: spec.type ?? "Opaque",
+      data: Object.fromEntries(
+        Object.entries(values)
+          .sort()
+          .map(([k, v]) => [k, Buffer.from(v).toString("base64")]),
+      ),
+    },
+    ctx.env,
+  );
+  await kube.applyObject(object);
+}

@@ -1,0 +1,208 @@
+import { z } from "zod";
+import { findLiteralSecrets } from "../config/secret-ref.js";
+import { UserError } from "../diagnostics/diagnostic.js";
+import type { EnvironmentState, LockInfo } from "./types.js";
+
+const ENV_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const isoTime = z.iso.datetime({ offset: true });
+
+const appliedPlanSchema = z.strictObject({
+  hash: z.string().min(1),
+  who: z.string().min(1),
+  startedAt: isoTime,
+  finishedAt: isoTime.optional(),
+  outcome: z.enum(["applied", "failed", "interrupted"]),
+  changes: z.number().int().nonnegative(),
+});
+
+export const environmentStateSchema = z.strictObject({
+  version: z.literal(1),
+  env: z.string().regex(ENV_NAME, "must be an environment name"),
+  owned: z.array(z.string().min(1)),
+  applied: z.array(appliedPlanSchema),
+  outputs: z.record(z.string(), z.string()),
+});
+
+export const lockInfoSchema = z.strictObject({
+  env: z.string().regex(ENV_NAME, "must be an environment name"),
+  holder: z.string().min(1),
+  operation: z.string(),
+  acquiredAt: isoTime,
+  expiresAt: isoTime,
+  id: z.string().min(8),
+});
+
+/** Where a piece of state lives, for messages: a file path or an `s3://bucket/key` URL. */
+export interface StateObject {
+  /** `.plinth/state/staging.json` or `s3://bucket/plinth/staging/state.json`. */
+  where: string;
+  env: string;
+}
+
+/** An environment name is used in file names and object keys: refuse anything that could escape them. */
+export function assertEnvName(env: string): void {
+  if (!ENV_NAME.test(env)) {
+    throw new UserError({
+      severity: "error",
+      path: `environment "${env}"`,
+      message: "is not a valid environment name for state",
+      fix: "use a lower-case DNS label such as staging",
+    });
+  }
+}
+
+function issues(error: z.ZodError): string {
+  const first = error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.map(String).join(".") || "(top level)"}: ${i.message}`);
+  const more = error.issues.length > 3 ? `, and ${error.issues.length - 3} more` : "";
+  return `${first.join("; ")}${more}`;
+}
+
+/**
+ * Parses state read back from storage. Damaged or foreign content is the user's to fix (it was
+ * edited, truncated, or written by something else), so it is a UserError naming the object.
+ */
+export function parseState(text: string, object: StateObject): EnvironmentState {
+  const recover = `move it aside and run plinth refresh ${object.env} to rebuild it from the cluster's ownership labels`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new UserError({
+      severity: "error",
+      path: object.where,
+      message: `state of environment ${object.env} is not valid JSON (damaged or truncated)`,
+      fix: recover,
+    });
+  }
+  const version = (raw as { version?: unknown } | null)?.version;
+  if (raw && typeof raw === "object" && typeof version === "number" && version > 1) {
+    throw new UserError({
+      severity: "error",
+      path: object.where,
+      message: `state of environment ${object.env} has format version ${version}, written by a newer plinth`,
+      fix: "upgrade plinth to the version that wrote it",
+    });
+  }
+  const parsed = environmentStateSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new UserError({
+      severity: "error",
+      path: object.where,
+      message: `is not plinth state (${issues(parsed.error)})`,
+      fix: recover,
+    });
+  }
+  if (parsed.data.env !== object.env) {
+    throw new UserError({
+      severity: "error",
+      path: object.where,
+      message: `holds the state of environment ${parsed.data.env}, not ${object.env}`,
+      fix: `put ${parsed.data.env}'s state back where it belongs, or ${recover}`,
+    });
+  }
+  return parsed.data as EnvironmentState;
+}
+
+/** Parses a lock read back from storage; a damaged lock names the object and how to clear it. */
+export function parseLock(text: string, object: StateObject): LockInfo {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    raw = undefined;
+  }
+  const parsed = lockInfoSchema.safeParse(raw);
+  if (!parsed.success || parsed.data.env !== object.env) {
+    throw new UserError({
+      severity: "error",
+      path: object.where,
+      message: `the lock of environment ${object.env} is damaged or not plinth's${parsed.success ? "" : ` (${issues(parsed.error)})`}`,
+      fix: `if no plinth run is using ${object.env}, run plinth unlock ${object.env}`,
+    });
+  }
+  return parsed.data;
+}
+
+// Shapes of well-known credentials: PEM private keys, JWTs, cloud and forge tokens, Vault/OpenBao
+// tokens, k3s join tokens, URLs with a password in them.
+const SECRET_VALUES: readonly [string, RegExp][] = [
+  ["a PEM private key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/],
+  ["an OpenSSH private key", /-----BEGIN OPENSSH PRIVATE KEY-----/],
+  ["a JSON Web Token", /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/],
+  ["an AWS access key id", /\b(AKIA|ASIA)[A-Z0-9]{16}\b/],
+  ["a GitHub token", /\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})\b/],
+  ["a Vault or OpenBao token", /\b(hv[sbr]|s|b|r)\.[A-Za-z0-9_-]{24,}\b/],
+  ["a k3s join token", /\bK10[0-9a-f]{20,}::/],
+  ["a Slack token", /\bxox[abposr]-[A-Za-z0-9-]{10,}/],
+  ["an authorization header", /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}/],
+  ["a URL with a password", /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:[^\s/@]+@/i],
+];
+
+export interface SecretFinding {
+  /** Dotted path in the state, e.g. `outputs.vaultToken`. */
+  path: string;
+  /** What it looks like (never the value). */
+  looksLike: string;
+}
+
+/** Every value in a state that looks like a secret: by its key (as in config) or by its shape. */
+export function findSecretsInState(state: EnvironmentState): SecretFinding[] {
+  const byKey = findLiteralSecrets(state).map((s) => ({
+    path: s.path,
+    looksLike: s.kind === "placeholder" ? "a placeholder password" : "a secret (by its key)",
+  }));
+  const byShape: SecretFinding[] = [];
+  const visit = (value: unknown, path: string[]): void => {
+    if (typeof value === "string") {
+      const hit = SECRET_VALUES.find(([, re]) => re.test(value));
+      if (hit) byShape.push({ path: path.join("."), looksLike: hit[0] });
+    } else if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) visit(v, [...path, String(i)]);
+    } else if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) {
+        // A key can hold a secret too (outputs are a free-form record).
+        visit(k, [...path, `(key ${k.length > 40 ? `${k.slice(0, 8)}…` : k})`]);
+        visit(v, [...path, k]);
+      }
+    }
+  };
+  visit(state, []);
+  const seen = new Set<string>();
+  return [...byKey, ...byShape].filter((f) => !seen.has(f.path) && seen.add(f.path));
+}
+
+/** Thrown when plinth itself tried to store a secret: a bug in plinth, never the user's input. */
+export class SecretInStateError extends Error {
+  constructor(
+    readonly env: string,
+    readonly findings: readonly SecretFinding[],
+  ) {
+    super(
+      `refused to write the state of environment ${env}: ${findings
+        .map((f) => `${f.path} looks like ${f.looksLike}`)
+        .join("; ")} (state never holds secret values; they belong in the secret store)`,
+    );
+    this.name = "SecretInStateError";
+  }
+}
+
+/**
+ * Checks a state before it is written: the right shape, and no secret values. Writing a malformed
+ * state or a secret is a bug in plinth, so these throw plain errors, never UserError.
+ */
+export function checkStateForWrite(state: EnvironmentState): string {
+  assertEnvName(state.env);
+  const parsed = environmentStateSchema.safeParse(state);
+  if (!parsed.success) {
+    throw new Error(`refused to write a malformed state for ${state.env}: ${issues(parsed.error)}`);
+  }
+  const secrets = findSecretsInState(state);
+  if (secrets.length > 0) throw new SecretInStateError(state.env, secrets);
+  // Deterministic bytes: outputs in key order (the rest follows the schema's order).
+  const outputs = Object.fromEntries(
+    Object.entries(parsed.data.outputs).sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+  return `${JSON.stringify({ ...parsed.data, outputs }, null, 2)}\n`;
+}
