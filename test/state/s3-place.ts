@@ -7,13 +7,10 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { optionalTestbedEnv, testbedEnv, testbedOff } from "../testbed/env.js";
+import { optionalTestbedEnv, testbedEnv } from "../testbed/env.js";
 import type { Place } from "./suite.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-
-/** Skipped only when the test bed is explicitly off and no S3 server was pointed at by hand. */
-export const s3Off = testbedOff && !optionalTestbedEnv("S3_ENDPOINT");
 
 export function s3Env(): Record<string, string> {
   return {

@@ -9,12 +9,12 @@ import { UserError } from "../../src/diagnostics/diagnostic.js";
 import { type StateBackend, stateBackend } from "../../src/state/index.js";
 import { testbedEnv } from "../testbed/env.js";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
-import { s3Env, s3Off, s3Place, uniquePrefix } from "./s3-place.js";
+import { s3Env, s3Place, uniquePrefix } from "./s3-place.js";
 import { backendBehaviour, sampleState } from "./suite.js";
 
 const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-describe.skipIf(s3Off)("s3 state (test bed's S3 server)", () => {
+describe("s3 state (test bed's S3 server)", () => {
   backendBehaviour({
     name: "s3",
     fresh: async () => s3Place(),

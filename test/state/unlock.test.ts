@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { stateBackend } from "../../src/state/index.js";
 import { cli, EXAMPLE_PATH, projectWithConfig } from "../helpers/config.js";
 import { testbedEnv } from "../testbed/env.js";
-import { s3Off, s3Place } from "./s3-place.js";
+import { s3Place } from "./s3-place.js";
 
 const EXAMPLE = readFileSync(EXAMPLE_PATH, "utf8");
 
@@ -63,7 +63,7 @@ describe("plinth unlock <env>", () => {
     expect(r.stdout).toMatch(/unlock\s+Clear an environment's state lock/);
   });
 
-  describe.skipIf(s3Off)("with state in S3 (the test bed's server)", () => {
+  describe("with state in S3 (the test bed's server)", () => {
     it("clears the lock object, and names the missing credentials when they are not set", async () => {
       const place = s3Place();
       const state = place.config.state as { endpoint: string; bucket: string; prefix: string };
