@@ -207,6 +207,11 @@ async function runComponent(
           continue;
         }
         const object = (spec as KubeSpec).object;
+        if (object.kind === "Namespace")
+          await waitGone(o, object.metadata.name, {
+            onlyIfTerminating: true,
+            onWait: (m) => emit("waiting", m),
+          });
         const previousConfigHash = object.kind === "HelmChart" ? await helmJobHash(o, object) : undefined;
         if (ch.action !== "no-op") {
           await applyWhenKindExists(o, ch, spec as KubeSpec, (s) => emit("waiting", s));
@@ -326,6 +331,38 @@ async function release(o: ExecuteOptions, ch: Change): Promise<void> {
   await o.kube.removeLabel(ref, PART_OF);
 }
 
+/**
+ * A namespace being deleted cannot take new objects: wait (named, with a timeout) until it is gone,
+ * so that destroy-then-apply, or a re-created component, never races the namespace controller.
+ */
+async function waitGone(
+  o: ExecuteOptions,
+  name: string,
+  w: { onlyIfTerminating?: boolean; onWait?: (m: string) => void },
+): Promise<void> {
+  const ref = { apiVersion: "v1", kind: "Namespace", name };
+  const first = await o.kube.read(ref);
+  if (!first) return;
+  if (w.onlyIfTerminating && (first.status as { phase?: string } | undefined)?.phase !== "Terminating")
+    return;
+  w.onWait?.(`Namespace ${name}: waiting until its deletion finishes`);
+  await waitUntil(
+    {
+      object: ref,
+      condition: "deleted",
+      timeoutMs: 5 * 60_000 * (o.timeoutScale ?? 1),
+      probe: async () => {
+        const live = await o.kube.read(ref);
+        return {
+          ready: !live,
+          status: live ? `phase ${(live.status as { phase?: string } | undefined)?.phase ?? "?"}` : "gone",
+        };
+      },
+    },
+    o.ctx.signal ? { signal: o.ctx.signal } : {},
+  );
+}
+
 async function runDeletions(c: PlanComponent, o: ExecuteOptions): Promise<number> {
   const deletes = c.changes.filter((ch) => ch.action === "delete").sort((a, b) => rank(b) - rank(a));
   for (const ch of deletes) {
@@ -347,6 +384,7 @@ async function runDeletions(c: PlanComponent, o: ExecuteOptions): Promise<number
       name: ch.name,
       ...(ch.namespace ? { namespace: ch.namespace } : {}),
     });
+    if (ch.kind === "Namespace") await waitGone(o, ch.name, {});
   }
   return deletes.length;
 }

@@ -59,7 +59,11 @@ export interface HelmChartOptions {
   timeout?: string;
 }
 
-/** A k3s helm-controller `HelmChart` in kube-system, installing into `targetNamespace`. */
+/**
+ * A k3s helm-controller `HelmChart` in kube-system, installing into `targetNamespace`. Fields at
+ * their default (false, empty) are left out: helm-controller writes the object back without them,
+ * and rendering them would show as a change on every plan.
+ */
 export function helmChart(env: ResolvedEnvironment, component: ComponentId, o: HelmChartOptions): KubeObject {
   return {
     apiVersion: "helm.cattle.io/v1",
@@ -70,13 +74,12 @@ export function helmChart(env: ResolvedEnvironment, component: ComponentId, o: H
       chart: o.chart.chart,
       ...(o.chart.repo ? { version: o.chart.version } : {}),
       targetNamespace: o.targetNamespace,
-      createNamespace: false,
       failurePolicy: o.stateful ? "abort" : "reinstall",
       timeout: o.timeout ?? "15m0s",
       valuesContent: toYaml(o.values),
       ...(o.valuesSecrets
         ? {
-            valuesSecrets: o.valuesSecrets.map((s) => ({ name: s.name, keys: s.keys, ignoreUpdates: false })),
+            valuesSecrets: o.valuesSecrets.map((s) => ({ name: s.name, keys: s.keys })),
           }
         : {}),
     },

@@ -70,15 +70,26 @@ export async function planFor(
   });
 }
 
-/** Locks the environment, runs the plan, records the outcome and what is owned, unlocks. */
+/**
+ * Holds the environment's lock around `fn`: taken before planning, so a second run stops at once
+ * naming the holder, and nothing another plinth run does can slip between plan and apply.
+ */
+export async function withLock<T>(session: Session, operation: string, fn: () => Promise<T>): Promise<T> {
+  const lock = await session.state.lock(session.env.name, session.holder, operation, LOCK_TTL_MS);
+  try {
+    return await fn();
+  } finally {
+    await session.state.release(lock);
+  }
+}
+
+/** Runs the plan (under the caller's lock), then records its outcome and what is owned. */
 export async function runPlan(
   plan: Plan,
   session: Session,
   args: ParsedArgs,
   ctx: CommandContext,
-  operation: string,
 ): Promise<number> {
-  const lock = await session.state.lock(session.env.name, session.holder, operation, LOCK_TTL_MS);
   const startedAt = new Date().toISOString();
   const mode = args.values.json ? "json" : ctx.tty ? "tty" : "plain";
   const sink = progressSink(mode, mode === "json" ? ctx.stdout : ctx.stderr);
@@ -115,7 +126,6 @@ export async function runPlan(
       ].slice(-50),
       outputs: { ...(previous?.outputs ?? {}), ...hostsOutput(session) },
     });
-    await session.state.release(lock);
   }
 }
 

@@ -3,7 +3,7 @@ import { resolve as resolvePath } from "node:path";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import { type Plan, verifyHash } from "../../plan/plan.js";
 import type { Command, CommandContext, ParsedArgs } from "../command.js";
-import { movedSince, narrow, planFor, runPlan } from "../run-plan.js";
+import { movedSince, narrow, planFor, runPlan, withLock } from "../run-plan.js";
 import { openSession } from "../session.js";
 import { formatPlan } from "./plan.js";
 
@@ -86,34 +86,31 @@ export const apply: Command = {
         );
       const plan = loadPlanFile(file, target);
       const session = await openSession(args, ctx, plan.env);
-      const moved = await movedSince(plan, session);
-      if (moved.length > 0) {
-        throw new UserError(
-          error(`the cluster changed since ${target} was made:\n  ${moved.join("\n  ")}`, {
-            path: target,
-            fix: `make a new plan (plinth plan ${plan.env} -o ${target}) and review it`,
-          }),
-        );
-      }
-      return runPlan(narrow(plan, args), session, args, ctx, `apply ${target}`);
+      return withLock(session, `apply ${target}`, async () => {
+        const moved = await movedSince(plan, session);
+        if (moved.length > 0) {
+          throw new UserError(
+            error(`the cluster changed since ${target} was made:\n  ${moved.join("\n  ")}`, {
+              path: target,
+              fix: `make a new plan (plinth plan ${plan.env} -o ${target}) and review it`,
+            }),
+          );
+        }
+        return runPlan(narrow(plan, args), session, args, ctx);
+      });
     }
     const session = await openSession(args, ctx, target);
-    const plan = narrow(await planFor(session), args);
-    if (!args.values.json) ctx.stdout(formatPlan(plan));
-    const pending = plan.summary.create + plan.summary.update + plan.summary.adopt + plan.summary.delete;
-    if (
-      pending > 0 &&
-      !(await confirm(
-        ctx,
-        args,
-        `Apply ${pending} changes to ${target}?`,
-        `re-run with --yes to apply without asking`,
-      ))
-    ) {
-      ctx.stderr("apply cancelled; nothing changed\n");
-      return 0;
-    }
-    return runPlan(plan, session, args, ctx, `apply ${target}`);
+    return withLock(session, `apply ${target}`, async () => {
+      const plan = narrow(await planFor(session), args);
+      if (!args.values.json) ctx.stdout(formatPlan(plan));
+      const pending = plan.summary.create + plan.summary.update + plan.summary.adopt + plan.summary.delete;
+      const question = `Apply ${pending} changes to ${target}?`;
+      if (pending > 0 && !(await confirm(ctx, args, question, "re-run with --yes to apply without asking"))) {
+        ctx.stderr("apply cancelled; nothing changed\n");
+        return 0;
+      }
+      return runPlan(plan, session, args, ctx);
+    });
   },
 };
 
@@ -135,18 +132,14 @@ export const destroy: Command = {
         }),
       );
     }
-    const plan = await planFor(session, { destroy: true, deleteData: Boolean(args.values["delete-data"]) });
-    if (!args.values.json) ctx.stdout(formatPlan(plan));
-    if (!(await confirm(ctx, args, `Destroy ${name}?`, "re-run with --yes to destroy without asking"))) {
-      ctx.stderr("destroy cancelled; nothing changed\n");
-      return 0;
-    }
-    return runPlan(
-      plan,
-      session,
-      { ...args, values: { ...args.values, "no-wait": true } },
-      ctx,
-      `destroy ${name}`,
-    );
+    return withLock(session, `destroy ${name}`, async () => {
+      const plan = await planFor(session, { destroy: true, deleteData: Boolean(args.values["delete-data"]) });
+      if (!args.values.json) ctx.stdout(formatPlan(plan));
+      if (!(await confirm(ctx, args, `Destroy ${name}?`, "re-run with --yes to destroy without asking"))) {
+        ctx.stderr("destroy cancelled; nothing changed\n");
+        return 0;
+      }
+      return runPlan(plan, session, { ...args, values: { ...args.values, "no-wait": true } }, ctx);
+    });
   },
 };

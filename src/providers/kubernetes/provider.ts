@@ -287,7 +287,7 @@ function stripForDiff(o: Obj | KubeObject): unknown {
 
 function parseConflicts(message: string): Conflict[] {
   const out: Conflict[] = [];
-  for (const m of message.matchAll(/conflict with "([^"]+)"(?: using [^:]+)?: ([^\n]+)/g)) {
+  for (const m of message.matchAll(/conflict with "([^"]+)"[^:\n]*: ([^\n]+)/g)) {
     out.push({ manager: m[1] as string, field: (m[2] as string).trim() });
   }
   return out;

@@ -1,0 +1,157 @@
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { testbedEnv } from "../testbed/env.js";
+
+const run = promisify(execFile);
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const BIN = join(ROOT, "bin", "plinth");
+
+export function kubeconfig(): string {
+  return testbedEnv("KUBECONFIG");
+}
+
+export async function kubectl(...args: string[]): Promise<string> {
+  const { stdout } = await run("kubectl", args, { env: { ...process.env, KUBECONFIG: kubeconfig() } });
+  return stdout;
+}
+
+export async function kubectlJson<T = { items: unknown[] }>(...args: string[]): Promise<T> {
+  return JSON.parse(await kubectl(...args, "-o", "json")) as T;
+}
+
+/**
+ * Stand-in CRDs for the four custom resources whose upstream CRDs cannot be fetched here (the Go
+ * module proxy refuses their modules). They accept any spec, so these tests exercise plinth's
+ * apply, ownership and prune on them; schema validity of the other kinds is checked elsewhere.
+ */
+const STAND_IN_CRDS = [
+  ["redis.redis.opstreelabs.in", "v1beta2", "Redis", "redis"],
+  ["database.arangodb.com", "v1", "ArangoDeployment", "arangodeployments"],
+  ["clickhouse.altinity.com", "v1", "ClickHouseInstallation", "clickhouseinstallations"],
+  ["application.kubero.dev", "v1alpha1", "Kubero", "kuberoes"],
+] as const;
+
+export async function ensureStandInCrds(dir: string): Promise<void> {
+  const docs = STAND_IN_CRDS.map(([group, version, kind, plural]) =>
+    JSON.stringify({
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      metadata: { name: `${plural}.${group}`, labels: { "plinth.dev/test": "stand-in-crd" } },
+      spec: {
+        group,
+        scope: "Namespaced",
+        names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+        versions: [
+          {
+            name: version,
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+            subresources: { status: {} },
+          },
+        ],
+      },
+    }),
+  );
+  const file = join(dir, "stand-in-crds.json");
+  writeFileSync(
+    file,
+    JSON.stringify({ apiVersion: "v1", kind: "List", items: docs.map((d) => JSON.parse(d)) }),
+  );
+  await kubectl("apply", "--server-side", "--field-manager=test-stand-in", "-f", file);
+  await kubectl(
+    "wait",
+    "--for=condition=Established",
+    "--timeout=60s",
+    ...STAND_IN_CRDS.map(([g, , , p]) => `crd/${p}.${g}`),
+  );
+}
+
+export interface ProjectOptions {
+  env?: string;
+  /** Extra TypeScript for the environment object (e.g. `storage: { postgres: "60Gi" },`). */
+  extra?: string;
+  /** Extra entries of the environment's `components` (e.g. `redis: { enabled: false },`). */
+  components?: string;
+  state?: string;
+}
+
+/** A temp project whose config puts one staging-kind environment on the test bed's API server. */
+export function project(o: ProjectOptions = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), "plinth-engine-"));
+  writeConfig(dir, o);
+  return dir;
+}
+
+export function writeConfig(dir: string, o: ProjectOptions = {}): void {
+  const env = o.env ?? "staging";
+  writeFileSync(
+    join(dir, "plinth.config.ts"),
+    `import { defineConfig } from "plinth";
+
+// Kubero is off: its operator manifest is fetched from GitHub at apply time, unreachable here.
+export default defineConfig({
+  project: "acme",
+  defaults: { baseDomain: "example.com", internalDomain: "example.org" },
+  clusters: { bed: { type: "existing", kubeconfig: ${JSON.stringify(kubeconfig())} } },
+  environments: {
+    ${JSON.stringify(env)}: {
+      kind: "staging",
+      cluster: "bed",
+      domainPrefix: "x-${env}",
+      features: { observability: true },
+      ${o.extra ?? ""}
+      components: { kubero: { enabled: false }, ${o.components ?? ""} },
+    },
+  },
+  ${o.state ?? ""}
+});
+`,
+  );
+}
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI as a user does, in `cwd`. */
+export function plinth(
+  args: string[],
+  cwd: string,
+  opts: { killAfterMs?: number; env?: Record<string, string> } = {},
+): Promise<Run> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(BIN, args, { cwd, env: { ...process.env, PLINTH_HOLDER: "test@bed", ...opts.env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    if (opts.killAfterMs !== undefined) setTimeout(() => child.kill("SIGKILL"), opts.killAfterMs);
+    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+/** Sets `status` on a custom resource as its operator would (the operators do not run on the test bed). */
+export async function setStatus(
+  kind: string,
+  namespace: string,
+  name: string,
+  status: object,
+): Promise<void> {
+  await kubectl(
+    "patch",
+    kind,
+    name,
+    "-n",
+    namespace,
+    "--subresource=status",
+    "--type=merge",
+    "-p",
+    JSON.stringify({ status }),
+  );
+}
