@@ -9,15 +9,35 @@ const NEEDS_TESTBED = [
   "test/state/unlock.test.ts",
 ];
 const offline = process.env.TESTBED === "off";
+const alias = { plinth: fileURLToPath(new URL("./src/index.ts", import.meta.url)) };
+const exclude = ["**/node_modules/**", ...(offline ? NEEDS_TESTBED : [])];
 
 export default defineConfig({
-  // Configs and examples import "plinth"; in tests that is this source tree.
-  resolve: { alias: { plinth: fileURLToPath(new URL("./src/index.ts", import.meta.url)) } },
   test: {
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    exclude: ["**/node_modules/**", ...(offline ? NEEDS_TESTBED : [])],
     globalSetup: ["test/setup/testbed.ts"],
     testTimeout: 60_000,
     hookTimeout: 600_000,
+    projects: [
+      {
+        // Configs and examples import "plinth"; in tests that is this source tree.
+        resolve: { alias },
+        test: {
+          name: "unit",
+          include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+          exclude: [...exclude, "test/engine/**"],
+        },
+      },
+      {
+        resolve: { alias },
+        // Engine tests converge whole environments on one shared API server: one file at a time.
+        test: {
+          name: "engine",
+          include: ["test/engine/**/*.test.ts"],
+          exclude,
+          fileParallelism: false,
+          testTimeout: 300_000,
+        },
+      },
+    ],
   },
 });
