@@ -15,8 +15,6 @@ const exclude = ["**/node_modules/**", ...(offline ? NEEDS_TESTBED : [])];
 export default defineConfig({
   test: {
     globalSetup: ["test/setup/testbed.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 600_000,
     projects: [
       {
         // Configs and examples import "plinth"; in tests that is this source tree.
@@ -25,6 +23,8 @@ export default defineConfig({
           name: "unit",
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
           exclude: [...exclude, "test/engine/**"],
+          testTimeout: 60_000,
+          hookTimeout: 600_000,
         },
       },
       {
@@ -36,6 +36,7 @@ export default defineConfig({
           exclude,
           fileParallelism: false,
           testTimeout: 300_000,
+          hookTimeout: 600_000,
         },
       },
     ],
