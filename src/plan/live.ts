@@ -10,7 +10,7 @@ import type { KubernetesProvider, KubeSpec } from "../providers/kubernetes/provi
 import { planSecret } from "../providers/kubernetes/secrets.js";
 import type { ProviderContext, ResourceChange } from "../providers/types.js";
 import type { DesiredComponent } from "./desired.js";
-import { type Change, finishPlan, type Plan, type PlanComponent } from "./plan.js";
+import { type Change, finishPlan, type Plan, type PlanComponent, planComponent } from "./plan.js";
 
 /** Kinds that hold data (or the credentials to it): deleted only with --delete-data. */
 const DATA_KINDS = new Set([
@@ -90,17 +90,7 @@ export async function livePlan(
             detail: e.detail,
             ...(e.source ? { spec: e.source } : {}),
           }));
-      return {
-        id: node.id,
-        title: CATALOG[node.id].title,
-        step: node.step,
-        layer: node.layer,
-        namespace: node.namespace,
-        placement: node.placement,
-        ...(node.cluster ? { cluster: node.cluster } : {}),
-        dependsOn: node.dependsOn,
-        changes: [...external, ...kube.map(toChange), ...secretChanges.map(toChange)],
-      };
+      return planComponent(node, [...external, ...kube.map(toChange), ...secretChanges.map(toChange)]);
     }),
   }));
 

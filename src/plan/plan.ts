@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { CATALOG } from "../catalog/index.js";
-import type { Graph } from "../graph/graph.js";
+import type { Graph, GraphNode } from "../graph/graph.js";
 import type { ComponentId, PhaseId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import type { FieldDiff } from "../providers/types.js";
@@ -86,17 +86,7 @@ export function offlinePlan(env: ResolvedEnvironment, graph: Graph, desired: Des
           }),
         ),
       ];
-      return {
-        id: node.id,
-        title: CATALOG[node.id].title,
-        step: node.step,
-        layer: node.layer,
-        namespace: node.namespace,
-        placement: node.placement,
-        ...(node.cluster ? { cluster: node.cluster } : {}),
-        dependsOn: node.dependsOn,
-        changes,
-      };
+      return planComponent(node, changes);
     }),
   }));
   // Offline changes do not carry the objects, so their content goes into the hash beside them.
@@ -104,6 +94,21 @@ export function offlinePlan(env: ResolvedEnvironment, graph: Graph, desired: Des
     { env: env.name, cluster: env.cluster.name, offline: true, phases },
     desired.map((d) => d.objects),
   );
+}
+
+/** A graph node with its changes: the unit plans are made of, offline or live. */
+export function planComponent(node: GraphNode, changes: Change[]): PlanComponent {
+  return {
+    id: node.id,
+    title: CATALOG[node.id].title,
+    step: node.step,
+    layer: node.layer,
+    namespace: node.namespace,
+    placement: node.placement,
+    ...(node.cluster ? { cluster: node.cluster } : {}),
+    dependsOn: node.dependsOn,
+    changes,
+  };
 }
 
 /** Adds the summary and the content hash (over everything apply would act on). */
