@@ -67,7 +67,12 @@ export async function execute(plan: Plan, o: ExecuteOptions): Promise<{ changes:
     for (const phase of [...plan.phases].reverse()) {
       for (const c of phase.components) changes += await runDeletions(c, o);
     }
-    await writeParent(o, newKinds, namespacesOf(plan));
+    // A narrowed plan saw only part of the set: keep every kind recorded, shrink only after a full run.
+    await writeParent(
+      o,
+      plan.partial ? [...oldKinds, ...newKinds] : newKinds,
+      namespacesOf(plan, plan.partial ? parent : undefined),
+    );
     o.onEvent({ type: "done", outcome: "applied", elapsedMs: Date.now() - started, changes });
     return { changes };
   } catch (e) {

@@ -30,8 +30,10 @@ export function narrow(plan: Plan, args: ParsedArgs): Plan {
       }),
     );
   }
+  if (!phase && !target) return plan;
   return {
     ...plan,
+    partial: true,
     phases: plan.phases
       .filter((p) => !phase || p.id === phase)
       .map((p) => ({ ...p, components: p.components.filter((c) => !target || c.id === target) })),

@@ -46,6 +46,8 @@ export interface Plan {
   summary: Record<Action, number> & { secrets: number };
   /** sha256 of the plan's changes and the desired objects they carry. */
   hash: string;
+  /** Narrowed by --phase or --target: applying it must not shrink the ApplySet's recorded kinds. */
+  partial?: boolean;
 }
 
 /** A plan against an empty cluster: every desired object, secret and external step is a create. */
