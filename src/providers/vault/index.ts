@@ -1,0 +1,21 @@
+export { VaultApiError, VaultClient, VaultUnreachableError } from "./client.js";
+export { type ConvergeOptions, type ConvergeResult, convergeVault } from "./converge.js";
+export {
+  DEFAULT_LAYOUT,
+  MANAGED_BY,
+  type SecretEntry,
+  secretEntries,
+  usesVault,
+  type VaultLayout,
+} from "./layout.js";
+export { ensureVaultReady, type LifecycleOptions, type LifecycleResult, vaultHealth } from "./lifecycle.js";
+export {
+  getSecretValue,
+  listSecrets,
+  type RotationResult,
+  rotateSecret,
+  type SecretListing,
+} from "./operations.js";
+export { auditDeviceHcl, type VaultChange, VaultProvider } from "./provider.js";
+export { desiredVault, IN_CLUSTER, type KubernetesAuthTarget, type VaultSpec } from "./resources.js";
+export { type UnsealMaterial, unsealFilePath } from "./unseal-file.js";

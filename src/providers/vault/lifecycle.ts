@@ -1,0 +1,167 @@
+import { existsSync } from "node:fs";
+import { UserError } from "../../diagnostics/diagnostic.js";
+import type { VaultClient } from "./client.js";
+import { MIN_PASSPHRASE_LENGTH, passphraseError, readUnsealFile, writeUnsealFile } from "./unseal-file.js";
+
+/** What `/v1/sys/health` says, by its status code (200 active, 429 standby, 501, 503). */
+export type VaultHealth = "active" | "standby" | "uninitialized" | "sealed" | "other";
+
+export interface HealthReport {
+  health: VaultHealth;
+  status: number;
+  version?: string;
+  sealed?: boolean;
+  initialized?: boolean;
+}
+
+export async function vaultHealth(client: VaultClient): Promise<HealthReport> {
+  // Default codes spelled out, so the answer does not depend on server defaults.
+  const r = await client.request<{ initialized?: boolean; sealed?: boolean; version?: string }>(
+    "GET",
+    "sys/health?standbycode=429&sealedcode=503&uninitcode=501",
+  );
+  const health: VaultHealth =
+    r.status === 200
+      ? "active"
+      : r.status === 429
+        ? "standby"
+        : r.status === 501
+          ? "uninitialized"
+          : r.status === 503
+            ? "sealed"
+            : "other";
+  return {
+    health,
+    status: r.status,
+    ...(r.body.version ? { version: r.body.version } : {}),
+    ...(r.body.sealed === undefined ? {} : { sealed: r.body.sealed }),
+    ...(r.body.initialized === undefined ? {} : { initialized: r.body.initialized }),
+  };
+}
+
+export interface LifecycleOptions {
+  cluster: string;
+  /** The encrypted unseal file (`unsealFilePath(configDir, cluster)`). */
+  unsealFile: string;
+  /** Read by the CLI from PLINTH_VAULT_PASSPHRASE; only needed to initialize or unseal. */
+  passphrase?: string;
+  /** Key shares and how many unseal (defaults 5 and 3). */
+  shares?: number;
+  threshold?: number;
+}
+
+/** What `ensureVaultReady` did; never carries keys or tokens, safe to print and journal. */
+export interface LifecycleResult {
+  before: VaultHealth;
+  after: VaultHealth;
+  initialized: boolean;
+  unsealed: boolean;
+  /** Present only when plinth initialized Vault in this call: the root token, for bootstrap only. */
+  rootToken?: string;
+}
+
+/**
+ * Brings Vault to "initialized and unsealed": initializes an empty Vault (keys encrypted into the
+ * unseal file before anything else), unseals a sealed one from that file. A standby is left alone
+ * (it forwards to the active node). Every failure says what to do.
+ */
+export async function ensureVaultReady(client: VaultClient, o: LifecycleOptions): Promise<LifecycleResult> {
+  const first = await vaultHealth(client);
+  switch (first.health) {
+    case "active":
+    case "standby":
+      return { before: first.health, after: first.health, initialized: false, unsealed: false };
+    case "uninitialized": {
+      const rootToken = await initialize(client, o);
+      const after = await vaultHealth(client);
+      if (after.health === "sealed") await unseal(client, o);
+      const final = await vaultHealth(client);
+      return { before: first.health, after: final.health, initialized: true, unsealed: true, rootToken };
+    }
+    case "sealed": {
+      await unseal(client, o);
+      const final = await vaultHealth(client);
+      return { before: first.health, after: final.health, initialized: false, unsealed: true };
+    }
+    default:
+      throw new UserError({
+        severity: "error",
+        path: `${client.address}/v1/sys/health`,
+        message: `answered ${first.status}, which is not a state plinth can act on (200 active, 429 standby, 501 not initialized, 503 sealed)`,
+        fix: "check that the address points at Vault or OpenBao, and its server log",
+      });
+  }
+}
+
+async function initialize(client: VaultClient, o: LifecycleOptions): Promise<string> {
+  const shares = o.shares ?? 5;
+  const threshold = o.threshold ?? 3;
+  if (!Number.isInteger(shares) || !Number.isInteger(threshold) || threshold < 1 || threshold > shares) {
+    throw new UserError({
+      severity: "error",
+      path: "vault.unseal",
+      message: `threshold ${threshold} of ${shares} shares is not possible`,
+      fix: "use 1 <= threshold <= shares, e.g. 3 of 5",
+    });
+  }
+  // Checked before init: once Vault hands out the keys they exist only in this process.
+  if (!o.passphrase) throw passphraseError("PLINTH_VAULT_PASSPHRASE", "missing");
+  if (o.passphrase.length < MIN_PASSPHRASE_LENGTH) throw passphraseError("PLINTH_VAULT_PASSPHRASE", "short");
+  if (existsSync(o.unsealFile)) {
+    throw new UserError({
+      severity: "error",
+      path: o.unsealFile,
+      message: `Vault at ${client.address} is not initialized, but an unseal file for cluster "${o.cluster}" already exists (from an earlier Vault?)`,
+      fix: `if that Vault is gone for good, move ${o.unsealFile} aside (keep a copy) and run again; if not, point plinth at the Vault it belongs to`,
+    });
+  }
+  const init = await client.call<{ keys_base64: string[]; root_token: string }>("PUT", "sys/init", {
+    secret_shares: shares,
+    secret_threshold: threshold,
+  });
+  await writeUnsealFile(
+    o.unsealFile,
+    { keys: init.keys_base64, threshold, shares, rootToken: init.root_token },
+    { passphrase: o.passphrase, cluster: o.cluster, address: client.address },
+  );
+  return init.root_token;
+}
+
+async function unseal(client: VaultClient, o: LifecycleOptions): Promise<void> {
+  const material = await readUnsealFile(o.unsealFile, {
+    passphrase: o.passphrase,
+    cluster: o.cluster,
+    address: client.address,
+  });
+  // Start from a clean slate: a half-entered unseal by someone else would mix nonces.
+  await client.request("PUT", "sys/unseal", { reset: true });
+  for (const key of material.keys) {
+    const r = await client.request<{ sealed?: boolean; errors?: string[] }>("PUT", "sys/unseal", { key });
+    if (r.status >= 400) {
+      throw new UserError({
+        severity: "error",
+        path: o.unsealFile,
+        message: `Vault at ${client.address} refused an unseal key from this file (${r.status}): the file belongs to another Vault`,
+        fix: `restore cluster ${o.cluster}'s own unseal file, or unseal by hand with its key shares`,
+      });
+    }
+    if (r.body.sealed === false) return;
+  }
+  throw new UserError({
+    severity: "error",
+    path: o.unsealFile,
+    message: `Vault at ${client.address} is still sealed after every key in this file`,
+    fix: `restore cluster ${o.cluster}'s own unseal file, or unseal by hand with its key shares`,
+  });
+}
+
+/** The root token from the unseal file: for bootstrap and break-glass, when no VAULT_TOKEN is given. */
+export async function rootTokenFromFile(client: VaultClient, o: LifecycleOptions): Promise<string> {
+  const material = await readUnsealFile(o.unsealFile, {
+    passphrase: o.passphrase,
+    cluster: o.cluster,
+    address: client.address,
+    why: "needs a token (VAULT_TOKEN is not set)",
+  });
+  return material.rootToken;
+}

@@ -1,0 +1,436 @@
+import type { SecretSpec } from "../../catalog/types.js";
+import { UserError } from "../../diagnostics/diagnostic.js";
+import type { ResolvedEnvironment } from "../../model/types.js";
+import { fillSecret, templateSources } from "../../secrets/generate.js";
+import type { ChangeAction, FieldDiff, Provider, ProviderContext, ResourceChange } from "../types.js";
+import { VaultApiError, type VaultClient } from "./client.js";
+import { readMetadata, readSecret, writeMetadata, writeSecret } from "./kv.js";
+import { MANAGED_BY, ownedPrefix, secretEntries, type VaultLayout } from "./layout.js";
+import type { VaultResource, VaultSpec } from "./resources.js";
+
+export type VaultChange = ResourceChange<VaultSpec>;
+
+export interface VaultProviderOptions {
+  client: VaultClient;
+  env: ResolvedEnvironment;
+  layout: VaultLayout;
+  /**
+   * The token Vault presents to the TokenReview API when it does not run in the cluster (a
+   * credential: passed here at apply time, never part of a plan).
+   */
+  reviewerJwt?: string;
+}
+
+type Mounts = Record<string, { type: string; description?: string; options?: Record<string, string> | null }>;
+
+const KIND: Record<VaultSpec["kind"], string> = {
+  mount: "VaultMount",
+  audit: "VaultAudit",
+  auth: "VaultAuth",
+  policy: "VaultPolicy",
+  role: "VaultRole",
+  kv: "VaultSecret",
+};
+
+function nameOf(spec: VaultSpec): string {
+  switch (spec.kind) {
+    case "policy":
+      return spec.name;
+    case "role":
+      return `${spec.authPath}/${spec.name}`;
+    case "kv":
+      return `${spec.mount}/${spec.path}`;
+    default:
+      return spec.path;
+  }
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const sorted = (xs: string[] | undefined) => [...(xs ?? [])].sort();
+const owned = (description: string | undefined) => Boolean(description?.startsWith(MANAGED_BY));
+
+/**
+ * Vault configuration and generated secrets as plannable resources: the KV v2 mount, the audit
+ * device, the kubernetes auth method, one policy and one role per environment and component, and
+ * each component's KV secrets. Ownership marks: descriptions and policies start with
+ * `managed-by=plinth`, policies and roles are named `plinth-<env>-…`, KV secrets carry custom
+ * metadata `managed-by=plinth, env=<env>`. Prune removes this environment's policies and roles
+ * that are no longer desired; KV secrets are never pruned (like volumes, they outlive a component
+ * being switched off, so turning it back on finds the same passwords).
+ */
+export class VaultProvider implements Provider<VaultSpec> {
+  readonly name = "vault";
+  private readonly client: VaultClient;
+  private readonly env: ResolvedEnvironment;
+  private readonly layout: VaultLayout;
+  private readonly reviewerJwt: string | undefined;
+
+  constructor(o: VaultProviderOptions) {
+    this.client = o.client;
+    this.env = o.env;
+    this.layout = o.layout;
+    this.reviewerJwt = o.reviewerJwt;
+  }
+
+  async plan(desired: VaultResource[], ctx: ProviderContext): Promise<VaultChange[]> {
+    const changes: VaultChange[] = [];
+    for (const d of desired) changes.push(await this.planOne(d, ctx));
+    changes.push(...(await this.prunable(desired, ctx)));
+    return changes;
+  }
+
+  async apply(change: VaultChange, ctx: ProviderContext): Promise<void> {
+    if (change.action === "no-op") return;
+    if (change.action === "delete") return this.remove(change);
+    const spec = change.spec;
+    if (!spec) throw new Error(`vault change ${change.id} has no spec`);
+    switch (spec.kind) {
+      case "mount":
+        return this.applyMount(spec, change.action);
+      case "audit":
+        return this.applyAudit(spec, change.action);
+      case "auth":
+        return this.applyAuth(spec, change.action);
+      case "policy":
+        await this.client.call("PUT", `sys/policies/acl/${spec.name}`, { policy: spec.policy });
+        return;
+      case "role":
+        await this.client.call("POST", `auth/${spec.authPath}/role/${spec.name}`, {
+          bound_service_account_names: spec.serviceAccounts,
+          bound_service_account_namespaces: spec.namespaces,
+          token_policies: spec.policies,
+          token_ttl: spec.ttlSeconds,
+        });
+        return;
+      case "kv":
+        return this.applySecret(spec, change, ctx);
+    }
+  }
+
+  private change(
+    d: VaultResource,
+    action: ChangeAction,
+    diff: FieldDiff[],
+    liveVersion?: string,
+  ): VaultChange {
+    return {
+      provider: this.name,
+      id: d.id,
+      component: d.component,
+      action,
+      kind: KIND[d.spec.kind],
+      name: nameOf(d.spec),
+      diff,
+      spec: d.spec,
+      ...(liveVersion ? { liveVersion } : {}),
+    };
+  }
+
+  private async planOne(d: VaultResource, ctx: ProviderContext): Promise<VaultChange> {
+    const spec = d.spec;
+    switch (spec.kind) {
+      case "mount": {
+        const live = (await this.mounts("sys/mounts"))[`${spec.path}/`];
+        if (!live) return this.change(d, "create", [{ path: "type", after: "kv-v2" }]);
+        const version = live.options?.version ?? "1";
+        if (live.type !== "kv" || version !== "2") {
+          throw new UserError({
+            severity: "error",
+            path: `${this.client.address} ${spec.path}/`,
+            message: `is a ${live.type} mount (version ${version}), not KV version 2`,
+            fix:
+              live.type === "kv"
+                ? `upgrade it: bao kv enable-versioning ${spec.path}/ (or vault kv enable-versioning)`
+                : "move that mount, or give plinth another KV mount path",
+          });
+        }
+        if (!owned(live.description))
+          return this.change(d, "adopt", [
+            { path: "description", before: live.description, after: spec.description },
+          ]);
+        return this.change(d, "no-op", []);
+      }
+      case "audit": {
+        const live = (await this.mounts("sys/audit"))[`${spec.path}/`];
+        if (!live) return this.change(d, "create", [{ path: "options.file_path", after: spec.filePath }]);
+        // An audit device cannot be retuned; one of type file at this path is what is wanted.
+        return this.change(d, owned(live.description) ? "no-op" : "adopt", []);
+      }
+      case "auth":
+        return this.planAuth(d, spec);
+      case "policy": {
+        const live = await this.client.read<{ data: { policy: string } }>(`sys/policies/acl/${spec.name}`);
+        if (!live) return this.change(d, "create", [{ path: "policy", after: spec.policy }]);
+        if (live.data.policy === spec.policy) return this.change(d, "no-op", []);
+        return this.change(d, owned(live.data.policy.replace(/^# /, "")) ? "update" : "adopt", [
+          { path: "policy", before: live.data.policy, after: spec.policy },
+        ]);
+      }
+      case "role":
+        return this.planRole(d, spec);
+      case "kv":
+        return this.planSecret(d, spec, ctx);
+    }
+  }
+
+  private async mounts(path: string): Promise<Mounts> {
+    const body = await this.client.call<{ data?: Mounts } & Mounts>("GET", path);
+    return (body.data ?? body) as Mounts;
+  }
+
+  private async planAuth(d: VaultResource, spec: Extract<VaultSpec, { kind: "auth" }>): Promise<VaultChange> {
+    const live = (await this.mounts("sys/auth"))[`${spec.path}/`];
+    const wantJwt = Boolean(this.reviewerJwt);
+    if (!live) {
+      return this.change(d, "create", [
+        { path: "type", after: spec.type },
+        { path: "config.kubernetes_host", after: spec.host },
+        ...(wantJwt ? [{ path: "config.token_reviewer_jwt", after: "(set)", secret: true }] : []),
+      ]);
+    }
+    if (live.type !== spec.type) {
+      throw new UserError({
+        severity: "error",
+        path: `${this.client.address} auth/${spec.path}/`,
+        message: `is a ${live.type} auth method, not kubernetes`,
+        fix: "move that auth method, or give plinth another kubernetes auth path",
+      });
+    }
+    const config =
+      (
+        await this.client.read<{
+          data: {
+            kubernetes_host?: string;
+            kubernetes_ca_cert?: string;
+            disable_local_ca_jwt?: boolean;
+            token_reviewer_jwt_set?: boolean;
+          };
+        }>(`auth/${spec.path}/config`)
+      )?.data ?? {};
+    const diff: FieldDiff[] = [];
+    if (config.kubernetes_host !== spec.host)
+      diff.push({ path: "config.kubernetes_host", before: config.kubernetes_host, after: spec.host });
+    if ((config.kubernetes_ca_cert ?? "") !== (spec.caCert ?? ""))
+      diff.push({
+        path: "config.kubernetes_ca_cert",
+        before: "(other)",
+        after: spec.caCert ? "(pem)" : "(pod's own)",
+      });
+    if (Boolean(config.disable_local_ca_jwt) !== !spec.useLocalToken)
+      diff.push({
+        path: "config.disable_local_ca_jwt",
+        before: config.disable_local_ca_jwt,
+        after: !spec.useLocalToken,
+      });
+    if (wantJwt && !config.token_reviewer_jwt_set)
+      diff.push({ path: "config.token_reviewer_jwt", after: "(set)", secret: true });
+    if (!owned(live.description))
+      return this.change(d, "adopt", [{ path: "description", after: spec.description }, ...diff]);
+    return this.change(d, diff.length ? "update" : "no-op", diff);
+  }
+
+  private async planRole(d: VaultResource, spec: Extract<VaultSpec, { kind: "role" }>): Promise<VaultChange> {
+    const live = await this.client.read<{
+      data: {
+        bound_service_account_names?: string[];
+        bound_service_account_namespaces?: string[];
+        token_policies?: string[];
+        token_ttl?: number;
+      };
+    }>(`auth/${spec.authPath}/role/${spec.name}`);
+    if (!live) {
+      return this.change(d, "create", [
+        { path: "bound_service_account_namespaces", after: spec.namespaces },
+        { path: "bound_service_account_names", after: spec.serviceAccounts },
+        { path: "token_policies", after: spec.policies },
+      ]);
+    }
+    const l = live.data;
+    const diff: FieldDiff[] = [];
+    const cmp = (path: string, before: unknown, after: unknown) => {
+      if (!same(before, after)) diff.push({ path, before, after });
+    };
+    cmp("bound_service_account_names", sorted(l.bound_service_account_names), sorted(spec.serviceAccounts));
+    cmp(
+      "bound_service_account_namespaces",
+      sorted(l.bound_service_account_namespaces),
+      sorted(spec.namespaces),
+    );
+    cmp("token_policies", sorted(l.token_policies), sorted(spec.policies));
+    cmp("token_ttl", l.token_ttl, spec.ttlSeconds);
+    return this.change(d, diff.length ? "update" : "no-op", diff);
+  }
+
+  private async planSecret(
+    d: VaultResource,
+    spec: Extract<VaultSpec, { kind: "kv" }>,
+    ctx: ProviderContext,
+  ): Promise<VaultChange> {
+    const meta = await readMetadata(this.client, spec.mount, spec.path);
+    const live = meta ? await readSecret(this.client, spec.mount, spec.path) : undefined;
+    const version = meta ? String(meta.currentVersion) : undefined;
+    if (meta && meta.custom["managed-by"] === "plinth" && meta.custom.env && meta.custom.env !== ctx.env) {
+      throw new UserError({
+        severity: "error",
+        path: `${this.client.address} ${spec.mount}/${spec.path}`,
+        message: `belongs to environment "${meta.custom.env}", not "${ctx.env}"`,
+        fix: "environments never share a secret path: check the environment names in the config",
+      });
+    }
+    const missing = Object.keys(spec.secret.keys)
+      .filter((k) => live?.data[k] === undefined)
+      .sort();
+    const diff: FieldDiff[] = missing.map((k) => ({ path: `data.${k}`, after: "(generated)", secret: true }));
+    if (!live) return this.change(d, "create", diff, version);
+    if (meta?.custom["managed-by"] !== "plinth") {
+      return this.change(
+        d,
+        "adopt",
+        [{ path: "custom_metadata.managed-by", after: "plinth" }, ...diff],
+        version,
+      );
+    }
+    return this.change(d, missing.length ? "update" : "no-op", diff, version);
+  }
+
+  /** This environment's policies and roles that exist, carry plinth's mark and are no longer desired. */
+  private async prunable(desired: VaultResource[], ctx: ProviderContext): Promise<VaultChange[]> {
+    const prefix = ownedPrefix(ctx.env);
+    const wanted = new Set(desired.map((d) => d.id));
+    const out: VaultChange[] = [];
+    const base = { provider: this.name, component: "vault" as const, action: "delete" as const, diff: [] };
+    for (const name of (await this.client.list("sys/policies/acl")).sort()) {
+      if (!name.startsWith(prefix) || wanted.has(`vault:policy:${name}`)) continue;
+      const live = await this.client.read<{ data: { policy: string } }>(`sys/policies/acl/${name}`);
+      if (!live?.data.policy.startsWith(`# ${MANAGED_BY} env=${ctx.env} `)) continue;
+      out.push({ ...base, id: `vault:policy:${name}`, kind: KIND.policy, name });
+    }
+    const auth = (await this.mounts("sys/auth"))[`${this.layout.authPath}/`];
+    if (auth && owned(auth.description)) {
+      for (const name of (await this.client.list(`auth/${this.layout.authPath}/role`)).sort()) {
+        const id = `vault:role:${this.layout.authPath}/${name}`;
+        if (!name.startsWith(prefix) || wanted.has(id)) continue;
+        out.push({ ...base, id, kind: KIND.role, name: `${this.layout.authPath}/${name}` });
+      }
+    }
+    return out;
+  }
+
+  private async remove(change: VaultChange): Promise<void> {
+    const [, kind, ...rest] = change.id.split(":");
+    const name = rest.join(":");
+    if (kind === "policy") await this.client.call("DELETE", `sys/policies/acl/${name}`);
+    else if (kind === "role") await this.client.call("DELETE", `auth/${name.replace("/", "/role/")}`);
+    else throw new Error(`vault: plinth never deletes ${change.id}`);
+  }
+
+  private async applyMount(spec: Extract<VaultSpec, { kind: "mount" }>, action: ChangeAction): Promise<void> {
+    if (action === "create") {
+      await this.client.call("POST", `sys/mounts/${spec.path}`, {
+        type: spec.type,
+        description: spec.description,
+        options: { version: spec.version },
+      });
+    } else {
+      await this.client.call("POST", `sys/mounts/${spec.path}/tune`, { description: spec.description });
+    }
+  }
+
+  private async applyAudit(spec: Extract<VaultSpec, { kind: "audit" }>, action: ChangeAction): Promise<void> {
+    if (action !== "create") return;
+    try {
+      await this.client.call("PUT", `sys/audit/${spec.path}`, {
+        type: spec.type,
+        description: spec.description,
+        options: { file_path: spec.filePath },
+      });
+    } catch (e) {
+      if (!(e instanceof VaultApiError) || !e.errors.some((m) => /declarative|config-based/.test(m))) throw e;
+      // OpenBao 2.x refuses audit devices through the API: they are declared in the server config.
+      throw new UserError({
+        severity: "error",
+        path: `${this.client.address} sys/audit/${spec.path}`,
+        message: "this server only accepts audit devices declared in its configuration file",
+        fix: `add to the server config: ${auditDeviceHcl(spec.path, spec.filePath)}`,
+      });
+    }
+  }
+
+  private async applyAuth(spec: Extract<VaultSpec, { kind: "auth" }>, action: ChangeAction): Promise<void> {
+    if (action === "create") {
+      await this.client.call("POST", `sys/auth/${spec.path}`, {
+        type: spec.type,
+        description: spec.description,
+      });
+    } else if (action === "adopt") {
+      await this.client.call("POST", `sys/auth/${spec.path}/tune`, { description: spec.description });
+    }
+    await this.client.call("POST", `auth/${spec.path}/config`, {
+      kubernetes_host: spec.host,
+      kubernetes_ca_cert: spec.caCert ?? "",
+      disable_local_ca_jwt: !spec.useLocalToken,
+      ...(this.reviewerJwt ? { token_reviewer_jwt: this.reviewerJwt } : {}),
+    });
+  }
+
+  /**
+   * Reads what is there, keeps every existing value, generates the missing keys (CSPRNG, the
+   * consumer's rules), fills templates from this environment's other secrets, writes one new
+   * version with check-and-set against the version the plan saw, then marks ownership.
+   */
+  private async applySecret(
+    spec: Extract<VaultSpec, { kind: "kv" }>,
+    change: VaultChange,
+    ctx: ProviderContext,
+  ): Promise<void> {
+    const live = await readSecret(this.client, spec.mount, spec.path);
+    const meta = await readMetadata(this.client, spec.mount, spec.path);
+    const current = meta?.currentVersion ?? 0;
+    if (change.liveVersion !== undefined && String(current) !== change.liveVersion) {
+      throw new UserError({
+        severity: "error",
+        path: `${spec.mount}/${spec.path}`,
+        message: `moved to version ${current} since it was planned (version ${change.liveVersion})`,
+        fix: "plan again",
+      });
+    }
+    const values = await this.fill(spec.secret, live?.data ?? {});
+    const changed = !live || Object.keys(values).some((k) => live.data[k] !== values[k]);
+    if (changed) await writeSecret(this.client, spec.mount, spec.path, values, current);
+    await writeMetadata(this.client, spec.mount, spec.path, this.marks(change.component, spec.secret, ctx));
+  }
+
+  marks(component: string, secret: SecretSpec, ctx: ProviderContext): Record<string, string> {
+    return {
+      "managed-by": "plinth",
+      env: ctx.env,
+      component,
+      secret: secret.name,
+      namespace: secret.namespace,
+      tooling: ctx.tooling,
+    };
+  }
+
+  /** `fillSecret` with templates looked up in this environment's other secrets, read live. */
+  async fill(spec: SecretSpec, existing: Record<string, string>): Promise<Record<string, string>> {
+    const entries = secretEntries(this.env);
+    const needed = new Set(
+      Object.values(spec.keys).flatMap((k) =>
+        k.template ? templateSources(k.template).map((s) => s.secret) : [],
+      ),
+    );
+    const sources = new Map<string, Record<string, string>>();
+    for (const name of needed) {
+      if (name === spec.name) continue;
+      const entry = entries.find((e) => e.spec.name === name);
+      const live = entry ? await readSecret(this.client, this.layout.mount, entry.path) : undefined;
+      if (live) sources.set(name, live.data);
+    }
+    return fillSecret(spec, existing, (secret, key) => sources.get(secret)?.[key]);
+  }
+}
+
+/** The OpenBao server-config stanza for plinth's audit device (API creation is refused there). */
+export function auditDeviceHcl(path: string, filePath: string): string {
+  return `audit "file" "${path}" { description = "${MANAGED_BY}: audit log" options { file_path = "${filePath}" } }`;
+}
