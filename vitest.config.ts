@@ -5,8 +5,10 @@ import { defineConfig } from "vitest/config";
 const NEEDS_TESTBED = [
   "test/testbed/**",
   "test/engine/**",
+  "test/ssh/**",
   "test/state/s3.test.ts",
   "test/state/unlock.test.ts",
+  "test/vault/**",
 ];
 const offline = process.env.TESTBED === "off";
 const alias = { plinth: fileURLToPath(new URL("./src/index.ts", import.meta.url)) };

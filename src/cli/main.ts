@@ -2,11 +2,13 @@ import { parseArgs } from "node:util";
 import { UserError } from "../diagnostics/diagnostic.js";
 import { COMMON_OPTIONS, type Command, type CommandContext } from "./command.js";
 import { apply, destroy } from "./commands/apply.js";
+import { bootstrap } from "./commands/bootstrap.js";
 import { domains } from "./commands/domains.js";
 import { graph } from "./commands/graph.js";
 import { plan } from "./commands/plan.js";
 import { refresh } from "./commands/refresh.js";
 import { render } from "./commands/render.js";
+import { secrets } from "./commands/secrets.js";
 import { unlock } from "./commands/unlock.js";
 import { validate } from "./commands/validate.js";
 import { renderDiagnostics, table } from "./output.js";
@@ -16,10 +18,12 @@ import { version } from "./version.js";
 export const COMMANDS: readonly Command[] = [
   validate,
   plan,
+  bootstrap,
   apply,
   destroy,
   refresh,
   unlock,
+  secrets,
   render,
   domains,
   graph,

@@ -5,6 +5,7 @@ import { type Plan, verifyHash } from "../../plan/plan.js";
 import type { Command, CommandContext, ParsedArgs } from "../command.js";
 import { movedSince, narrow, planFor, runPlan, withLock } from "../run-plan.js";
 import { openSession } from "../session.js";
+import { bootstrapCluster } from "./bootstrap.js";
 import { formatPlan } from "./plan.js";
 
 export const LIVE_OPTIONS = {
@@ -101,6 +102,7 @@ export const apply: Command = {
     }
     const session = await openSession(args, ctx, target);
     return withLock(session, `apply ${target}`, async () => {
+      await bootstrapCluster(session, args, ctx);
       const plan = narrow(await planFor(session), args);
       if (!args.values.json) ctx.stdout(formatPlan(plan));
       const pending = plan.summary.create + plan.summary.update + plan.summary.adopt + plan.summary.delete;

@@ -1,0 +1,297 @@
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, join, resolve as resolvePath } from "node:path";
+import { describeSecretRef, type SecretRef } from "../../config/secret-ref.js";
+import { error, UserError } from "../../diagnostics/diagnostic.js";
+import type { ResolvedEnvironment } from "../../model/types.js";
+import { needsCloudflare } from "../../providers/cloudflare/dns.js";
+import type { DnsRecordSpec } from "../../providers/cloudflare/records.js";
+import type { K3sOptions, K3sSpec } from "../../providers/ssh/k3s.js";
+import type { ProviderContext, ResourceChange } from "../../providers/types.js";
+import { defaultHolder, stateBackend } from "../../state/index.js";
+import type { Command, CommandContext, ParsedArgs } from "../command.js";
+import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
+import { narrow, planFor, runPlan } from "../run-plan.js";
+import type { Session } from "../session.js";
+import { openSession } from "../session.js";
+import { version } from "../version.js";
+import { formatPlan } from "./plan.js";
+
+const LOCK_TTL_MS = 60 * 60_000;
+/** plinth's own known_hosts, beside the config (never the user's ~/.ssh/known_hosts). */
+export const KNOWN_HOSTS = ".plinth/known_hosts";
+/**
+ * Test hook, read only here: install k3s under this root on the host instead of `/`, so tests
+ * can run a stand-in installer without touching the machine's own paths. Never set it for a VPS.
+ */
+const TEST_ROOT_VARIABLE = "PLINTH_TEST_K3S_ROOT";
+
+export interface ClusterStepInput {
+  env: ResolvedEnvironment;
+  /** Folder of the config file: relative paths (kubeconfig, key file, known_hosts) start there. */
+  configDir: string;
+  args: ParsedArgs;
+  ctx: CommandContext;
+  /** The command a user runs to trust a new host key (named in the first-contact error). */
+  acceptCommand: string;
+}
+
+/** Reads the SSH private key from its SecretRef, here at the CLI edge. */
+function readKey(ref: SecretRef, input: ClusterStepInput): string {
+  const path = `clusters.${input.env.cluster.name}.vps.sshKey`;
+  if ("fromEnv" in ref) {
+    const value = input.ctx.env[ref.fromEnv];
+    if (!value?.trim()) {
+      throw new UserError(
+        error(`environment variable ${ref.fromEnv} is not set`, {
+          path,
+          fix: `export ${ref.fromEnv} with the private key itself, e.g. export ${ref.fromEnv}="$(cat ~/.ssh/plinth_ed25519)"`,
+        }),
+      );
+    }
+    return value.includes("\\n") && !value.includes("\n") ? value.replaceAll("\\n", "\n") : value;
+  }
+  const home = input.ctx.env.HOME ?? homedir();
+  const expanded = ref.fromFile.replace(/^~(?=$|\/)/, home);
+  const file = isAbsolute(expanded) ? expanded : resolvePath(input.configDir, expanded);
+  if (!existsSync(file)) {
+    throw new UserError(
+      error(`key file ${file} does not exist`, {
+        path,
+        fix: "point sshKey at the private key file (not the .pub)",
+      }),
+    );
+  }
+  return readFileSync(file, "utf8");
+}
+
+function kubeconfigPath(env: ResolvedEnvironment, configDir: string): string {
+  const p = env.cluster.kubeconfig;
+  return isAbsolute(p) ? p : resolvePath(configDir, p);
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return "(absent)";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** The k3s change as plan lines: version before → after, config.yaml lines removed/added, kubeconfig. */
+export function formatK3sChange(change: ResourceChange<K3sSpec>): string {
+  const symbol = { create: "+", update: "~", "no-op": "=", adopt: "+", delete: "-" }[change.action];
+  const spec = change.spec;
+  const lines = [
+    `k3s on ${change.namespace} (cluster ${change.name})`,
+    `  ${symbol} ${change.kind} ${change.name}  (k3s ${spec?.version ?? "?"}, channel ${spec?.channel ?? "?"}${change.action === "no-op" ? ", up to date" : ""})`,
+  ];
+  for (const d of change.diff) {
+    if (d.path === "config.yaml") {
+      const before = new Set(String(d.before ?? "").split("\n"));
+      const after = new Set(String(d.after ?? "").split("\n"));
+      lines.push(`      config.yaml${d.before === undefined ? " (new)" : ""}:`);
+      for (const l of before) if (l && !after.has(l)) lines.push(`        - ${l}`);
+      for (const l of after) if (l && !before.has(l)) lines.push(`        + ${l}`);
+    } else {
+      lines.push(`      ${d.path}: ${show(d.before)} → ${show(d.after)}`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+async function confirm(ctx: CommandContext, args: ParsedArgs, question: string): Promise<boolean> {
+  if (args.values.yes) return true;
+  if (!ctx.tty || !ctx.prompt) {
+    throw new UserError(
+      error("needs confirmation, and there is no terminal to ask", {
+        path: "--yes",
+        fix: "re-run with --yes to apply without asking",
+      }),
+    );
+  }
+  return (await ctx.prompt(`${question} [y/N] `)).trim().toLowerCase().startsWith("y");
+}
+
+export interface ClusterStep {
+  change: ResourceChange<K3sSpec>;
+  /** Carries out the change over the same connection, then closes it. */
+  apply(): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Connects to the VPS (host key checked), checks sudo, and plans k3s. Nothing on the host changes
+ * until `apply()`; any bad input (unreachable, key refused, host key unknown or changed, no sudo)
+ * is a UserError before that.
+ */
+export async function planClusterStep(input: ClusterStepInput): Promise<ClusterStep> {
+  const { env, configDir, ctx } = input;
+  const vps = env.cluster.vps;
+  if (!vps) throw new Error(`planClusterStep: cluster ${env.cluster.name} has no vps`);
+  const root = ctx.env[TEST_ROOT_VARIABLE];
+  const options: K3sOptions = {
+    kubeconfigPath: kubeconfigPath(env, configDir),
+    ...(root ? { root } : {}),
+    onProgress: (m) => ctx.stderr(`  ${m}\n`),
+  };
+  // Loaded on use: ssh2 is not needed by the commands that never reach a VPS (cold start).
+  const { openSsh, planK3s, applyK3s, privileged } = await import("../../providers/ssh/index.js");
+  const conn = await openSsh({
+    cluster: env.cluster.name,
+    host: vps.host,
+    port: vps.sshPort,
+    user: vps.user,
+    privateKey: readKey(vps.sshKey, input),
+    keySource: describeSecretRef(vps.sshKey),
+    ...(vps.hostKeyFingerprint ? { hostKeyFingerprint: vps.hostKeyFingerprint } : {}),
+    knownHostsFile: join(configDir, KNOWN_HOSTS),
+    knownHostsDisplay: KNOWN_HOSTS,
+    acceptHostKey: Boolean(input.args.values["accept-host-key"]),
+    acceptCommand: input.acceptCommand,
+  });
+  try {
+    const host = await privileged(conn);
+    const change = await planK3s(env, host, options);
+    return {
+      change,
+      apply: async () => {
+        try {
+          await applyK3s(change, host, options);
+        } finally {
+          conn.close();
+        }
+      },
+      close: () => conn.close(),
+    };
+  } catch (e) {
+    conn.close();
+    throw e;
+  }
+}
+
+/**
+ * The k3s step of `plinth apply` (called under the environment's lock): on a k3s-vps cluster, plans
+ * k3s over SSH and, when it differs (an upgrade, a config change), shows it, asks (unless --yes)
+ * and applies it before the Kubernetes phases. A no-op costs one SSH round trip.
+ */
+export async function bootstrapCluster(
+  session: Session,
+  args: ParsedArgs,
+  ctx: CommandContext,
+): Promise<void> {
+  if (session.env.cluster.type !== "k3s-vps") return;
+  const step = await planClusterStep({
+    env: session.env,
+    configDir: dirname(session.loaded.file),
+    args,
+    ctx,
+    acceptCommand: `plinth bootstrap ${session.env.name} --accept-host-key`,
+  });
+  if (step.change.action === "no-op") return step.close();
+  if (!args.values.json) ctx.stdout(formatK3sChange(step.change));
+  if (!(await confirm(ctx, args, `Apply the k3s change on ${step.change.namespace}?`))) {
+    step.close();
+    throw new UserError(
+      error("the k3s change was declined; nothing changed", {
+        path: "plinth apply",
+        fix: "run plinth apply again and accept, or pin the installed version in clusters.<name>.k3s.version",
+      }),
+    );
+  }
+  await step.apply();
+}
+
+function formatDns(changes: readonly ResourceChange<DnsRecordSpec>[]): string {
+  const symbol = { create: "+", update: "~", "no-op": "=", adopt: "+", delete: "-" };
+  const todo = changes.filter((c) => c.action !== "no-op");
+  if (todo.length === 0) return `DNS: ${changes.length} records, up to date\n`;
+  return `DNS\n${todo.map((c) => `  ${symbol[c.action]} ${c.kind} ${c.name}`).join("\n")}\n`;
+}
+
+async function dnsStep(
+  env: ResolvedEnvironment,
+  args: ParsedArgs,
+  ctx: CommandContext,
+): Promise<(() => Promise<void>) | undefined> {
+  if (!needsCloudflare(env)) return undefined;
+  const token = ctx.env.CLOUDFLARE_API_TOKEN;
+  if (!token) {
+    ctx.stderr(
+      `DNS skipped: CLOUDFLARE_API_TOKEN is not set (records for ${env.zones.join(", ")} not managed)\n`,
+    );
+    return undefined;
+  }
+  const { cloudflareDnsProvider } = await import("../../providers/cloudflare/provider.js");
+  const { applyDns, planDns } = await import("../../providers/cloudflare/dns.js");
+  const provider = cloudflareDnsProvider({ apiToken: token });
+  const pctx: ProviderContext = { env: env.name, tooling: `plinth/${version()}` };
+  const changes = await planDns(env, provider, pctx);
+  if (!args.values.json) ctx.stdout(formatDns(changes));
+  if (changes.every((c) => c.action === "no-op")) return undefined;
+  return async () => {
+    await applyDns(changes, provider, pctx);
+  };
+}
+
+export const bootstrap: Command = {
+  name: "bootstrap",
+  summary: "Phase 0 alone: k3s on the VPS over SSH, the DNS records, then phase 0's Kubernetes objects",
+  usage: "plinth bootstrap <env> [--accept-host-key] [--yes] [--no-wait] [--json]",
+  options: {
+    json: { type: "boolean" },
+    yes: { type: "boolean", short: "y" },
+    "accept-host-key": { type: "boolean" },
+    "no-wait": { type: "boolean" },
+    "force-conflicts": { type: "boolean" },
+    concurrency: { type: "string" },
+  },
+  positionals: ["env"],
+  async handler(args, ctx) {
+    const name = requireEnvArg(args, "bootstrap");
+    const loaded = await loadFromArgs(args, ctx);
+    const env = resolveChecked(loaded, name);
+    const configDir = dirname(loaded.file);
+    const state = stateBackend(loaded.config, { configDir, env: ctx.env });
+    const lock = await state.lock(name, defaultHolder(ctx.env), `bootstrap ${name}`, LOCK_TTL_MS);
+    try {
+      // Everything that can be planned before the cluster exists: k3s, then DNS; one question.
+      const k3s =
+        env.cluster.type === "k3s-vps"
+          ? await planClusterStep({
+              env,
+              configDir,
+              args,
+              ctx,
+              acceptCommand: `plinth bootstrap ${name} --accept-host-key`,
+            })
+          : undefined;
+      try {
+        if (k3s && args.values.json) ctx.stdout(`${JSON.stringify({ step: "k3s", change: k3s.change })}\n`);
+        if (k3s && !args.values.json) ctx.stdout(formatK3sChange(k3s.change));
+        const dns = await dnsStep(env, args, ctx);
+        const pending = (k3s && k3s.change.action !== "no-op") || dns;
+        if (pending && !(await confirm(ctx, args, `Bootstrap ${name}?`))) {
+          ctx.stderr("bootstrap cancelled; nothing changed\n");
+          return 0;
+        }
+        if (k3s) await k3s.apply();
+        if (dns) await dns();
+      } finally {
+        k3s?.close();
+      }
+      // The cluster answers now: phase 0's Kubernetes objects through the engine, under this lock.
+      const session = await openSession(args, ctx, name);
+      const plan = narrow(await planFor(session), { ...args, values: { ...args.values, phase: "0" } });
+      if (!args.values.json) ctx.stdout(formatPlan(plan));
+      const s = plan.summary;
+      if (
+        s.create + s.update + s.adopt + s.delete > 0 &&
+        !(await confirm(ctx, args, `Apply phase 0 to ${name}?`))
+      ) {
+        ctx.stderr("phase 0 not applied\n");
+        return 0;
+      }
+      return await runPlan(plan, session, args, ctx);
+    } finally {
+      await state.release(lock);
+    }
+  },
+};

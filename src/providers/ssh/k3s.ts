@@ -1,0 +1,402 @@
+import { readFile } from "node:fs/promises";
+import { setTimeout as delay } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { error, UserError } from "../../diagnostics/diagnostic.js";
+import type { ResolvedEnvironment } from "../../model/types.js";
+import { toYaml } from "../../render/yaml.js";
+import type { ResourceChange } from "../types.js";
+import { rewriteServer, storedServer, writePrivateFile } from "./kubeconfig.js";
+import { ABSOLUTE_PATH, checked, command, envWords, HOST, K3S_CHANNEL, K3S_VERSION } from "./shell.js";
+import type { RemoteHost } from "./sudo.js";
+
+/** The official installer; `clusters.<name>.k3s.installerUrl` points at a mirror instead. */
+export const OFFICIAL_INSTALLER = "https://get.k3s.io";
+
+/** What plinth wants on the VPS, and what apply has to do to get there. */
+export interface K3sSpec {
+  cluster: string;
+  version: string;
+  channel: string;
+  installerUrl: string;
+  /** `/etc/rancher/k3s/config.yaml`, from the model. */
+  configYaml: string;
+  /** The host the stored kubeconfig's server names (the k3s API host, else the VPS host). */
+  apiHost: string;
+  /** Local path of the kubeconfig plinth stores (mode 0600). */
+  kubeconfigPath: string;
+  /** Run the installer: k3s absent, another version, or config.yaml changed. */
+  install: boolean;
+}
+
+export interface K3sOptions {
+  /** Absolute local path where the kubeconfig is stored (the cluster's `kubeconfig`, resolved). */
+  kubeconfigPath: string;
+  /**
+   * Install root on the host instead of `/` (k3s in `<root>/usr/local/bin`, its config in
+   * `<root>/etc/rancher/k3s`). For tests with a stand-in installer; never from config.
+   */
+  root?: string;
+  /** How long to wait for the node to be Ready after an install (ms), default 5 minutes. */
+  readyTimeoutMs?: number;
+  pollIntervalMs?: number;
+  /** Fetches the installer script; default: `fetch` for http(s), the file for `file:`. */
+  loadInstaller?: (url: string) => Promise<string>;
+  /** Progress lines (the CLI prints them to stderr). */
+  onProgress?: (message: string) => void;
+}
+
+export interface K3sPaths {
+  binDir: string;
+  bin: string;
+  configFile: string;
+  kubeconfig: string;
+}
+
+export function k3sPaths(root = ""): K3sPaths {
+  const base = root.replace(/\/+$/, "");
+  if (base) checked("install root path", base, ABSOLUTE_PATH);
+  return {
+    binDir: `${base}/usr/local/bin`,
+    bin: `${base}/usr/local/bin/k3s`,
+    configFile: `${base}/etc/rancher/k3s/config.yaml`,
+    kubeconfig: `${base}/etc/rancher/k3s/k3s.yaml`,
+  };
+}
+
+function invalid(path: string, message: string, fix: string): UserError {
+  return new UserError(error(message, { path, fix }));
+}
+
+/**
+ * The k3s server config plinth writes before installing: the API host and the VPS host in the
+ * certificate's SANs, volumes under the cluster's storage path, the node kubeconfig root-only.
+ * Nothing bundled is disabled: plinth replaces none of k3s's parts (Traefik is tuned through a
+ * HelmChartConfig, and ServiceLB is what binds ports 80/443 of a single VPS to Traefik).
+ */
+export function k3sConfigYaml(env: ResolvedEnvironment): string {
+  const { cluster } = env;
+  const vps = cluster.vps;
+  if (!vps) throw new Error(`k3sConfigYaml: cluster ${cluster.name} has no vps`);
+  const sans = [...new Set([env.hosts["k3s-api"]?.host, vps.host].filter((h): h is string => !!h))];
+  const body = toYaml({
+    "default-local-storage-path": cluster.storagePath,
+    "tls-san": sans,
+    "write-kubeconfig-mode": "0600",
+  });
+  return `# Written by plinth for cluster ${cluster.name}: change plinth.config.ts, not this file.\n${body}`;
+}
+
+/** The desired k3s of an environment's cluster, every value checked before it can reach a shell. */
+export function desiredK3s(env: ResolvedEnvironment, o: Pick<K3sOptions, "kubeconfigPath">): K3sSpec {
+  const { cluster } = env;
+  const path = `clusters.${cluster.name}`;
+  const { vps, k3s } = cluster;
+  if (cluster.type !== "k3s-vps" || !vps || !k3s) {
+    throw invalid(
+      path,
+      "is not a k3s-vps cluster with vps and k3s settings",
+      'set type: "k3s-vps", vps and k3s',
+    );
+  }
+  if (!K3S_VERSION.test(k3s.version)) {
+    throw invalid(
+      `${path}.k3s.version`,
+      `"${k3s.version}" is not a pinned k3s release`,
+      "write it like v1.33.5+k3s1",
+    );
+  }
+  if (!K3S_CHANNEL.test(k3s.channel)) {
+    throw invalid(
+      `${path}.k3s.channel`,
+      `"${k3s.channel}" is not a k3s channel`,
+      "use stable, latest or testing",
+    );
+  }
+  if (!HOST.test(vps.host)) {
+    throw invalid(
+      `${path}.vps.host`,
+      `"${vps.host}" is not a host name or IP address`,
+      "write it like 203.0.113.20",
+    );
+  }
+  const apiHost = env.hosts["k3s-api"]?.host ?? vps.host;
+  if (!HOST.test(apiHost)) {
+    throw invalid(
+      `environments.${env.name}.hosts.k3s-api`,
+      `"${apiHost}" is not a host name`,
+      "use a DNS name",
+    );
+  }
+  if (!ABSOLUTE_PATH.test(cluster.storagePath) || cluster.storagePath.split("/").includes("..")) {
+    throw invalid(
+      `${path}.storagePath`,
+      `"${cluster.storagePath}" is not a plain absolute path`,
+      "use letters, digits, '.', '_', '-' and '/' only, e.g. /var/lib/plinth/volumes",
+    );
+  }
+  const installerUrl = k3s.installerUrl ?? OFFICIAL_INSTALLER;
+  const scheme = new URL(installerUrl).protocol;
+  if (!["https:", "http:", "file:"].includes(scheme)) {
+    throw invalid(
+      `${path}.k3s.installerUrl`,
+      `has scheme ${scheme}`,
+      "use an https:// mirror of https://get.k3s.io",
+    );
+  }
+  return {
+    cluster: cluster.name,
+    version: k3s.version,
+    channel: k3s.channel,
+    installerUrl,
+    configYaml: k3sConfigYaml(env),
+    apiHost,
+    kubeconfigPath: o.kubeconfigPath,
+    install: true,
+  };
+}
+
+/** The installed k3s version (`k3s --version`), or undefined when k3s is not installed. */
+export async function installedVersion(host: RemoteHost, paths: K3sPaths): Promise<string | undefined> {
+  const script = 'if [ -x "$1" ]; then "$1" --version; else exit 3; fi';
+  const r = await host.conn.exec(command("sh", "-c", script, "sh", paths.bin));
+  if (r.code === 3) return undefined;
+  const found = /k3s version (v\S+)/.exec(r.stdout)?.[1];
+  if (r.code !== 0 || !found) {
+    throw new Error(
+      `cannot read the k3s version on ${host.conn.where()}: ${r.stderr.trim() || r.stdout.trim()}`,
+    );
+  }
+  return found;
+}
+
+/** A root-owned file's content, or undefined when it does not exist. */
+async function readRootFile(host: RemoteHost, file: string): Promise<string | undefined> {
+  const script = 'if [ -f "$1" ]; then cat "$1"; else exit 3; fi';
+  const r = await host.conn.exec(command(...host.sudo, "sh", "-c", script, "sh", file));
+  if (r.code === 3) return undefined;
+  if (r.code !== 0) throw new Error(`cannot read ${file} on ${host.conn.where()}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Replaces a root-owned file atomically (temp file in the same folder, then rename), mode 0600. */
+async function writeRootFile(host: RemoteHost, file: string, content: string): Promise<void> {
+  const script =
+    'set -e; mkdir -p "$(dirname "$1")"; umask 077; cat > "$1.plinth-tmp"; mv -f "$1.plinth-tmp" "$1"';
+  const r = await host.conn.exec(command(...host.sudo, "sh", "-c", script, "sh", file), { stdin: content });
+  if (r.code !== 0) throw new Error(`cannot write ${file} on ${host.conn.where()}: ${r.stderr.trim()}`);
+}
+
+function hostOfServer(server: string | undefined): string | undefined {
+  if (!server) return undefined;
+  try {
+    return new URL(server).hostname.replace(/^\[|\]$/g, "");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Compares the VPS with the model: k3s absent is a create; another version or another config.yaml
+ * an update (field diffs with before/after); a missing or differently-pointed local kubeconfig an
+ * update that only fetches it; otherwise a no-op. Reads only.
+ */
+export async function planK3s(
+  env: ResolvedEnvironment,
+  host: RemoteHost,
+  o: K3sOptions,
+): Promise<ResourceChange<K3sSpec>> {
+  const spec = desiredK3s(env, o);
+  const paths = k3sPaths(o.root);
+  const [installed, config] = [
+    await installedVersion(host, paths),
+    await readRootFile(host, paths.configFile),
+  ];
+  const diff: ResourceChange<K3sSpec>["diff"] = [];
+  if (installed !== spec.version) diff.push({ path: "version", before: installed, after: spec.version });
+  if (config !== spec.configYaml) diff.push({ path: "config.yaml", before: config, after: spec.configYaml });
+  const install = diff.length > 0;
+  const stored = storedServer(o.kubeconfigPath);
+  if (install || hostOfServer(stored) !== spec.apiHost) {
+    diff.push({ path: "kubeconfig", before: stored, after: `${o.kubeconfigPath} → https://${spec.apiHost}` });
+  }
+  const vps = env.cluster.vps;
+  return {
+    provider: "ssh",
+    id: `ssh:k3s:${env.cluster.name}`,
+    component: "k3s",
+    action: installed === undefined ? "create" : diff.length > 0 ? "update" : "no-op",
+    kind: "K3sInstall",
+    name: env.cluster.name,
+    namespace: vps ? `${vps.user}@${vps.host}:${vps.sshPort}` : "",
+    diff,
+    spec: { ...spec, install },
+    liveVersion: installed ?? "absent",
+  };
+}
+
+async function loadInstaller(url: string): Promise<string> {
+  if (url.startsWith("file:")) return readFile(fileURLToPath(url), "utf8");
+  const response = await fetch(url, { redirect: "follow", signal: AbortSignal.timeout(60_000) });
+  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+  return response.text();
+}
+
+async function fetchInstaller(spec: K3sSpec, o: K3sOptions): Promise<string> {
+  const path = `clusters.${spec.cluster}.k3s.installerUrl`;
+  let script: string;
+  try {
+    script = await (o.loadInstaller ?? loadInstaller)(spec.installerUrl);
+  } catch (e) {
+    throw invalid(
+      path,
+      `cannot fetch the k3s installer from ${spec.installerUrl}: ${(e as Error).message}; nothing was changed on the VPS`,
+      "check the network, or set installerUrl to a reachable mirror of https://get.k3s.io",
+    );
+  }
+  if (!script.startsWith("#!")) {
+    throw invalid(
+      path,
+      `${spec.installerUrl} did not return a shell script (it starts with ${JSON.stringify(script.slice(0, 20))}); nothing was changed on the VPS`,
+      "point installerUrl at the installer script itself (a mirror of https://get.k3s.io)",
+    );
+  }
+  return script;
+}
+
+interface NodeList {
+  items?: {
+    metadata?: { name?: string };
+    status?: { conditions?: { type?: string; status?: string; message?: string }[] };
+  }[];
+}
+
+/** Named condition with a timeout: every node of the cluster reports `Ready=True`. */
+async function waitNodeReady(host: RemoteHost, paths: K3sPaths, o: K3sOptions): Promise<void> {
+  const timeout = o.readyTimeoutMs ?? 300_000;
+  const deadline = Date.now() + timeout;
+  let last = "no answer yet";
+  o.onProgress?.(`waiting for the k3s node on ${host.conn.target.host} to be Ready`);
+  for (;;) {
+    const r = await host.conn.exec(
+      command(...host.sudo, paths.bin, "kubectl", "get", "nodes", "-o", "json"),
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    if (r.code === 0) {
+      try {
+        const nodes = (JSON.parse(r.stdout) as NodeList).items ?? [];
+        const states = nodes.map((n) => {
+          const ready = n.status?.conditions?.find((c) => c.type === "Ready");
+          return {
+            name: n.metadata?.name ?? "?",
+            ok: ready?.status === "True",
+            text: ready?.message ?? ready?.status,
+          };
+        });
+        if (states.length > 0 && states.every((s) => s.ok)) return;
+        last = states.length
+          ? states.map((s) => `${s.name}: Ready=${s.text ?? "unknown"}`).join(", ")
+          : "no nodes";
+      } catch {
+        last = `unreadable answer: ${r.stdout.slice(0, 200)}`;
+      }
+    } else {
+      last = r.stderr.trim().split("\n").slice(-1)[0] ?? `exit ${r.code}`;
+    }
+    if (Date.now() >= deadline) {
+      throw new UserError(
+        error(
+          `the k3s node did not become Ready within ${Math.round(timeout / 1000)} s; last seen: ${last}`,
+          {
+            path: `clusters.${host.conn.target.cluster}`,
+            fix: "look at the k3s service on the VPS (journalctl -u k3s), then run the same command again",
+          },
+        ),
+      );
+    }
+    await delay(o.pollIntervalMs ?? 2_000);
+  }
+}
+
+/** Fetches k3s's kubeconfig, points it at the API host and stores it locally (0600, atomic). */
+async function storeKubeconfig(host: RemoteHost, paths: K3sPaths, spec: K3sSpec): Promise<string> {
+  const raw = await readRootFile(host, paths.kubeconfig);
+  if (raw === undefined) {
+    throw new UserError(
+      error(`k3s left no kubeconfig at ${paths.kubeconfig} on ${host.conn.target.host}`, {
+        path: `clusters.${spec.cluster}`,
+        fix: "look at the k3s service on the VPS (journalctl -u k3s), then run the same command again",
+      }),
+    );
+  }
+  const { yaml, server } = rewriteServer(raw, spec.apiHost);
+  writePrivateFile(spec.kubeconfigPath, yaml);
+  return server;
+}
+
+/**
+ * Carries out a planned k3s change: refuses if the installed version moved since the plan; loads
+ * the installer before touching anything; writes config.yaml, runs the installer with the pinned
+ * version, checks the version it left, waits for the node to be Ready, then stores the kubeconfig.
+ */
+export async function applyK3s(
+  change: ResourceChange<K3sSpec>,
+  host: RemoteHost,
+  o: K3sOptions,
+): Promise<void> {
+  const spec = change.spec;
+  if (change.action === "no-op" || !spec) return;
+  const paths = k3sPaths(o.root);
+  const now = (await installedVersion(host, paths)) ?? "absent";
+  if (change.liveVersion && now !== change.liveVersion) {
+    throw new UserError(
+      error(
+        `k3s on ${host.conn.target.host} changed since the plan (was ${change.liveVersion}, now ${now})`,
+        {
+          path: `clusters.${spec.cluster}`,
+          fix: "plan again and review the new plan",
+        },
+      ),
+    );
+  }
+  if (spec.install) {
+    const script = await fetchInstaller(spec, o);
+    o.onProgress?.(`writing ${paths.configFile} on ${host.conn.target.host}`);
+    await writeRootFile(host, paths.configFile, spec.configYaml);
+    o.onProgress?.(`running the k3s installer (${spec.version}) on ${host.conn.target.host}`);
+    const vars: Record<string, string> = {
+      INSTALL_K3S_CHANNEL: checked("k3s channel", spec.channel, K3S_CHANNEL),
+      INSTALL_K3S_VERSION: checked("k3s version", spec.version, K3S_VERSION),
+      ...(o.root ? { INSTALL_K3S_BIN_DIR: paths.binDir, K3S_CONFIG_FILE: paths.configFile } : {}),
+    };
+    const r = await host.conn.exec(`${command(...host.sudo, ...envWords(vars), "sh", "-s", "-")}`, {
+      stdin: script,
+      timeoutMs: 900_000,
+    });
+    if (r.code !== 0) {
+      const tail = `${r.stdout}\n${r.stderr}`.trim().split("\n").slice(-5).join("\n  ");
+      throw new UserError(
+        error(`the k3s installer failed on ${host.conn.target.host} (exit ${r.code}):\n  ${tail}`, {
+          path: `clusters.${spec.cluster}.k3s`,
+          fix: "fix the cause shown, then run the same command again (the installer is idempotent)",
+        }),
+      );
+    }
+    const after = await installedVersion(host, paths);
+    if (after !== spec.version) {
+      throw new UserError(
+        error(
+          `the k3s installer left ${after ?? "no k3s"} on ${host.conn.target.host}, not ${spec.version}`,
+          {
+            path: `clusters.${spec.cluster}.k3s.installerUrl`,
+            fix: "check that the installer (or its mirror) honours INSTALL_K3S_VERSION",
+          },
+        ),
+      );
+    }
+    await waitNodeReady(host, paths, o);
+  }
+  const server = await storeKubeconfig(host, paths, spec);
+  o.onProgress?.(`kubeconfig stored at ${spec.kubeconfigPath} (server ${server})`);
+}
