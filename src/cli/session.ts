@@ -1,4 +1,5 @@
 import { dirname, isAbsolute, resolve as resolvePath } from "node:path";
+import type { KubernetesObjectApi } from "@kubernetes/client-node";
 import type { LoadedConfig } from "../config/load.js";
 import { buildGraph, type Graph } from "../graph/graph.js";
 import type { ResolvedEnvironment } from "../model/types.js";
@@ -32,10 +33,10 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
   const kubeconfig = isAbsolute(env.cluster.kubeconfig)
     ? env.cluster.kubeconfig
     : resolvePath(configDir, env.cluster.kubeconfig);
-  const { api } = await connect({
-    kubeconfig,
-    ...(env.cluster.context ? { context: env.cluster.context } : {}),
-  });
+  // Connected on first use: on a bare VPS the kubeconfig only exists once the k3s step has run.
+  const api = lazyApi(() =>
+    connect({ kubeconfig, ...(env.cluster.context ? { context: env.cluster.context } : {}) }),
+  );
   const concurrency = Number(args.values.concurrency ?? 16);
   const kube = new KubernetesProvider({
     api,
@@ -52,4 +53,19 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
     state: stateBackend(loaded.config, { configDir, env: ctx.env }),
     holder: defaultHolder(ctx.env),
   };
+}
+
+function lazyApi(open: () => Promise<{ api: KubernetesObjectApi }>): KubernetesObjectApi {
+  let real: Promise<KubernetesObjectApi> | undefined;
+  const call =
+    (method: string) =>
+    async (...args: unknown[]): Promise<unknown> => {
+      real ??= open().then((c) => c.api);
+      const api = (await real) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+      return api[method]?.(...args);
+    };
+  // Only the client's methods are forwarded; `then` stays undefined so the proxy is not a thenable.
+  return new Proxy({} as KubernetesObjectApi, {
+    get: (_t, method: string) => (method === "then" ? undefined : call(method)),
+  });
 }
