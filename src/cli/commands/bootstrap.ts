@@ -168,35 +168,50 @@ export async function planClusterStep(input: ClusterStepInput): Promise<ClusterS
 }
 
 /**
- * The k3s step of `plinth apply` (called under the environment's lock): on a k3s-vps cluster, plans
- * k3s over SSH and, when it differs (an upgrade, a config change), shows it, asks (unless --yes)
- * and applies it before the Kubernetes phases. A no-op costs one SSH round trip.
+ * Phase 0's steps outside Kubernetes, as `plinth apply` runs them (under the environment's lock):
+ * on a k3s-vps cluster, k3s over SSH (an upgrade or config change is shown and confirmed; a no-op
+ * costs one SSH round trip), then the environment's DNS records when a Cloudflare token is set.
  */
 export async function bootstrapCluster(
   session: Session,
   args: ParsedArgs,
   ctx: CommandContext,
 ): Promise<void> {
-  if (session.env.cluster.type !== "k3s-vps") return;
-  const step = await planClusterStep({
-    env: session.env,
-    configDir: dirname(session.loaded.file),
-    args,
-    ctx,
-    acceptCommand: `plinth bootstrap ${session.env.name} --accept-host-key`,
-  });
-  if (step.change.action === "no-op") return step.close();
-  if (!args.values.json) ctx.stdout(formatK3sChange(step.change));
-  if (!(await confirm(ctx, args, `Apply the k3s change on ${step.change.namespace}?`))) {
-    step.close();
+  if (session.env.cluster.type === "k3s-vps") {
+    const step = await planClusterStep({
+      env: session.env,
+      configDir: dirname(session.loaded.file),
+      args,
+      ctx,
+      acceptCommand: `plinth bootstrap ${session.env.name} --accept-host-key`,
+    });
+    try {
+      if (step.change.action !== "no-op") {
+        if (!args.values.json) ctx.stdout(formatK3sChange(step.change));
+        if (!(await confirm(ctx, args, `Apply the k3s change on ${step.change.namespace}?`))) {
+          throw new UserError(
+            error("the k3s change was declined; nothing changed", {
+              path: "plinth apply",
+              fix: "run plinth apply again and accept, or pin the installed version in clusters.<name>.k3s.version",
+            }),
+          );
+        }
+        await step.apply();
+      }
+    } finally {
+      step.close();
+    }
+  }
+  const dns = await dnsStep(session.env, args, ctx);
+  if (dns && !(await confirm(ctx, args, `Apply the DNS changes for ${session.env.name}?`))) {
     throw new UserError(
-      error("the k3s change was declined; nothing changed", {
+      error("the DNS changes were declined; nothing changed", {
         path: "plinth apply",
-        fix: "run plinth apply again and accept, or pin the installed version in clusters.<name>.k3s.version",
+        fix: "run plinth apply again and accept",
       }),
     );
   }
-  await step.apply();
+  await dns?.();
 }
 
 function formatDns(changes: readonly ResourceChange<DnsRecordSpec>[]): string {
