@@ -9,6 +9,7 @@ import { plan } from "./commands/plan.js";
 import { refresh } from "./commands/refresh.js";
 import { render } from "./commands/render.js";
 import { secrets } from "./commands/secrets.js";
+import { status } from "./commands/status.js";
 import { unlock } from "./commands/unlock.js";
 import { validate } from "./commands/validate.js";
 import { renderDiagnostics, table } from "./output.js";
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   refresh,
   unlock,
   secrets,
+  status,
   render,
   domains,
   graph,

@@ -4,7 +4,7 @@ import type { LoadedConfig } from "../config/load.js";
 import { buildGraph, type Graph } from "../graph/graph.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { type DesiredComponent, desiredComponents } from "../plan/desired.js";
-import { connect } from "../providers/kubernetes/client.js";
+import { connect, type KubeTarget } from "../providers/kubernetes/client.js";
 import { KubernetesProvider } from "../providers/kubernetes/provider.js";
 import type { ProviderContext } from "../providers/types.js";
 import { defaultHolder, type StateBackend, stateBackend } from "../state/index.js";
@@ -30,13 +30,8 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
   const env = resolveChecked(loaded, name);
   const graph = buildGraph(env);
   const configDir = dirname(loaded.file);
-  const kubeconfig = isAbsolute(env.cluster.kubeconfig)
-    ? env.cluster.kubeconfig
-    : resolvePath(configDir, env.cluster.kubeconfig);
   // Connected on first use: on a bare VPS the kubeconfig only exists once the k3s step has run.
-  const api = lazyApi(() =>
-    connect({ kubeconfig, ...(env.cluster.context ? { context: env.cluster.context } : {}) }),
-  );
+  const api = lazyApi(() => connect(kubeTarget({ loaded, env })));
   const concurrency = Number(args.values.concurrency ?? 16);
   const kube = new KubernetesProvider({
     api,
@@ -53,6 +48,13 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
     state: stateBackend(loaded.config, { configDir, env: ctx.env }),
     holder: defaultHolder(ctx.env),
   };
+}
+
+/** Where the environment's cluster is reached: its kubeconfig (relative to the config file) and context. */
+export function kubeTarget(s: Pick<Session, "loaded" | "env">): KubeTarget {
+  const file = s.env.cluster.kubeconfig;
+  const kubeconfig = isAbsolute(file) ? file : resolvePath(dirname(s.loaded.file), file);
+  return { kubeconfig, ...(s.env.cluster.context ? { context: s.env.cluster.context } : {}) };
 }
 
 function lazyApi(open: () => Promise<{ api: KubernetesObjectApi }>): KubernetesObjectApi {

@@ -1,4 +1,4 @@
-import type { KubernetesObject, KubernetesObjectApi } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject, KubernetesObjectApi } from "@kubernetes/client-node";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 
 export interface KubeTarget {
@@ -7,7 +7,9 @@ export interface KubeTarget {
 }
 
 /** Loaded lazily: the Kubernetes client is large and offline commands never need it. */
-export async function connect(target: KubeTarget): Promise<{ api: KubernetesObjectApi; server: string }> {
+export async function connect(
+  target: KubeTarget,
+): Promise<{ api: KubernetesObjectApi; server: string; config: KubeConfig }> {
   const k8s = await import("@kubernetes/client-node");
   const kc = new k8s.KubeConfig();
   try {
@@ -35,6 +37,7 @@ export async function connect(target: KubeTarget): Promise<{ api: KubernetesObje
   return {
     api: k8s.KubernetesObjectApi.makeApiClient(kc),
     server: kc.getCurrentCluster()?.server ?? "(unknown)",
+    config: kc,
   };
 }
 
@@ -84,13 +87,25 @@ function transient(e: unknown): boolean {
   );
 }
 
+/** How long the server asked us to wait (Retry-After on a 429 or 503), in ms, capped at a minute. */
+function retryAfterMs(e: unknown): number {
+  const value = (e as { headers?: Record<string, string> }).headers?.["retry-after"];
+  if (!value) return 0;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 60_000) : 0;
+}
+
 export interface RetryOptions {
   attempts?: number;
   baseMs?: number;
   signal?: AbortSignal;
 }
 
-/** Retries 429, 5xx and connection resets with exponential backoff and jitter; other errors at once. */
+/**
+ * Retries 429, 5xx and connection resets with exponential backoff and jitter (never sooner than
+ * the server's Retry-After); other errors at once.
+ */
 export async function withRetry<T>(what: string, fn: () => Promise<T>, o: RetryOptions = {}): Promise<T> {
   const attempts = o.attempts ?? 8;
   const base = o.baseMs ?? 100;
@@ -112,7 +127,8 @@ export async function withRetry<T>(what: string, fn: () => Promise<T>, o: RetryO
         }
         throw e;
       }
-      const delay = Math.min(5_000, base * 2 ** (i - 1)) * (0.5 + Math.random() / 2);
+      const backoff = Math.min(5_000, base * 2 ** (i - 1)) * (0.5 + Math.random() / 2);
+      const delay = Math.max(backoff, retryAfterMs(e));
       await new Promise((r) => setTimeout(r, delay));
     }
   }
