@@ -264,9 +264,11 @@ describe.sequential("plinth apply on the test bed", { timeout: 300_000 }, () => 
       "-l",
       "plinth.dev/environment=staging",
     );
-    const ids = live.items.map((o) =>
-      JSON.stringify((o as { metadata: { name: string; namespace: string } }).metadata.name),
-    );
+    // Deployments and Services share names: an object is its kind, namespace and name.
+    const ids = live.items.map((o) => {
+      const { kind, metadata } = o as { kind: string; metadata: { name: string; namespace: string } };
+      return `${kind} ${metadata.namespace}/${metadata.name}`;
+    });
     expect(new Set(ids).size).toBe(ids.length);
   });
 
