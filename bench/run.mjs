@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Benchmarks of plinth's offline commands, each beside a peer measured in the same run.
+// Benchmarks of plinth's offline commands, each beside a peer measured in the same run, then
+// of its live engine on the test bed (bench/engine.mjs).
 // Cold start means a fresh process every run (nothing warm but the OS file cache), as a user sees it.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -56,3 +57,11 @@ const target = 1000;
 console.log(
   `\ntarget: plan staging --offline under ${target} ms cold: ${plan.median < target ? "met" : "MISSED"} (${plan.median.toFixed(0)} ms)`,
 );
+
+// The live engine on the test bed (started if it is down), beside kubectl: bench/engine.mjs.
+// BENCH_ENGINE=0 keeps to the offline figures above.
+if (process.env.BENCH_ENGINE !== "0") {
+  console.log("");
+  const engine = spawnSync("node", [join(import.meta.dirname, "engine.mjs")], { stdio: "inherit" });
+  if (engine.status !== 0) process.exitCode = engine.status ?? 1;
+}

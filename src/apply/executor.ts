@@ -1,8 +1,10 @@
 import { labels } from "../catalog/objects.js";
 import type { KubeObject, SecretSpec } from "../catalog/types.js";
 import { UserError } from "../diagnostics/diagnostic.js";
+import { buildGraph } from "../graph/graph.js";
 import type { ComponentId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
+import { desiredComponents } from "../plan/desired.js";
 import { KINDS_ANNOTATION, memberKinds, readParent } from "../plan/live.js";
 import type { Change, Plan, PlanComponent } from "../plan/plan.js";
 import { isMember, PART_OF, parentObject, withMembership } from "../providers/kubernetes/applyset.js";
@@ -57,16 +59,12 @@ export async function execute(plan: Plan, o: ExecuteOptions): Promise<{ changes:
     const newKinds = desiredKinds(plan);
     await writeParent(o, [...oldKinds, ...newKinds], namespacesOf(plan, parent));
 
-    const secrets = components.flatMap((c) =>
-      c.changes.filter((ch) => ch.provider === "secret").map((ch) => (ch.spec as SecretChangeSpec).secret),
-    );
+    const secrets = secretSources(plan, o.env);
     for (const phase of plan.phases) {
       const applying = phase.components.filter((c) => c.changes.some((ch) => ch.action !== "delete"));
       changes += await runPhase(phase.id, applying, o, secrets, started);
     }
-    for (const phase of [...plan.phases].reverse()) {
-      for (const c of phase.components) changes += await runDeletions(c, o);
-    }
+    for (const phase of [...plan.phases].reverse()) changes += await runPhaseDeletions(phase.components, o);
     // A narrowed plan saw only part of the set: keep every kind recorded, shrink only after a full run.
     await writeParent(
       o,
@@ -99,6 +97,33 @@ function desiredKinds(plan: Plan): string[] {
     }
   }
   return [...out];
+}
+
+/**
+ * Every secret a template may read: the plan's, then the rest of the environment's, so that a
+ * narrowed run (`--phase 3`) still finds the credentials earlier phases created.
+ */
+function secretSources(plan: Plan, env: ResolvedEnvironment): SecretSpec[] {
+  const planned = plan.phases.flatMap((p) =>
+    p.components.flatMap((c) =>
+      c.changes.filter((ch) => ch.provider === "secret").map((ch) => (ch.spec as SecretChangeSpec).secret),
+    ),
+  );
+  const names = new Set(planned.map((s) => `${s.namespace}/${s.name}`));
+  const rest = desiredComponents(env, buildGraph(env))
+    .flatMap((d) => d.secrets)
+    .filter((s) => !names.has(`${s.namespace}/${s.name}`));
+  return [...planned, ...rest];
+}
+
+/**
+ * helm-controller hashes a chart's spec (and values) into its install Job: only a new chart or a
+ * spec change brings a new Job. A label-only change (adoption, metadata drift) keeps the old one.
+ */
+function chartSpecChanged(ch: Change): boolean {
+  return (
+    ch.action === "create" || (ch.diff ?? []).some((d) => d.path === "spec" || d.path.startsWith("spec."))
+  );
 }
 
 function namespacesOf(plan: Plan, parent?: Obj): string[] {
@@ -204,7 +229,10 @@ async function runComponent(
     for (const ch of [...c.changes].filter((x) => x.action !== "delete").sort((a, b) => rank(a) - rank(b))) {
       if (ch.provider === "secret") {
         if (ch.action === "no-op") continue;
-        await applySecret(o.kube, o.env, ch as ResourceChange<SecretChangeSpec>, secrets, o.ctx);
+        if (ch.namespace) await waitCreated(o, ch.namespace, (m) => emit("waiting", m));
+        // The plan's change does not carry its component: the Secret's labels need it (prune, --target).
+        const change = { ...ch, component: c.id } as ResourceChange<SecretChangeSpec>;
+        await applySecret(o.kube, o.env, change, secrets, o.ctx);
       } else if (ch.provider === "kubernetes") {
         const spec = ch.spec as KubeSpec | { release?: boolean } | undefined;
         if (spec && "release" in spec) {
@@ -225,7 +253,7 @@ async function runComponent(
           waits.push(
             ...waitsFor(object, {
               kube: o.kube,
-              changed: ch.action !== "no-op",
+              changed: chartSpecChanged(ch),
               ...(previousConfigHash ? { previousConfigHash } : {}),
               ...(o.timeoutScale ? { timeoutScale: o.timeoutScale } : {}),
             }),
@@ -337,6 +365,32 @@ async function release(o: ExecuteOptions, ch: Change): Promise<void> {
 }
 
 /**
+ * A secret's namespace may belong to another component of the same phase (openpanel's is
+ * signoz's): wait (named, with a timeout) until it exists, as objects do in applyWhenKindExists.
+ */
+async function waitCreated(o: ExecuteOptions, name: string, onWait: (m: string) => void): Promise<void> {
+  const ref = { apiVersion: "v1", kind: "Namespace", name };
+  const phase = async () => (await o.kube.read(ref))?.status as { phase?: string } | undefined;
+  if ((await phase())?.phase === "Active") return;
+  onWait(`Namespace ${name}: waiting until it is created`);
+  await waitUntil(
+    {
+      object: ref,
+      condition: "created",
+      timeoutMs: 5 * 60_000 * (o.timeoutScale ?? 1),
+      probe: async () => {
+        const now = await phase();
+        return {
+          ready: now?.phase === "Active",
+          status: now ? `phase ${now.phase ?? "?"}` : "not found yet",
+        };
+      },
+    },
+    o.ctx.signal ? { signal: o.ctx.signal } : {},
+  );
+}
+
+/**
  * A namespace being deleted cannot take new objects: wait (named, with a timeout) until it is gone,
  * so that destroy-then-apply, or a re-created component, never races the namespace controller.
  */
@@ -368,8 +422,42 @@ async function waitGone(
   );
 }
 
+/**
+ * A phase's deletions in reverse dependency order: a component goes once every component of the
+ * phase that depends on it is gone (an operator outlives the resources it manages); the others
+ * concurrently, bounded as applies are.
+ */
+async function runPhaseDeletions(components: PlanComponent[], o: ExecuteOptions): Promise<number> {
+  let free = o.concurrency ?? 4;
+  const queue: (() => void)[] = [];
+  const started = new Map<ComponentId, Promise<number>>();
+  const start = (c: PlanComponent): Promise<number> => {
+    const existing = started.get(c.id);
+    if (existing) return existing;
+    const p = (async () => {
+      await Promise.all(components.filter((d) => d.dependsOn.includes(c.id)).map(start));
+      if (free > 0) free--;
+      else await new Promise<void>((r) => queue.push(r));
+      try {
+        return await runDeletions(c, o);
+      } finally {
+        const next = queue.shift();
+        if (next) next();
+        else free++;
+      }
+    })();
+    started.set(c.id, p);
+    return p;
+  };
+  const results = await Promise.allSettled(components.map(start));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.reduce((s, r) => s + (r.status === "fulfilled" ? r.value : 0), 0);
+}
+
 async function runDeletions(c: PlanComponent, o: ExecuteOptions): Promise<number> {
   const deletes = c.changes.filter((ch) => ch.action === "delete").sort((a, b) => rank(b) - rank(a));
+  const namespaces: string[] = [];
   for (const ch of deletes) {
     await o.kube.apply({
       provider: "kubernetes",
@@ -389,7 +477,9 @@ async function runDeletions(c: PlanComponent, o: ExecuteOptions): Promise<number
       name: ch.name,
       ...(ch.namespace ? { namespace: ch.namespace } : {}),
     });
-    if (ch.kind === "Namespace") await waitGone(o, ch.name, {});
+    if (ch.kind === "Namespace") namespaces.push(ch.name);
   }
+  // Namespaces come last; the namespace controller empties them side by side.
+  await Promise.all(namespaces.map((name) => waitGone(o, name, {})));
   return deletes.length;
 }

@@ -34,10 +34,36 @@ export async function connect(
     }
     kc.setCurrentContext(target.context);
   }
+  shareAgents(kc);
   return {
     api: k8s.KubernetesObjectApi.makeApiClient(kc),
     server: kc.getCurrentCluster()?.server ?? "(unknown)",
     config: kc,
+  };
+}
+
+type AgentFactory = (cluster: unknown, options: Record<string, unknown>) => unknown;
+
+/**
+ * client-node builds a new https.Agent for every request: a TLS handshake each time and no
+ * connection reuse. One keep-alive agent per distinct TLS setting serves every call instead
+ * (idle sockets do not hold the process open).
+ */
+function shareAgents(kc: object): void {
+  const target = kc as { createAgent?: AgentFactory };
+  if (typeof target.createAgent !== "function") return; // a client-node that no longer has it (pinned 1.4.0 does)
+  const create = target.createAgent.bind(kc);
+  const agents = new Map<string, unknown>();
+  target.createAgent = (cluster, options) => {
+    const key = ["ca", "cert", "key", "pfx", "passphrase", "rejectUnauthorized", "servername"]
+      .map((k) => String(options[k] ?? ""))
+      .join("\0");
+    let agent = agents.get(key);
+    if (!agent) {
+      agent = create(cluster, { ...options, keepAlive: true });
+      agents.set(key, agent);
+    }
+    return agent;
   };
 }
 

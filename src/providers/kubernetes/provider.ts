@@ -89,6 +89,8 @@ export class KubernetesProvider {
     try {
       dry = await this.dryRun(object, this.o.forceConflicts ?? false);
     } catch (e) {
+      // Already worded (e.g. retries exhausted on a failing server): not the object's fault.
+      if (e instanceof UserError) throw e;
       const err = apiError(e);
       if (err.code === 409 && live) {
         const conflicts = parseConflicts(err.message);

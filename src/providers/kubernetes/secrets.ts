@@ -1,8 +1,9 @@
 import { labels as baseLabels } from "../../catalog/objects.js";
 import type { SecretSpec } from "../../catalog/types.js";
+import { error, UserError } from "../../diagnostics/diagnostic.js";
 import type { ComponentId } from "../../model/ids.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { fillSecret } from "../../secrets/generate.js";
+import { fillSecret, templateSources } from "../../secrets/generate.js";
 import type { ProviderContext, ResourceChange } from "../types.js";
 import { withMembership } from "./applyset.js";
 import type { Obj } from "./client.js";
@@ -64,13 +65,30 @@ export async function applySecret(
   const spec = change.spec?.secret;
   if (!spec) throw new Error(`secret change ${change.id} has no spec`);
   const existing = decode(await kube.read(ref(spec)));
+  // Read only the secrets this one's templates name (the environment's are all candidates).
+  const named = new Set(
+    Object.values(spec.keys).flatMap((k) =>
+      k.template ? templateSources(k.template).map((t) => t.secret) : [],
+    ),
+  );
   const sources = new Map<string, Record<string, string>>();
   for (const s of all) {
-    if (s.name === spec.name) continue;
+    if (s.name === spec.name || !named.has(s.name)) continue;
     const live = await kube.read(ref(s));
     if (live) sources.set(s.name, decode(live));
   }
-  const values = fillSecret(spec, existing, (secret, key) => sources.get(secret)?.[key]);
+  let values: Record<string, string>;
+  try {
+    values = fillSecret(spec, existing, (secret, key) => sources.get(secret)?.[key]);
+  } catch (e) {
+    // A template reads a secret another component creates, not applied yet (e.g. `--phase 3` first).
+    throw new UserError(
+      error((e as Error).message, {
+        path: change.id,
+        fix: `apply the components it depends on first: plinth apply ${ctx.env} (or the earlier --phase)`,
+      }),
+    );
+  }
   const object = withMembership(
     {
       apiVersion: "v1",
