@@ -228,7 +228,12 @@ function applyWithEvents(args, cwd) {
       }
     });
     child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => done({ code, events, stderr, ms: Date.now() - start }));
+    // Bounded: a pod kwok's flapping node strands NotReady would hold a Deployment wait for 10 minutes.
+    const guard = setTimeout(() => child.kill("SIGTERM"), 8 * 60_000);
+    child.on("close", (code) => {
+      clearTimeout(guard);
+      done({ code, events, stderr, ms: Date.now() - start });
+    });
   });
 }
 

@@ -46,8 +46,8 @@ export default defineConfig({
         traefik: { enabled: false },
         "cert-manager": { enabled: false },
         dashboard: { enabled: false },
-        // No Deployments: the test bed's fake node flaps NotReady and strands pods NotReady
-        // (see testbed/kube/kwok.ts); Deployment waits are readiness.test.ts's.
+        // No Deployments: the test bed's fake node flaps NotReady (kwok renews no node Lease) and
+        // strands pods NotReady, which no retry can fix; Deployment waits are readiness.test.ts's.
         openpanel: { enabled: false },
       },
     },
