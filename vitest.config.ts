@@ -10,6 +10,11 @@ const NEEDS_TESTBED = [
   "test/state/unlock.test.ts",
   "test/vault/**",
 ];
+/**
+ * Outside test/engine but converging cluster-wide objects (kube-system HelmCharts, the
+ * ClusterIssuer) on the same API server: run one file at a time with the engine tests.
+ */
+const SHARED_CLUSTER_OBJECTS = ["test/ssh/bootstrap.test.ts"];
 const offline = process.env.TESTBED === "off";
 const alias = { plinth: fileURLToPath(new URL("./src/index.ts", import.meta.url)) };
 const exclude = ["**/node_modules/**", ...(offline ? NEEDS_TESTBED : [])];
@@ -24,7 +29,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-          exclude: [...exclude, "test/engine/**"],
+          exclude: [...exclude, "test/engine/**", ...SHARED_CLUSTER_OBJECTS],
           testTimeout: 60_000,
           hookTimeout: 600_000,
         },
@@ -34,7 +39,7 @@ export default defineConfig({
         // Engine tests converge whole environments on one shared API server: one file at a time.
         test: {
           name: "engine",
-          include: ["test/engine/**/*.test.ts"],
+          include: ["test/engine/**/*.test.ts", ...SHARED_CLUSTER_OBJECTS],
           exclude,
           fileParallelism: false,
           testTimeout: 300_000,

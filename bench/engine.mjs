@@ -22,7 +22,14 @@ const BIN = join(ROOT, "bin", "plinth");
 const KUBECONFIG = join(ROOT, ".testbed", "kube", "kubeconfig");
 const RUNS = Number(process.env.BENCH_ENGINE_RUNS ?? 5);
 const PREVIEWS = Number(process.env.BENCH_PREVIEWS ?? 40);
-const ENV = { ...process.env, KUBECONFIG, PLINTH_HOLDER: "bench@local" };
+// cert-manager's `cloudflare-api-token` Secret is written from CLOUDFLARE_API_TOKEN; the bench's
+// cluster is `existing` (no VPS), so no DNS call is ever made with it.
+const ENV = {
+  ...process.env,
+  KUBECONFIG,
+  PLINTH_HOLDER: "bench@local",
+  CLOUDFLARE_API_TOKEN: process.env.CLOUDFLARE_API_TOKEN ?? "bench-cloudflare-token-not-real",
+};
 const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
 
 function sh(cmd, args, o = {}) {

@@ -1,13 +1,20 @@
 import { labels } from "../catalog/objects.js";
 import type { KubeObject, SecretSpec } from "../catalog/types.js";
-import { UserError } from "../diagnostics/diagnostic.js";
+import { throwIfErrors, UserError } from "../diagnostics/diagnostic.js";
 import { buildGraph } from "../graph/graph.js";
 import type { ComponentId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { desiredComponents } from "../plan/desired.js";
 import { KINDS_ANNOTATION, memberKinds, readParent } from "../plan/live.js";
 import type { Change, Plan, PlanComponent } from "../plan/plan.js";
-import { isMember, PART_OF, parentObject, withMembership } from "../providers/kubernetes/applyset.js";
+import {
+  isMember,
+  PARENT_NAMESPACE,
+  PART_OF,
+  parentName,
+  parentObject,
+  withMembership,
+} from "../providers/kubernetes/applyset.js";
 import { apiError, type Obj } from "../providers/kubernetes/client.js";
 import { groupKind, parseIdentity } from "../providers/kubernetes/identity.js";
 import type { KubernetesProvider, KubeSpec } from "../providers/kubernetes/provider.js";
@@ -15,6 +22,7 @@ import { CONFIG_HASH, type Wait, waitsFor, waitUntil } from "../providers/kubern
 import { applySecret, type SecretChangeSpec } from "../providers/kubernetes/secrets.js";
 import { fetchManifest } from "../providers/manifest.js";
 import type { ProviderContext, ResourceChange } from "../providers/types.js";
+import { missingVariables } from "../secrets/environment.js";
 import type { EventSink } from "./events.js";
 
 export interface ExecuteOptions {
@@ -26,6 +34,17 @@ export interface ExecuteOptions {
   /** Skip readiness waits (objects are applied; nothing is waited for). */
   noWait?: boolean;
   timeoutScale?: number;
+  /** Work a component needs once it is ready (Vault's own configuration), reported like its objects. */
+  afterReady?: Partial<Record<ComponentId, AfterReady>>;
+}
+
+export interface AfterReady {
+  run(report: {
+    waiting(detail: string): void;
+    applied(change: { action: Change["action"]; kind: string; name: string }): void;
+  }): Promise<number>;
+  /** What `--no-wait` leaves undone, said in the component's ready event. */
+  skippedWithoutWait: string;
 }
 
 /** Apply order inside a component: namespaces and CRDs before anything that lives in or uses them. */
@@ -43,6 +62,12 @@ function rank(c: Change): number {
  * of old and new member kinds, so an interrupted run leaves nothing a later prune cannot find.
  */
 export async function execute(plan: Plan, o: ExecuteOptions): Promise<{ changes: number }> {
+  // A Secret written from a variable that is not set would stop the run half way: refuse first.
+  const fromVariables = plan.phases
+    .flatMap((p) => p.components.flatMap((c) => c.changes))
+    .filter((ch) => ch.provider === "secret" && ch.action !== "no-op" && ch.action !== "delete")
+    .flatMap((ch) => (ch.spec as SecretChangeSpec | undefined)?.secret ?? []);
+  throwIfErrors(missingVariables(fromVariables, o.ctx.variables ?? {}));
   const started = Date.now();
   const components = plan.phases.flatMap((p) => p.components);
   o.onEvent({
@@ -65,12 +90,22 @@ export async function execute(plan: Plan, o: ExecuteOptions): Promise<{ changes:
       changes += await runPhase(phase.id, applying, o, secrets, started);
     }
     for (const phase of [...plan.phases].reverse()) changes += await runPhaseDeletions(phase.components, o);
-    // A narrowed plan saw only part of the set: keep every kind recorded, shrink only after a full run.
-    await writeParent(
-      o,
-      plan.partial ? [...oldKinds, ...newKinds] : newKinds,
-      namespacesOf(plan, plan.partial ? parent : undefined),
-    );
+    // A narrowed plan saw only part of the set: keep every kind recorded, shrink only after a full
+    // run; a full run that leaves no member (destroy) removes the parent itself.
+    if (!plan.partial && newKinds.length === 0) {
+      await o.kube.deleteObject({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        name: parentName(o.ctx.env),
+        namespace: PARENT_NAMESPACE,
+      });
+    } else {
+      await writeParent(
+        o,
+        plan.partial ? [...oldKinds, ...newKinds] : newKinds,
+        namespacesOf(plan, plan.partial ? parent : undefined),
+      );
+    }
     o.onEvent({ type: "done", outcome: "applied", elapsedMs: Date.now() - started, changes });
     return { changes };
   } catch (e) {
@@ -297,7 +332,14 @@ async function runComponent(
         onStatus: (s) => emit("waiting", `${w.object.kind} ${w.object.name}: ${s}`),
       });
     }
-    emit("ready");
+    const after = o.afterReady?.[c.id];
+    if (after && !o.noWait) {
+      applied += await after.run({
+        waiting: (m) => emit("waiting", m),
+        applied: (ch) => o.onEvent({ type: "change", component: c.id, ...ch }),
+      });
+    }
+    emit("ready", after && o.noWait ? after.skippedWithoutWait : undefined);
     return applied;
   } catch (e) {
     emit("failed", (e as Error).message.split("\n")[0]);
@@ -318,10 +360,9 @@ async function applyWhenKindExists(
       await o.kube.applyRaw(withMembership(spec.object, o.ctx.env), spec.force);
       return;
     } catch (e) {
-      const missingKind =
-        /Failed to fetch resource metadata|no matches for kind|could not find the requested resource/i.test(
-          (e as Error).message,
-        );
+      const missingKind = /no matches for kind|could not find the requested resource/i.test(
+        (e as Error).message,
+      );
       const missingNs =
         apiError(e).code === 404 || /namespaces? "[^"]+" not found/.test((e as Error).message);
       if (!(missingKind || missingNs) || Date.now() > deadline) {

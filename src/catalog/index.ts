@@ -14,6 +14,7 @@ import { redis } from "./components/redis.js";
 import { signoz } from "./components/signoz.js";
 import { traefik } from "./components/traefik.js";
 import { vault } from "./components/vault.js";
+import { vaultSecretsOperator } from "./components/vault-secrets-operator.js";
 import type { Component } from "./types.js";
 
 /** The catalog, keyed by component id; `CATALOG_ORDER` is the order in which phases list them. */
@@ -24,6 +25,7 @@ export const CATALOG: Readonly<Record<ComponentId, Component>> = Object.freeze({
   "cnpg-operator": cnpgOperator,
   "platform-postgres": platformPostgres,
   vault,
+  "vault-secrets-operator": vaultSecretsOperator,
   dashboard,
   kubero,
   postgres,

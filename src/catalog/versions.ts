@@ -11,6 +11,12 @@ export const CHARTS = Object.freeze({
   },
   vault: { repo: "https://helm.releases.hashicorp.com", chart: "vault", version: "0.34.0" },
   openbao: { repo: "https://openbao.github.io/openbao-helm", chart: "openbao", version: "0.29.0" },
+  // Serves Vault and OpenBao alike: it only logs in (kubernetes auth) and reads KV v2.
+  vaultSecretsOperator: {
+    repo: "https://helm.releases.hashicorp.com",
+    chart: "vault-secrets-operator",
+    version: "1.4.1",
+  },
   headlamp: { repo: "https://kubernetes-sigs.github.io/headlamp/", chart: "headlamp", version: "0.39.0" },
   redisOperator: {
     repo: "https://ot-container-kit.github.io/helm-charts/",

@@ -6,6 +6,8 @@ import { identityOf, parseIdentity } from "../providers/kubernetes/identity.js";
 import type { CommandContext, ParsedArgs } from "./command.js";
 import { progressSink } from "./progress.js";
 import type { Session } from "./session.js";
+import type { VaultAccess } from "./vault-access.js";
+import { vaultAfterReady, withVault } from "./vault-step.js";
 
 const LOCK_TTL_MS = 60 * 60_000;
 
@@ -63,13 +65,15 @@ export async function movedSince(plan: Plan, session: Session): Promise<string[]
 
 export async function planFor(
   session: Session,
-  o: { destroy?: boolean; deleteData?: boolean } = {},
+  o: { destroy?: boolean; deleteData?: boolean; vault?: VaultAccess } = {},
 ): Promise<Plan> {
-  return livePlan(session.env, session.graph, session.desired, {
+  const { vault, ...rest } = o;
+  const plan = await livePlan(session.env, session.graph, session.desired, {
     kube: session.kube,
     ctx: session.pctx,
-    ...o,
+    ...rest,
   });
+  return vault && !o.destroy ? withVault(plan, session, vault) : plan;
 }
 
 /**
@@ -91,6 +95,7 @@ export async function runPlan(
   session: Session,
   args: ParsedArgs,
   ctx: CommandContext,
+  vault?: VaultAccess,
 ): Promise<number> {
   const startedAt = new Date().toISOString();
   const mode = args.values.json ? "json" : ctx.tty ? "tty" : "plain";
@@ -105,6 +110,7 @@ export async function runPlan(
       onEvent: sink,
       concurrency: Math.max(1, Number(args.values.concurrency ?? 4)),
       noWait: Boolean(args.values["no-wait"]),
+      ...(vault ? { afterReady: { vault: vaultAfterReady(session, vault) } } : {}),
     });
     outcome = "applied";
     changes = result.changes;

@@ -1,9 +1,9 @@
 import { dirname, isAbsolute, resolve as resolvePath } from "node:path";
-import type { KubernetesObjectApi } from "@kubernetes/client-node";
 import type { LoadedConfig } from "../config/load.js";
 import { buildGraph, type Graph } from "../graph/graph.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { type DesiredComponent, desiredComponents } from "../plan/desired.js";
+import type { KubeApi } from "../providers/kubernetes/api.js";
 import { connect, type KubeTarget } from "../providers/kubernetes/client.js";
 import { KubernetesProvider } from "../providers/kubernetes/provider.js";
 import type { ProviderContext } from "../providers/types.js";
@@ -44,7 +44,7 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
     graph,
     desired: desiredComponents(env, graph),
     kube,
-    pctx: { env: env.name, tooling: `plinth/${version()}` },
+    pctx: { env: env.name, tooling: `plinth/${version()}`, variables: ctx.env },
     state: stateBackend(loaded.config, { configDir, env: ctx.env }),
     holder: defaultHolder(ctx.env),
   };
@@ -57,8 +57,8 @@ export function kubeTarget(s: Pick<Session, "loaded" | "env">): KubeTarget {
   return { kubeconfig, ...(s.env.cluster.context ? { context: s.env.cluster.context } : {}) };
 }
 
-function lazyApi(open: () => Promise<{ api: KubernetesObjectApi }>): KubernetesObjectApi {
-  let real: Promise<KubernetesObjectApi> | undefined;
+function lazyApi(open: () => Promise<{ api: KubeApi }>): KubeApi {
+  let real: Promise<KubeApi> | undefined;
   const call =
     (method: string) =>
     async (...args: unknown[]): Promise<unknown> => {
@@ -67,7 +67,7 @@ function lazyApi(open: () => Promise<{ api: KubernetesObjectApi }>): KubernetesO
       return api[method]?.(...args);
     };
   // Only the client's methods are forwarded; `then` stays undefined so the proxy is not a thenable.
-  return new Proxy({} as KubernetesObjectApi, {
+  return new Proxy({} as KubeApi, {
     get: (_t, method: string) => (method === "then" ? undefined : call(method)),
   });
 }

@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { z } from "zod";
+import type * as z from "zod";
 import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
 import { COMPONENT_IDS } from "../model/ids.js";
 import { type Config, configSchema } from "./schema.js";
@@ -126,18 +126,68 @@ function issueInput(issue: z.core.$ZodIssue): unknown {
 }
 
 /**
- * TypeScript configs are bundled with esbuild (as Vite does) next to the config file, so that the
- * config's own imports resolve from its folder, then imported and removed.
+ * A compiled config, kept under `.plinth/cache` beside the config file and used again while every
+ * file that went into it is unchanged: bundling starts esbuild's service process, a large share of
+ * a no-op `plinth plan`. Only the compilation is cached; the config is evaluated on every run.
  */
-async function evaluateConfigFile(file: string, displayFile: string): Promise<unknown> {
+interface CompiledConfig {
+  /** The plinth the config was compiled against (`import "plinth"` points at it). */
+  plinth: string;
+  /** sha256 of each bundled file, by absolute path. */
+  inputs: Record<string, string>;
+  code: string;
+}
+
+const CACHE_VERSION = 1;
+
+function cacheFileOf(file: string): string {
+  return join(dirname(file), ".plinth", "cache", `${basename(file)}.v${CACHE_VERSION}.json`);
+}
+
+async function sha256Of(path: string): Promise<string | undefined> {
+  try {
+    return createHash("sha256")
+      .update(await readFile(path))
+      .digest("hex");
+  } catch {
+    return undefined;
+  }
+}
+
+async function cachedCompile(file: string, plinth: string): Promise<string | undefined> {
+  let cached: CompiledConfig;
+  try {
+    cached = JSON.parse(await readFile(cacheFileOf(file), "utf8")) as CompiledConfig;
+  } catch {
+    return undefined;
+  }
+  if (cached.plinth !== plinth || typeof cached.code !== "string" || !cached.inputs?.[file]) return undefined;
+  const hashes = await Promise.all(Object.keys(cached.inputs).map((path) => sha256Of(path)));
+  return Object.values(cached.inputs).every((hash, i) => hash === hashes[i]) ? cached.code : undefined;
+}
+
+async function saveCompile(file: string, entry: CompiledConfig): Promise<void> {
+  const target = cacheFileOf(file);
+  const temp = `${target}.${randomBytes(6).toString("hex")}`;
+  try {
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(temp, JSON.stringify(entry));
+    await rename(temp, target);
+  } catch {
+    // A read-only checkout runs without the cache.
+    await rm(temp, { force: true });
+  }
+}
+
+async function compileConfig(file: string, displayFile: string, ownEntry: string): Promise<string> {
   const { build } = await import("esbuild");
-  // Compiled, this module sits beside dist/index.js; run from source (tests), beside src/index.ts.
-  const compiled = fileURLToPath(new URL("../index.js", import.meta.url));
-  const ownEntry = existsSync(compiled) ? compiled : compiled.replace(/\.js$/, ".ts");
   let code: string;
+  let inputs: string[];
   try {
     const result = await build({
       entryPoints: [file],
+      absWorkingDir: dirname(file),
+      metafile: true,
       bundle: true,
       write: false,
       platform: "node",
@@ -160,6 +210,7 @@ async function evaluateConfigFile(file: string, displayFile: string): Promise<un
       ],
     });
     code = result.outputFiles[0]?.text ?? "";
+    inputs = Object.keys(result.metafile.inputs).map((p) => resolve(dirname(file), p));
   } catch (e) {
     const errors = (
       e as {
@@ -180,6 +231,28 @@ async function evaluateConfigFile(file: string, displayFile: string): Promise<un
       }),
     );
   }
+  const hashes = await Promise.all(inputs.map((path) => sha256Of(path)));
+  if (hashes.every(Boolean)) {
+    await saveCompile(file, {
+      plinth: ownEntry,
+      inputs: Object.fromEntries(inputs.map((path, i) => [path, hashes[i] as string])),
+      code,
+    });
+  }
+  return code;
+}
+
+/**
+ * TypeScript configs are bundled with esbuild (as Vite does), then written next to the config file,
+ * so that the config's own imports and `import.meta.url` resolve from its folder, imported and
+ * removed.
+ */
+async function evaluateConfigFile(file: string, displayFile: string): Promise<unknown> {
+  // Compiled, this module sits beside dist/index.js (bundled, dist/bundle/ is beside it too); run
+  // from source (tests), beside src/index.ts.
+  const compiled = fileURLToPath(new URL("../index.js", import.meta.url));
+  const ownEntry = existsSync(compiled) ? compiled : compiled.replace(/\.js$/, ".ts");
+  const code = (await cachedCompile(file, ownEntry)) ?? (await compileConfig(file, displayFile, ownEntry));
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.mjs`);
   await writeFile(temp, code);
   try {

@@ -1,6 +1,14 @@
-import { z } from "zod";
+import * as z from "zod";
 import { COMPONENT_IDS, ENVIRONMENT_KINDS, SERVICE_IDS } from "../model/ids.js";
-import { secretRefSchema } from "./secret-ref.js";
+
+export const secretRefSchema = z.union([
+  z.strictObject({
+    fromEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name such as STAGING_SSH_KEY"),
+  }),
+  z.strictObject({ fromFile: z.string().min(1) }),
+]);
 
 /** Kubernetes resource quantity, e.g. `50Gi`, `512Mi`, `1.5`. */
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
@@ -60,7 +68,13 @@ const environmentSettings = z.strictObject({
   storage: storageSchema.optional(),
   features: featuresSchema.optional(),
   components: z.partialRecord(componentIds, componentSettings).optional(),
-  vault: z.strictObject({ engine: z.enum(["vault", "openbao"]).optional() }).optional(),
+  vault: z
+    .strictObject({
+      engine: z.enum(["vault", "openbao"]).optional(),
+      /** `shamir` (keys encrypted to the operator) or `static` (OpenBao unseals itself from a key Secret). */
+      unseal: z.enum(["shamir", "static"]).optional(),
+    })
+    .optional(),
   /** Email for ACME (Let's Encrypt) registration of the environment's certificates. */
   acmeEmail: z.email().optional(),
 });

@@ -1,4 +1,5 @@
-import { z } from "zod";
+// No zod here: config files import this module (through `plinth`) on every run; its schema is in
+// schema.ts.
 
 /**
  * A reference to a secret held outside the config: plinth never accepts secret values in config,
@@ -12,15 +13,6 @@ export const secret = {
   /** Read from a file (e.g. an SSH private key); `~` expands to the home directory. */
   file: (path: string): SecretRef => ({ fromFile: path }),
 } as const;
-
-export const secretRefSchema = z.union([
-  z.strictObject({
-    fromEnv: z
-      .string()
-      .regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name such as STAGING_SSH_KEY"),
-  }),
-  z.strictObject({ fromFile: z.string().min(1) }),
-]);
 
 export function describeSecretRef(ref: SecretRef): string {
   return "fromEnv" in ref ? `env ${ref.fromEnv}` : `file ${ref.fromFile}`;

@@ -47,6 +47,7 @@ export function resolveComponents(input: ComponentInput): {
     "cnpg-operator": [false, "no PostgreSQL in this cluster"],
     "platform-postgres": features.vault ? [true] : [false, "Vault is off"],
     vault: features.vault ? [true] : [false, "features.vault is off"],
+    "vault-secrets-operator": features.vault ? [true] : [false, "Vault is off"],
     dashboard: [true],
     kubero: [true],
     postgres: [true],
@@ -91,9 +92,12 @@ export function resolveComponents(input: ComponentInput): {
       }),
     );
   }
-  // Vault keeps its storage in the platform PostgreSQL: the two go together.
-  components["platform-postgres"].enabled = components.vault.enabled;
-  if (!components.vault.enabled) components["platform-postgres"].reason = "Vault is off";
+  // Vault keeps its storage in the platform PostgreSQL and delivers secrets through its operator:
+  // the three go together (without the operator, consumers would have no Secrets at all).
+  for (const id of ["platform-postgres", "vault-secrets-operator"] as const) {
+    components[id].enabled = components.vault.enabled;
+    if (!components.vault.enabled) components[id].reason = "Vault is off";
+  }
 
   // CloudNativePG runs where a PostgreSQL of this environment runs on this cluster.
   const localPostgres = (["platform-postgres", "postgres"] as const).some(

@@ -6,6 +6,7 @@ export const COMPONENT_IDS = [
   "cnpg-operator",
   "platform-postgres",
   "vault",
+  "vault-secrets-operator",
   "dashboard",
   "kubero",
   "postgres",

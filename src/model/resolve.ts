@@ -97,6 +97,16 @@ export function resolveEnvironment(config: Config, env: string): Resolution {
     components,
   });
   diagnostics.push(...domains.diagnostics);
+  const vaultEngine = settings.vault?.engine ?? "vault";
+  const vaultUnseal = settings.vault?.unseal ?? "shamir";
+  if (vaultUnseal === "static" && vaultEngine !== "openbao") {
+    diagnostics.push(
+      error("static-key auto-unseal is an OpenBao feature; Vault has no static seal", {
+        path: `${path}.vault.unseal`,
+        fix: `set ${path}.vault.engine to "openbao", or remove vault.unseal to keep Shamir keys`,
+      }),
+    );
+  }
 
   const environment: ResolvedEnvironment = {
     project: config.project,
@@ -112,7 +122,8 @@ export function resolveEnvironment(config: Config, env: string): Resolution {
     namespaces: namespacesFor(env, cluster),
     components,
     storage: { ...preset.storage, ...stripUndefined(settings.storage ?? {}) },
-    vaultEngine: settings.vault?.engine ?? "vault",
+    vaultEngine,
+    vaultUnseal,
     ...(settings.acmeEmail ? { acmeEmail: settings.acmeEmail } : {}),
     componentResources: Object.fromEntries(
       Object.entries(settings.components ?? {})

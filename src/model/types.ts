@@ -80,6 +80,8 @@ export interface ResolvedEnvironment {
   components: Record<ComponentId, ResolvedComponent>;
   storage: Storage;
   vaultEngine: "vault" | "openbao";
+  /** `static`: OpenBao's static-key auto-unseal, the key in a Secret beside it (see README). */
+  vaultUnseal: "shamir" | "static";
   acmeEmail?: string;
   componentResources: Partial<Record<ComponentId, { memory?: string; cpu?: string }>>;
 }

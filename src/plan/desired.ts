@@ -1,9 +1,11 @@
 import { CATALOG } from "../catalog/index.js";
 import { labels, namespace as namespaceObject } from "../catalog/objects.js";
 import type { ExternalResource, KubeObject, SecretSpec } from "../catalog/types.js";
+import { vaultDelivery } from "../catalog/vault-delivery.js";
 import type { Graph } from "../graph/graph.js";
 import type { ComponentId, PhaseId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
+import { deliveredByVault, secretEntries, usesVault } from "../providers/vault/layout.js";
 
 export interface DesiredComponent {
   id: ComponentId;
@@ -22,15 +24,21 @@ const SYSTEM_NAMESPACES = new Set(["kube-system", "default", "kube-public"]);
 /**
  * Every component's desired objects in graph order. A Namespace object is attributed to the first
  * component (in apply order) whose objects live in it, so it is created before anything uses it.
+ * Where Vault delivers a secret, the component gets the operator's objects for it instead of a
+ * Secret plinth writes.
  */
 export function desiredComponents(env: ResolvedEnvironment, graph: Graph): DesiredComponent[] {
   const seen = new Set<string>();
   const out: DesiredComponent[] = [];
+  const fromVault = usesVault(env) ? secretEntries(env).filter((e) => deliveredByVault(env, e)) : [];
   for (const phase of graph.phases) {
     for (const node of phase.components) {
       const c = CATALOG[node.id];
       const external = node.placement === "external";
-      const objects = external ? [] : c.objects(env);
+      const delivered = fromVault.filter((e) => e.component === node.id);
+      const isDelivered = (s: SecretSpec) =>
+        delivered.some((e) => e.spec.name === s.name && e.spec.namespace === s.namespace);
+      const objects = external ? [] : [...vaultDelivery(env, node.id, delivered), ...c.objects(env)];
       const namespaces = [...new Set(objects.flatMap(namespacesUsedBy))].filter(
         (ns) => !SYSTEM_NAMESPACES.has(ns) && !seen.has(ns),
       );
@@ -43,7 +51,7 @@ export function desiredComponents(env: ResolvedEnvironment, graph: Graph): Desir
         ...(node.cluster ? { cluster: node.cluster } : {}),
         objects: [...namespaces.sort().map((ns) => namespaceObject(ns, labels(env, node.id))), ...objects],
         external: external ? [] : (c.external?.(env) ?? []),
-        secrets: external ? [] : c.secrets(env),
+        secrets: external ? [] : c.secrets(env).filter((s) => !isDelivered(s)),
       });
     }
   }

@@ -1,14 +1,16 @@
 import { mapLimit } from "../apply/pool.js";
 import { CATALOG } from "../catalog/index.js";
+import type { SecretSpec } from "../catalog/types.js";
 import type { Graph } from "../graph/graph.js";
 import { COMPONENT_IDS, type ComponentId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { PARENT_NAMESPACE, parentName } from "../providers/kubernetes/applyset.js";
 import type { Obj } from "../providers/kubernetes/client.js";
-import { identityOf, type ObjectRef } from "../providers/kubernetes/identity.js";
-import type { KubernetesProvider, KubeSpec } from "../providers/kubernetes/provider.js";
+import { identityOf } from "../providers/kubernetes/identity.js";
+import { type KubernetesProvider, type KubeSpec, refOfObj } from "../providers/kubernetes/provider.js";
 import { planSecret } from "../providers/kubernetes/secrets.js";
 import type { ProviderContext, ResourceChange } from "../providers/types.js";
+import { describeKeys, FROM_ENVIRONMENT } from "../secrets/environment.js";
 import type { DesiredComponent } from "./desired.js";
 import { type Change, finishPlan, type Plan, type PlanComponent, planComponent } from "./plan.js";
 
@@ -20,6 +22,8 @@ const DATA_KINDS = new Set([
   "redis.redis.opstreelabs.in/v1beta2/Redis",
   "v1/PersistentVolumeClaim",
   "v1/Secret",
+  // Where Vault holds the credentials, this is what keeps their in-cluster copy.
+  "secrets.hashicorp.com/v1beta1/VaultStaticSecret",
 ]);
 
 /** The annotation on the ApplySet parent listing the full `apiVersion/Kind` of every member kind ever applied. */
@@ -66,18 +70,24 @@ export async function livePlan(
 ): Promise<Plan> {
   const byId = new Map(desired.map((d) => [d.id, d]));
   const wanted = new Set<string>();
-  const phases = await mapLimit(graph.phases, 1, async (phase) => ({
+  // What the cluster holds for this environment is read while the desired objects are planned.
+  const owned = listOwned(o, o.destroy ? [] : desired);
+  owned.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection first
+  // ...and is where plan reads its own objects from, instead of one GET each.
+  const kube = o.kube.withSnapshot(owned);
+  // Phases are planned together: a plan only reads, and the provider bounds the requests in flight.
+  const phases = await mapLimit(graph.phases, graph.phases.length, async (phase) => ({
     id: phase.id,
     components: await mapLimit(phase.components, 4, async (node): Promise<PlanComponent> => {
       const d = byId.get(node.id);
       const objects = o.destroy ? [] : (d?.objects ?? []);
       const secrets = o.destroy ? [] : (d?.secrets ?? []);
-      const kube = await o.kube.plan(
+      const changes = await kube.plan(
         objects.map((obj) => ({ provider: "kubernetes", id: "", component: node.id, spec: obj })),
         o.ctx,
       );
-      const secretChanges = await mapLimit(secrets, 4, (s) => planSecret(o.kube, node.id, s));
-      for (const c of [...kube, ...secretChanges]) wanted.add(c.id);
+      const secretChanges = await mapLimit(secrets, 4, (s) => planSecret(kube, node.id, s, o.ctx));
+      for (const c of [...changes, ...secretChanges]) wanted.add(c.id);
       // External steps: a remote operator manifest is fetched and server-side applied on every apply
       // (pinned, so a no-op once converged); k3s over SSH belongs to the bootstrap step.
       const external: Change[] = o.destroy
@@ -90,11 +100,11 @@ export async function livePlan(
             detail: e.detail,
             ...(e.source ? { spec: e.source } : {}),
           }));
-      return planComponent(node, [...external, ...kube.map(toChange), ...secretChanges.map(toChange)]);
+      return planComponent(node, [...external, ...changes.map(toChange), ...secretChanges.map(toChange)]);
     }),
   }));
 
-  const deletions = await planDeletions(o, wanted);
+  const deletions = planDeletions(await owned, wanted, o.deleteData ?? false);
   for (const [component, changes] of deletions) {
     const phaseId = CATALOG[component].phase;
     const phase = phases.find((p) => p.id === phaseId);
@@ -118,24 +128,41 @@ export async function livePlan(
   return finishPlan({ env: env.name, cluster: env.cluster.name, offline: false, phases });
 }
 
-async function planDeletions(o: LivePlanOptions, wanted: Set<string>): Promise<Map<ComponentId, Change[]>> {
+/**
+ * Every live member of the environment's ApplySet. The desired kinds are listed at once; kinds
+ * only the ApplySet parent still records (removed from the config) once it has been read.
+ */
+async function listOwned(o: LivePlanOptions, desired: DesiredComponent[]): Promise<Obj[]> {
+  const key = (k: { apiVersion: string; kind: string }) => `${k.apiVersion}/${k.kind}`;
+  const early = new Map<string, { apiVersion: string; kind: string }>();
+  for (const d of desired) {
+    for (const obj of d.objects) early.set(key(obj), { apiVersion: obj.apiVersion, kind: obj.kind });
+    if (d.secrets.length > 0) early.set("v1/Secret", { apiVersion: "v1", kind: "Secret" });
+  }
+  const first = o.kube.listOwned(o.ctx.env, [...early.values()]);
+  first.catch(() => {}); // awaited below
   const parent = await readParent(o.kube, o.ctx.env);
-  const owned = await o.kube.listOwned(o.ctx.env, memberKinds(parent));
+  const rest = memberKinds(parent).filter((k) => !early.has(key(k)));
+  const [a, b] = await Promise.all([first, o.kube.listOwned(o.ctx.env, rest)]);
+  return [...a, ...b];
+}
+
+function planDeletions(owned: Obj[], wanted: Set<string>, deleteData: boolean): Map<ComponentId, Change[]> {
   const out = new Map<ComponentId, Change[]>();
   const keptNamespaces = new Set<string>();
-  const stale = owned.filter((live) => !wanted.has(identityOf(refOfLive(live))));
-  const isData = (live: Obj) => DATA_KINDS.has(`${live.apiVersion}/${live.kind}`);
+  const stale = owned.filter((live) => !wanted.has(identityOf(refOfObj(live))));
+  // A Secret copied from the operator's environment holds no data: the next apply can rewrite it.
+  const isData = (live: Obj) =>
+    DATA_KINDS.has(`${live.apiVersion}/${live.kind}`) && !live.metadata?.annotations?.[FROM_ENVIRONMENT];
   for (const live of stale)
-    if (isData(live) && !o.deleteData && live.metadata?.namespace)
-      keptNamespaces.add(live.metadata.namespace);
+    if (isData(live) && !deleteData && live.metadata?.namespace) keptNamespaces.add(live.metadata.namespace);
   for (const live of stale) {
-    const ref = refOfLive(live);
+    const ref = refOfObj(live);
     const label = live.metadata?.labels?.["plinth.dev/component"];
     const component = (COMPONENT_IDS as readonly string[]).includes(label ?? "")
       ? (label as ComponentId)
       : "k3s";
-    const keep =
-      (isData(live) && !o.deleteData) || (ref.kind === "Namespace" && keptNamespaces.has(ref.name));
+    const keep = (isData(live) && !deleteData) || (ref.kind === "Namespace" && keptNamespaces.has(ref.name));
     const change: Change = {
       action: keep ? "no-op" : "delete",
       provider: "kubernetes",
@@ -155,15 +182,6 @@ async function planDeletions(o: LivePlanOptions, wanted: Set<string>): Promise<M
   return out;
 }
 
-function refOfLive(live: Obj): ObjectRef {
-  return {
-    apiVersion: live.apiVersion ?? "",
-    kind: live.kind ?? "",
-    name: live.metadata?.name ?? "",
-    ...(live.metadata?.namespace ? { namespace: live.metadata.namespace } : {}),
-  };
-}
-
 function toChange(c: ResourceChange<unknown>): Change {
   const obj = (c.spec as KubeSpec | undefined)?.object;
   return {
@@ -175,13 +193,7 @@ function toChange(c: ResourceChange<unknown>): Change {
     ...(c.namespace ? { namespace: c.namespace } : {}),
     ...(obj ? { apiVersion: obj.apiVersion } : {}),
     ...(c.diff.length ? { diff: c.diff } : {}),
-    ...(c.provider === "secret"
-      ? {
-          detail: `generated: ${Object.keys((c.spec as { secret: { keys: object } }).secret.keys)
-            .sort()
-            .join(", ")}`,
-        }
-      : {}),
+    ...(c.provider === "secret" ? { detail: describeKeys((c.spec as { secret: SecretSpec }).secret) } : {}),
     spec: c.spec,
     ...(c.liveVersion ? { liveVersion: c.liveVersion } : {}),
   };

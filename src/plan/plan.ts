@@ -5,6 +5,7 @@ import type { ComponentId, PhaseId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import type { FieldDiff } from "../providers/types.js";
 import { sortKeys } from "../render/yaml.js";
+import { describeKeys } from "../secrets/environment.js";
 import type { DesiredComponent } from "./desired.js";
 
 export type Action = "create" | "update" | "adopt" | "delete" | "no-op";
@@ -84,7 +85,7 @@ export function offlinePlan(env: ResolvedEnvironment, graph: Graph, desired: Des
             kind: "Secret",
             name: s.name,
             namespace: s.namespace,
-            detail: `generated: ${Object.keys(s.keys).sort().join(", ")}`,
+            detail: describeKeys(s),
           }),
         ),
       ];

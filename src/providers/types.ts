@@ -49,6 +49,11 @@ export interface ProviderContext {
   /** `plinth/<version>`, for tooling annotations and record comments. */
   tooling: string;
   signal?: AbortSignal;
+  /**
+   * The operator's environment variables, for secret values that come from there at plan and
+   * apply (`CLOUDFLARE_API_TOKEN`); read only where such a value is written, never logged.
+   */
+  variables?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface Provider<Spec = unknown> {

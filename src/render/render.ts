@@ -3,6 +3,7 @@ import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { error, UserError } from "../diagnostics/diagnostic.js";
 import type { DesiredComponent } from "../plan/desired.js";
+import { describeKeys } from "../secrets/environment.js";
 import { toYaml } from "./yaml.js";
 
 /** Marks a folder as plinth's render output, so a re-render may replace it and nothing else. */
@@ -22,7 +23,9 @@ export function renderFiles(env: string, components: DesiredComponent[]): Render
       const header = [
         `# plinth render: environment ${env}, phase ${c.phase}, component ${c.id}`,
         ...c.external.map((e) => `# applied by plinth, not rendered here: ${e.kind} ${e.name}: ${e.detail}`),
-        ...c.secrets.map((s) => `# secret generated at apply, never rendered: ${s.namespace}/${s.name}`),
+        ...c.secrets.map(
+          (s) => `# secret written at apply, never rendered: ${s.namespace}/${s.name} (${describeKeys(s)})`,
+        ),
       ];
       const docs = c.objects.map((o) => toYaml(o));
       return {

@@ -6,6 +6,8 @@ const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 /** One value to the consumer's rules, from the CSPRNG (`crypto.randomInt` is uniform, no modulo bias). */
 export function generateValue(spec: SecretKeySpec): string {
   if (spec.fixed !== undefined) return spec.fixed;
+  // A random stand-in for an operator's credential would break its consumer silently.
+  if (spec.fromEnv) throw new Error(`${spec.fromEnv.variable} is read from the environment, never generated`);
   switch (spec.alphabet) {
     case "alphanumeric":
       return Array.from({ length: spec.length }, () => ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]).join("");

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { S3ServiceException } from "@aws-sdk/client-s3";
+import type { S3ServiceException } from "@aws-sdk/client-s3";
 import { UserError } from "../diagnostics/diagnostic.js";
 
 export interface RetryOptions {
@@ -25,14 +25,22 @@ export interface S3Target {
   object?: string;
 }
 
+/**
+ * An error the S3 service answered with. Told by its shape, not `instanceof`: the SDK is loaded
+ * only when S3 state is used, and this module is loaded with every command.
+ */
+export function isServiceException(e: unknown): e is S3ServiceException {
+  return e instanceof Error && "$fault" in e && typeof (e as { $metadata?: unknown }).$metadata === "object";
+}
+
 /** The HTTP status of a failed request, if the server answered. */
 export function statusOf(e: unknown): number | undefined {
-  return e instanceof S3ServiceException ? e.$metadata?.httpStatusCode : undefined;
+  return isServiceException(e) ? e.$metadata?.httpStatusCode : undefined;
 }
 
 /** The S3 error code (`NoSuchKey`, `PreconditionFailed`), if the server answered. */
 export function codeOf(e: unknown): string | undefined {
-  return e instanceof S3ServiceException ? e.name : undefined;
+  return isServiceException(e) ? e.name : undefined;
 }
 
 const NETWORK_CODES = new Set([

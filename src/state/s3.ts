@@ -1,16 +1,11 @@
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { UserError } from "../diagnostics/diagnostic.js";
 import { isExpired, lockHeldError, lostUpdateError, newLock } from "./lock.js";
 import {
   codeOf,
   DEFAULT_RETRY,
   describeS3Failure,
+  isServiceException,
   type RetryOptions,
   statusOf,
   withRetry,
@@ -62,7 +57,8 @@ const LOST = ["PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"];
  * `If-Match: <etag>` replaces only what was read.
  */
 export class S3StateBackend implements StateBackend {
-  private readonly client: S3Client;
+  /** The SDK is loaded on first use: most runs keep state locally and never need it. */
+  private client?: Promise<{ sdk: typeof import("@aws-sdk/client-s3"); client: S3Client }>;
   private readonly options: S3BackendOptions & { prefix: string };
   private readonly retry: RetryOptions;
   /** ETag of the state each environment had when this backend last read or wrote it (null: absent). */
@@ -72,19 +68,27 @@ export class S3StateBackend implements StateBackend {
     const prefix = options.prefix.replace(/^\/+/, "");
     this.options = { ...options, prefix: prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/` };
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.client = new S3Client({
-      endpoint: options.endpoint,
-      region: options.region,
-      // R2 and most S3-compatible stores address buckets by path, not by subdomain.
-      forcePathStyle: true,
-      credentials: options.credentials,
-      // Retries are ours (bounded, and aware of which answers are final).
-      maxAttempts: 1,
-      // Checksums only where S3 requires them: several compatible stores reject the newer headers.
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-      requestHandler: { connectionTimeout: 10_000, requestTimeout: options.requestTimeoutMs ?? 30_000 },
-    });
+  }
+
+  private connect(): Promise<{ sdk: typeof import("@aws-sdk/client-s3"); client: S3Client }> {
+    const options = this.options;
+    this.client ??= import("@aws-sdk/client-s3").then((sdk) => ({
+      sdk,
+      client: new sdk.S3Client({
+        endpoint: options.endpoint,
+        region: options.region,
+        // R2 and most S3-compatible stores address buckets by path, not by subdomain.
+        forcePathStyle: true,
+        credentials: options.credentials,
+        // Retries are ours (bounded, and aware of which answers are final).
+        maxAttempts: 1,
+        // Checksums only where S3 requires them: several compatible stores reject the newer headers.
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED",
+        requestHandler: { connectionTimeout: 10_000, requestTimeout: options.requestTimeoutMs ?? 30_000 },
+      }),
+    }));
+    return this.client;
   }
 
   describe(): string {
@@ -93,7 +97,7 @@ export class S3StateBackend implements StateBackend {
 
   /** Closes the client's connections (tests, and long-lived processes that are done with state). */
   close(): void {
-    this.client.destroy();
+    void this.client?.then(({ client }) => client.destroy());
   }
 
   async read(env: string): Promise<EnvironmentState | undefined> {
@@ -229,7 +233,8 @@ export class S3StateBackend implements StateBackend {
   private async get(key: string): Promise<Stored | undefined> {
     try {
       return await this.send(key, async () => {
-        const res = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
+        const { sdk, client } = await this.connect();
+        const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
         return { text: (await res.Body?.transformToString("utf8")) ?? "", etag: res.ETag ?? "" };
       });
     } catch (e) {
@@ -245,8 +250,9 @@ export class S3StateBackend implements StateBackend {
     condition: { IfNoneMatch: "*" } | { IfMatch: string },
   ): Promise<string> {
     return this.send(key, async () => {
-      const res = await this.client.send(
-        new PutObjectCommand({
+      const { sdk, client } = await this.connect();
+      const res = await client.send(
+        new sdk.PutObjectCommand({
           Bucket: this.options.bucket,
           Key: key,
           Body: body,
@@ -259,9 +265,12 @@ export class S3StateBackend implements StateBackend {
   }
 
   private async delete(key: string, etag: string): Promise<void> {
-    await this.send(key, () =>
-      this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key, IfMatch: etag })),
-    );
+    await this.send(key, async () => {
+      const { sdk, client } = await this.connect();
+      await client.send(
+        new sdk.DeleteObjectCommand({ Bucket: this.options.bucket, Key: key, IfMatch: etag }),
+      );
+    });
   }
 
   /** Retries transient failures; answers the caller expects pass through, the rest become clear errors. */
@@ -274,7 +283,7 @@ export class S3StateBackend implements StateBackend {
       }, this.retry);
     } catch (e) {
       const status = statusOf(e);
-      if (e instanceof S3ServiceException && EXPECTED.has(e.name)) throw e;
+      if (isServiceException(e) && EXPECTED.has(e.name)) throw e;
       if (status === 412 || status === 409 || (status === 404 && codeOf(e) !== "NoSuchBucket")) throw e;
       throw describeS3Failure(
         e,

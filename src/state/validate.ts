@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { findLiteralSecrets } from "../config/secret-ref.js";
 import { UserError } from "../diagnostics/diagnostic.js";
 import type { EnvironmentState, LockInfo } from "./types.js";

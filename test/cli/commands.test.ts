@@ -30,6 +30,7 @@ describe("plinth plan --offline", () => {
       "cnpg-operator",
       "platform-postgres",
       "vault",
+      "vault-secrets-operator",
     ]);
     const actions = new Set(
       plan.phases.flatMap((p) => p.components.flatMap((c) => c.changes.map((ch) => ch.action))),
@@ -42,7 +43,10 @@ describe("plinth plan --offline", () => {
     const r = await at(["plan", "prod", "--offline"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Phase 0\n  0.1 k3s");
-    expect(r.stdout).toContain("+ Secret data/redis-auth  (generated: password)");
+    // Phase 0's Secrets are plinth's; later ones come from Vault through the operator.
+    expect(r.stdout).toContain("+ Secret platform/platform-postgres-vault  (generated: password, username)");
+    expect(r.stdout).toContain("+ VaultStaticSecret data/redis-auth");
+    expect(r.stdout).not.toContain("+ Secret data/redis-auth");
     expect(r.stdout).toMatch(/Plan: \d+ to create, 0 to update/);
   });
 

@@ -23,15 +23,19 @@ export async function kubectlJson<T = { items: unknown[] }>(...args: string[]): 
 }
 
 /**
- * Stand-in CRDs for the four custom resources whose upstream CRDs cannot be fetched here (the Go
- * module proxy refuses their modules). They accept any spec, so these tests exercise plinth's
- * apply, ownership and prune on them; schema validity of the other kinds is checked elsewhere.
+ * Stand-in CRDs for the custom resources whose upstream CRDs cannot be fetched here (the Go
+ * module proxy refuses their modules; for the Vault Secrets Operator: "403 Forbidden, This module
+ * version is not available" for v1.4.1's zip). They accept any spec, so these tests exercise
+ * plinth's apply, ownership and prune on them; schema validity of the other kinds is checked elsewhere.
  */
 const STAND_IN_CRDS = [
   ["redis.redis.opstreelabs.in", "v1beta2", "Redis", "redis"],
   ["database.arangodb.com", "v1", "ArangoDeployment", "arangodeployments"],
   ["clickhouse.altinity.com", "v1", "ClickHouseInstallation", "clickhouseinstallations"],
   ["application.kubero.dev", "v1alpha1", "Kubero", "kuberoes"],
+  ["secrets.hashicorp.com", "v1beta1", "VaultConnection", "vaultconnections"],
+  ["secrets.hashicorp.com", "v1beta1", "VaultAuth", "vaultauths"],
+  ["secrets.hashicorp.com", "v1beta1", "VaultStaticSecret", "vaultstaticsecrets"],
 ] as const;
 
 export async function ensureStandInCrds(dir: string): Promise<void> {
@@ -119,6 +123,13 @@ export interface Run {
   stderr: string;
 }
 
+/**
+ * What the engine tests' environments write into cert-manager's `cloudflare-api-token` Secret:
+ * their clusters are `existing` (no VPS), so no DNS call is ever made with it. A test overrides it
+ * through `opts.env` (an empty value is "not set").
+ */
+export const BED_CLOUDFLARE_TOKEN = "bed-cloudflare-token-not-real";
+
 /** Runs the built CLI as a user does, in `cwd`. */
 export function plinth(
   args: string[],
@@ -126,7 +137,18 @@ export function plinth(
   opts: { killAfterMs?: number; env?: Record<string, string> } = {},
 ): Promise<Run> {
   return new Promise((resolvePromise) => {
-    const child = spawn(BIN, args, { cwd, env: { ...process.env, PLINTH_HOLDER: "test@bed", ...opts.env } });
+    const child = spawn(BIN, args, {
+      cwd,
+      env: {
+        ...process.env,
+        PLINTH_HOLDER: "test@bed",
+        CLOUDFLARE_API_TOKEN: BED_CLOUDFLARE_TOKEN,
+        // These environments' Vault would run in the (fake) cluster, never the test bed's shared OpenBao.
+        VAULT_ADDR: "",
+        VAULT_TOKEN: "",
+        ...opts.env,
+      },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -14,6 +14,7 @@ const BUILT_IN: Record<string, string> = {
   "v1/Service": "kubernetes-models/v1/Service",
   "v1/ConfigMap": "kubernetes-models/v1/ConfigMap",
   "v1/Secret": "kubernetes-models/v1/Secret",
+  "v1/ServiceAccount": "kubernetes-models/v1/ServiceAccount",
   "apps/v1/Deployment": "kubernetes-models/apps/v1/Deployment",
   "apps/v1/StatefulSet": "kubernetes-models/apps/v1/StatefulSet",
   "networking.k8s.io/v1/Ingress": "kubernetes-models/networking.k8s.io/v1/Ingress",

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { parse, stringify } from "yaml";
 import { openSsh, type SshTarget } from "../../src/providers/ssh/connection.js";
 import { command } from "../../src/providers/ssh/shell.js";
 import { privileged } from "../../src/providers/ssh/sudo.js";
@@ -34,10 +35,16 @@ esac
 /**
  * Writes the stand-in installer into `dir` and returns its `file://` URL. The kubeconfig it leaves is
  * the test bed's admin kubeconfig (server `https://127.0.0.1:<test API port>`, the loopback form k3s
- * writes), which plinth must fetch, rewrite and store.
+ * writes), which plinth must fetch, rewrite and store. `tlsServerName` is for a cluster whose k3s
+ * API host is a DNS name: real k3s puts that name in its certificate (`tls-san`), the test API
+ * server's certificate names only `localhost`, so the kubeconfig checks the certificate for that.
  */
-export function standInInstaller(dir: string): string {
-  const kubeconfig = readFileSync(testbedEnv("KUBECONFIG"), "utf8");
+export function standInInstaller(dir: string, o: { tlsServerName?: string } = {}): string {
+  const doc = parse(readFileSync(testbedEnv("KUBECONFIG"), "utf8")) as {
+    clusters: { cluster: Record<string, unknown> }[];
+  };
+  if (o.tlsServerName) for (const c of doc.clusters) c.cluster["tls-server-name"] = o.tlsServerName;
+  const kubeconfig = stringify(doc);
   const script = `#!/bin/sh
 # STAND-IN for https://get.k3s.io used by plinth's tests (the real k3s download is unreachable here).
 set -eu

@@ -7,7 +7,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { optionalTestbedEnv, testbedEnv } from "../testbed/env.js";
+import { testbedEnv } from "../testbed/env.js";
 import type { Place } from "./suite.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";

@@ -2,39 +2,10 @@
  * Smoke tests of the test bed's PostgreSQL and Redis (Debian's servers, our own instances on
  * loopback): a query and a PING over real, authenticated connections.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { redisCommands } from "../../testbed/lib/resp.js";
+import { psql } from "../helpers/psql.js";
 import { testbedEnv } from "./env.js";
-
-const run = promisify(execFile);
-
-/**
- * psql from Debian's postgresql-client, installed with the server: a real client over TCP without
- * adding an npm driver that plinth itself does not need. The password goes in the environment.
- */
-async function psql(sql: string, password?: string): Promise<string> {
-  const url = new URL(testbedEnv("DATABASE_URL"));
-  const { stdout } = await run(
-    "psql",
-    ["-h", url.hostname, "-p", url.port, "-U", url.username, "-d", url.pathname.slice(1)].concat([
-      "-v",
-      "ON_ERROR_STOP=1",
-      "-X",
-      "-Atc",
-      sql,
-    ]),
-    {
-      env: {
-        ...process.env,
-        PGPASSWORD: password ?? decodeURIComponent(url.password),
-        PGCONNECT_TIMEOUT: "5",
-      },
-    },
-  );
-  return stdout.trim();
-}
 
 describe("postgres (Debian's server)", () => {
   it("answers a query over TCP with the generated password", async () => {
@@ -50,7 +21,7 @@ describe("postgres (Debian's server)", () => {
   });
 
   it("refuses a wrong password", async () => {
-    await expect(psql("select 1", "wrong")).rejects.toThrow(/password authentication failed/);
+    await expect(psql("select 1", { password: "wrong" })).rejects.toThrow(/password authentication failed/);
   });
 });
 

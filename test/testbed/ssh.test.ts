@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { optionalTestbedEnv, testbedEnv } from "./env.js";
+import { testbedEnv } from "./env.js";
 
 const run = promisify(execFile);
 

@@ -16,10 +16,19 @@ export interface BaoServer {
   dir: string;
   auditLog: string;
   serverLog: string;
+  /** Stops the server and starts it again on the same storage (a pod restart, a reboot). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startBao(): Promise<BaoServer> {
+export interface BaoOptions {
+  /** Replaces the default audit stanza: e.g. the audit and seal stanzas of the chart's server config. */
+  stanzas?: string;
+  /** Extra environment of the server process (e.g. a static seal key). */
+  env?: Record<string, string>;
+}
+
+export async function startBao(o: BaoOptions = {}): Promise<BaoServer> {
   const dir = mkdtempSync(join(tmpdir(), "plinth-vault-"));
   const port = await freePort();
   const clusterPort = await freePort();
@@ -36,43 +45,55 @@ listener "tcp" {
 }
 api_addr = "${address}"
 cluster_addr = "http://127.0.0.1:${clusterPort}"
-audit "file" "plinth" {
+${
+  o.stanzas ??
+  `audit "file" "plinth" {
   description = "managed-by=plinth: audit log"
   options {
     file_path = "${auditLog}"
   }
+}`
 }
 `,
   );
-  const out = openSync(serverLog, "a");
-  const child: ChildProcess = spawn(
-    testbedEnv("OPENBAO_BIN"),
-    ["server", `-config=${join(dir, "config.hcl")}`],
-    {
-      env: { PATH: process.env.PATH ?? "", HOME: dir },
+  let child: ChildProcess;
+  let exited: Promise<void>;
+  const launch = async () => {
+    const out = openSync(serverLog, "a");
+    child = spawn(testbedEnv("OPENBAO_BIN"), ["server", `-config=${join(dir, "config.hcl")}`], {
+      env: { PATH: process.env.PATH ?? "", HOME: dir, ...o.env },
       stdio: ["ignore", out, out],
-    },
-  );
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  for (let i = 0; ; i++) {
-    const status = await fetch(`${address}/v1/sys/health`).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (status === 501) break;
-    if (i > 150 || child.exitCode !== null)
-      throw new Error(`bao server did not start (last status ${status}); see ${serverLog}`);
-    await sleep(100);
-  }
+    });
+    exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    for (let i = 0; ; i++) {
+      const status = await fetch(`${address}/v1/sys/health`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      // Any answer: 501 when new, 200 once it unsealed itself, 503 sealed.
+      if (status !== 0) break;
+      if (i > 150 || child.exitCode !== null)
+        throw new Error(`bao server did not start (last status ${status}); see ${serverLog}`);
+      await sleep(100);
+    }
+  };
+  const halt = async () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+    await Promise.race([exited, sleep(10_000)]);
+    if (child.exitCode === null) child.kill("SIGKILL");
+  };
+  await launch();
   return {
     address,
     dir,
     auditLog,
     serverLog,
+    async restart() {
+      await halt();
+      await launch();
+    },
     async stop() {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      await Promise.race([exited, sleep(10_000)]);
-      if (child.exitCode === null) child.kill("SIGKILL");
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -22,6 +22,7 @@ import {
   unsealFilePath,
   VaultClient,
 } from "../../src/providers/vault/index.js";
+import { serviceAccountName } from "../../src/providers/vault/layout.js";
 import { readUnsealFile } from "../../src/providers/vault/unseal-file.js";
 import { KubeClient } from "../../testbed/kube/client.js";
 import { exampleWith, tempDir } from "../helpers/config.js";
@@ -68,7 +69,23 @@ const unsealFile = () => unsealFilePath(project, "bed");
 const client = (token?: string) => new VaultClient({ address: bao.address, ...(token ? { token } : {}) });
 const rootToken = async () =>
   (await readUnsealFile(unsealFile(), { passphrase: PASSPHRASE, cluster: "bed", address: bao.address }))
-    .rootToken;
+    .rootToken as string;
+
+/** Phase 0's Kubernetes Secrets as the cluster would hold them before Vault exists. */
+const phaseZero = new Map<string, Record<string, string>>();
+const kubeSecret = async (namespace: string, name: string) => {
+  const key = `${namespace}/${name}`;
+  if (!phaseZero.has(key)) {
+    const password = randomBytes(24).toString("base64url");
+    phaseZero.set(
+      key,
+      name === "vault-storage"
+        ? { connection_url: `postgresql://vault:${password}@platform-postgres-rw.platform.svc:5432/vault` }
+        : { username: "vault", password },
+    );
+  }
+  return phaseZero.get(key);
+};
 
 async function converge(env: ResolvedEnvironment, o: { apply?: boolean; passphrase?: string } = {}) {
   const result = await convergeVault({
@@ -84,10 +101,18 @@ async function converge(env: ResolvedEnvironment, o: { apply?: boolean; passphra
     },
     kubernetes: { host: kube.creds.server, caCert: kube.creds.ca.toString("utf8"), useLocalToken: false },
     reviewerJwt,
+    kubeSecret,
     apply: o.apply ?? true,
   });
   return record(result);
 }
+
+/** Long enough to be a generated value, and not a fixed one (a user name is no secret). */
+const isGenerated = (v: string) =>
+  v.length >= 16 &&
+  ![staging, prod].some((env) =>
+    secretEntries(env).some((e) => Object.values(e.spec.keys).some((k) => k.fixed === v)),
+  );
 
 /** Every value of every version of every secret of an environment, by `path#version`. */
 async function snapshot(env: ResolvedEnvironment): Promise<Map<string, Record<string, string>>> {
@@ -190,7 +215,8 @@ beforeAll(async () => {
   reviewerJwt = await tokenFor(reviewerNs, "vault-reviewer");
   for (const env of [staging, prod]) {
     await ensureNamespace(env.namespaces.data);
-    for (const sa of ["redis", "postgres"]) await serviceAccount(env.namespaces.data, sa);
+    for (const c of ["redis", "postgres"])
+      await serviceAccount(env.namespaces.data, serviceAccountName(env.name, c));
   }
 });
 
@@ -200,8 +226,11 @@ afterAll(async () => {
   await kube.request("DELETE", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${binding}`);
   for (const env of [staging, prod]) {
     if (!env) continue;
-    for (const sa of ["redis", "postgres"])
-      await kube.request("DELETE", `/api/v1/namespaces/${env.namespaces.data}/serviceaccounts/${sa}`);
+    for (const c of ["redis", "postgres"])
+      await kube.request(
+        "DELETE",
+        `/api/v1/namespaces/${env.namespaces.data}/serviceaccounts/${serviceAccountName(env.name, c)}`,
+      );
   }
   for (const ns of createdNamespaces) await kube.request("DELETE", `/api/v1/namespaces/${ns}`);
 });
@@ -282,7 +311,7 @@ describe("vault lifecycle, configuration and secrets (issue 5)", () => {
     expect(prodPaths.every((p) => p.startsWith("prod/"))).toBe(true);
     expect(stagingPaths.filter((p) => prodPaths.includes(p))).toEqual([]);
     const generated = (snap: Map<string, Record<string, string>>) =>
-      new Set([...snap.values()].flatMap((d) => Object.values(d)).filter((v) => v.length >= 16));
+      new Set([...snap.values()].flatMap((d) => Object.values(d)).filter(isGenerated));
     const shared = [...generated(afterFirst)].filter((v) => generated(prodValues).has(v));
     expect(shared).toEqual([]);
 
@@ -297,12 +326,13 @@ describe("vault lifecycle, configuration and secrets (issue 5)", () => {
   });
 
   it("a data-namespace service account logs in (real TokenReview) and reads its own path and nothing else", async () => {
-    const login = async (ns: string, sa: string, role: string) =>
+    // As the Vault Secrets Operator does: a token of the role's own ServiceAccount, in a data namespace.
+    const login = async (env: ResolvedEnvironment, component: string, role: string) =>
       client().request<{ auth?: { client_token: string } }>("POST", "auth/kubernetes/login", {
         role,
-        jwt: await tokenFor(ns, sa),
+        jwt: await tokenFor(env.namespaces.data, serviceAccountName(env.name, component)),
       });
-    const ok = await login(staging.namespaces.data, "redis", "plinth-staging-redis");
+    const ok = await login(staging, "redis", "plinth-staging-redis");
     expect(ok.status).toBe(200);
     const token = ok.body.auth?.client_token as string;
     const as = client(token);
@@ -312,9 +342,9 @@ describe("vault lifecycle, configuration and secrets (issue 5)", () => {
     expect((await as.request("GET", "secret/metadata/staging?list=true")).status).toBe(403);
     expect((await as.request("GET", "sys/policies/acl/plinth-staging-redis")).status).toBe(403);
     // prod's redis cannot take staging's role, nor staging's postgres account redis's.
-    expect((await login(prod.namespaces.data, "redis", "plinth-staging-redis")).status).toBe(403);
-    expect((await login(staging.namespaces.data, "postgres", "plinth-staging-redis")).status).toBe(403);
-    const prodLogin = await login(prod.namespaces.data, "redis", "plinth-prod-redis");
+    expect((await login(prod, "redis", "plinth-staging-redis")).status).toBe(403);
+    expect((await login(staging, "postgres", "plinth-staging-redis")).status).toBe(403);
+    const prodLogin = await login(prod, "redis", "plinth-prod-redis");
     expect(prodLogin.status).toBe(200);
     const asProd = client(prodLogin.body.auth?.client_token as string);
     expect((await asProd.request("GET", "secret/data/prod/redis/redis-auth")).status).toBe(200);
@@ -504,7 +534,7 @@ describe("vault lifecycle, configuration and secrets (issue 5)", () => {
     const values = new Set(
       [...(await snapshot(staging)).values(), ...(await snapshot(prod)).values()]
         .flatMap((d) => Object.values(d))
-        .filter((v) => v.length >= 16),
+        .filter(isGenerated),
     );
     expect(values.size).toBeGreaterThan(20);
     const texts = [

@@ -32,9 +32,14 @@ async function kwokModuleDir(root: string): Promise<string> {
   return dir;
 }
 
-/** kwok's options: only the node we create carries the annotation, so kwok leaves other nodes alone. */
+/**
+ * kwok's options: only the node we create carries the annotation, so kwok leaves other nodes alone.
+ * Without a node lease the node controller marks the fake node NotReady about every 55 s and its
+ * pods not ready, which hangs readiness waits at random.
+ */
 export const kwokArgs = [
   "--manage-all-nodes=false",
+  "--node-lease-duration-seconds=40",
   `--manage-nodes-with-annotation-selector=${nodeAnnotation}=fake`,
   "--cidr=10.244.0.1/16",
   "--node-ip=127.0.0.1",

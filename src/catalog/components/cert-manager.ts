@@ -1,3 +1,4 @@
+import { TOKEN_PERMISSIONS } from "../../providers/cloudflare/dns.js";
 import { helmChart, labels, WILDCARD_TLS_SECRET } from "../objects.js";
 import type { Component } from "../types.js";
 import { CHARTS } from "../versions.js";
@@ -70,7 +71,26 @@ export const certManager: Component = {
       },
     ];
   },
-  secrets: () => [],
+  secrets: (env) =>
+    env.zones.length === 0
+      ? []
+      : [
+          {
+            name: CLOUDFLARE_TOKEN_SECRET,
+            namespace: NAMESPACE,
+            keys: {
+              "api-token": {
+                length: 0,
+                alphabet: "alphanumeric",
+                fromEnv: {
+                  variable: "CLOUDFLARE_API_TOKEN",
+                  what: `a Cloudflare API token with ${TOKEN_PERMISSIONS} on ${env.zones.join(", ")}`,
+                },
+              },
+            },
+            consumers: [`ClusterIssuer ${CLUSTER_ISSUER}`],
+          },
+        ],
   health: () => [
     { kind: "workload", objectKind: "Deployment", name: "cert-manager-webhook", namespace: NAMESPACE },
     {

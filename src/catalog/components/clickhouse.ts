@@ -1,10 +1,12 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { helmChart, labels, memoryFor, namespaceOf, STORAGE_CLASS } from "../objects.js";
-import type { Component } from "../types.js";
+import type { Component, SecretSpec } from "../types.js";
 import { CHARTS, IMAGES } from "../versions.js";
 
 const OPERATOR_NAMESPACE = "clickhouse-operator";
 export const CLICKHOUSE_SECRET = "clickhouse-users";
+/** The operator's own login to each installation (the chart's default is a published password). */
+const OPERATOR_SECRET = "clickhouse-operator-credentials";
 
 function memory(env: ResolvedEnvironment): string {
   return memoryFor(env, "clickhouse", { full: "2Gi", small: "1Gi" });
@@ -38,7 +40,15 @@ export const clickhouse: Component = {
         stateful: false,
         values: {
           operator: { resources: { requests: { memory: "64Mi", cpu: "50m" } } },
-          configs: { files: { "config.yaml": { watch: { namespaces: [ns] } } } },
+          secret: { create: false },
+          configs: {
+            files: {
+              "config.yaml": {
+                watch: { namespaces: [ns] },
+                clickhouse: { access: { secret: { namespace: OPERATOR_NAMESPACE, name: OPERATOR_SECRET } } },
+              },
+            },
+          },
         },
       }),
       {
@@ -91,7 +101,7 @@ export const clickhouse: Component = {
       },
     ];
   },
-  secrets: (env) => [
+  secrets: (env): SecretSpec[] => [
     {
       name: CLICKHOUSE_SECRET,
       namespace: clickhouseNamespace(env),
@@ -100,6 +110,15 @@ export const clickhouse: Component = {
         openpanel: { length: 32, alphabet: "alphanumeric" },
       },
       consumers: ["clickhouse", "openpanel", "apps"],
+    },
+    {
+      name: OPERATOR_SECRET,
+      namespace: OPERATOR_NAMESPACE,
+      keys: {
+        username: { length: 0, alphabet: "alphanumeric", fixed: "clickhouse_operator" },
+        password: { length: 32, alphabet: "alphanumeric" },
+      },
+      consumers: ["clickhouse"],
     },
   ],
   health: (env) => [

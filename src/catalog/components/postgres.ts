@@ -17,6 +17,9 @@ export function businessPostgresOptions(env: ResolvedEnvironment): PostgresClust
     owner: "app",
     storage: env.storage.postgres,
     memory: memoryFor(env, "postgres", { full: "1Gi", small: "256Mi" }),
+    // Vault's database engine makes short-lived users as the owner. In every environment, so the
+    // objects are the same with and without Vault (PostgreSQL 16+: it administers only those).
+    ownerCreatesRoles: true,
   };
 }
 

@@ -1,13 +1,38 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { auditDeviceHcl } from "../../providers/vault/hcl.js";
 import { helmChart, hostOf, namespaceOf } from "../objects.js";
 import { ownerSecretName } from "../postgres-cluster.js";
-import type { Component } from "../types.js";
+import type { Component, SecretSpec } from "../types.js";
 import { CHARTS, IMAGES } from "../versions.js";
 import { platformPostgresOptions } from "./platform-postgres.js";
 
 const STORAGE_SECRET = "vault-storage";
+/** OpenBao's static seal key (`vault.unseal: "static"`): 32 CSPRNG bytes, hex, in a Secret beside it. */
+export const UNSEAL_KEY_SECRET = "vault-unseal-key";
+const UNSEAL_KEY_ENV = "BAO_STATIC_UNSEAL_KEY";
+/** Vault's audit device, declared in the server config (OpenBao refuses it through the API). */
+const AUDIT = { path: "plinth", filePath: "stdout" } as const;
+/** The HTTP API port of the server Service. */
+export const VAULT_PORT = 8200;
 
-function vaultConfig(): string {
+/**
+ * The server's Service: the release is named `vault` for both engines, and the OpenBao chart
+ * appends its chart name to a release name that does not contain it.
+ */
+export function vaultService(env: ResolvedEnvironment): { name: string; namespace: string } {
+  return {
+    name: env.vaultEngine === "openbao" ? "vault-openbao" : "vault",
+    namespace: namespaceOf(env, "vault", "platform"),
+  };
+}
+
+/**
+ * The server config. OpenBao gets its audit device here (to stdout: the kubelet rotates it with the
+ * pod's log and the collector ships it; a file would need a volume and its own rotation), and with
+ * `unseal: "static"` the seal stanza whose key comes from the Secret through the environment.
+ */
+export function vaultConfig(env: ResolvedEnvironment): string {
+  const openbao = env.vaultEngine === "openbao";
   // The storage connection URL comes from the environment (VAULT_PG_CONNECTION_URL), never from values.
   return [
     "ui = true",
@@ -19,6 +44,10 @@ function vaultConfig(): string {
     'storage "postgresql" {',
     '  ha_enabled = "false"',
     "}",
+    ...(openbao ? [auditDeviceHcl(AUDIT.path, AUDIT.filePath).trimEnd()] : []),
+    ...(openbao && env.vaultUnseal === "static"
+      ? ['seal "static" {', '  current_key_id = "plinth-1"', `  current_key = "env://${UNSEAL_KEY_ENV}"`, "}"]
+      : []),
     "",
   ].join("\n");
 }
@@ -29,18 +58,25 @@ function values(env: ResolvedEnvironment): Record<string, unknown> {
   const storageEnv = openbao ? "BAO_PG_CONNECTION_URL" : "VAULT_PG_CONNECTION_URL";
   return {
     global: { enabled: true },
-    injector: {
-      enabled: true,
-      resources: { requests: { memory: "64Mi", cpu: "50m" } },
-    },
+    // Workloads get their secrets from the Vault Secrets Operator as Kubernetes Secrets (the charts
+    // read nothing else): no injector webhook in the path of every pod creation.
+    injector: { enabled: false },
     server: {
       image: openbao ? IMAGES.openbao : IMAGES.vault,
-      standalone: { enabled: true, config: vaultConfig() },
+      standalone: { enabled: true, config: vaultConfig(env) },
+      // Ready while sealed or empty: plinth initializes and unseals it only once it is reachable.
+      readinessProbe: {
+        enabled: true,
+        path: "/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204",
+      },
       ha: { enabled: false },
       dataStorage: { enabled: false },
       auditStorage: { enabled: false },
       extraSecretEnvironmentVars: [
         { envName: storageEnv, secretName: STORAGE_SECRET, secretKey: "connection_url" },
+        ...(openbao && env.vaultUnseal === "static"
+          ? [{ envName: UNSEAL_KEY_ENV, secretName: UNSEAL_KEY_SECRET, secretKey: "key" }]
+          : []),
       ],
       resources: { requests: { memory: "256Mi", cpu: "100m" }, limits: { memory: "256Mi" } },
       ingress: host
@@ -77,7 +113,7 @@ export const vault: Component = {
       values: values(env),
     }),
   ],
-  secrets(env) {
+  secrets(env): SecretSpec[] {
     const pg = platformPostgresOptions(env);
     const owner = ownerSecretName(pg);
     return [
@@ -93,10 +129,22 @@ export const vault: Component = {
         },
         consumers: ["vault"],
       },
+      ...(env.vaultEngine === "openbao" && env.vaultUnseal === "static"
+        ? [
+            {
+              name: UNSEAL_KEY_SECRET,
+              namespace: namespaceOf(env, "vault", "platform"),
+              // 32 bytes for OpenBao's AES-256-GCM seal, hex-encoded (the static seal reads hex).
+              keys: { key: { length: 64, alphabet: "hex" as const } },
+              consumers: ["vault"],
+            },
+          ]
+        : []),
     ];
   },
-  health: (env) => [
-    { kind: "vault", service: "vault", namespace: namespaceOf(env, "vault", "platform"), port: 8200 },
-  ],
-  requests: () => ({ memory: "320Mi", cpu: "150m" }),
+  health: (env) => {
+    const service = vaultService(env);
+    return [{ kind: "vault", service: service.name, namespace: service.namespace, port: VAULT_PORT }];
+  },
+  requests: () => ({ memory: "256Mi", cpu: "100m" }),
 };

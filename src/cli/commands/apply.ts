@@ -5,6 +5,7 @@ import { type Plan, verifyHash } from "../../plan/plan.js";
 import type { Command, CommandContext, ParsedArgs } from "../command.js";
 import { movedSince, narrow, planFor, runPlan, withLock } from "../run-plan.js";
 import { openSession } from "../session.js";
+import { sessionVaultAccess } from "../vault-access.js";
 import { bootstrapCluster } from "./bootstrap.js";
 import { formatPlan } from "./plan.js";
 
@@ -16,6 +17,7 @@ export const LIVE_OPTIONS = {
   phase: { type: "string" },
   target: { type: "string" },
   "no-wait": { type: "boolean" },
+  "vault-addr": { type: "string" },
 } as const;
 
 async function confirm(
@@ -97,13 +99,14 @@ export const apply: Command = {
             }),
           );
         }
-        return runPlan(narrow(plan, args), session, args, ctx);
+        return runPlan(narrow(plan, args), session, args, ctx, sessionVaultAccess(session, args, ctx));
       });
     }
     const session = await openSession(args, ctx, target);
     return withLock(session, `apply ${target}`, async () => {
       await bootstrapCluster(session, args, ctx);
-      const plan = narrow(await planFor(session), args);
+      const vault = sessionVaultAccess(session, args, ctx);
+      const plan = narrow(await planFor(session, vault ? { vault } : {}), args);
       if (!args.values.json) ctx.stdout(formatPlan(plan));
       const pending = plan.summary.create + plan.summary.update + plan.summary.adopt + plan.summary.delete;
       const question = `Apply ${pending} changes to ${target}?`;
@@ -111,7 +114,7 @@ export const apply: Command = {
         ctx.stderr("apply cancelled; nothing changed\n");
         return 0;
       }
-      return runPlan(plan, session, args, ctx);
+      return runPlan(plan, session, args, ctx, vault);
     });
   },
 };

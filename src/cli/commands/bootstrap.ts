@@ -2,19 +2,20 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve as resolvePath } from "node:path";
 import { describeSecretRef, type SecretRef } from "../../config/secret-ref.js";
-import { error, UserError } from "../../diagnostics/diagnostic.js";
+import { error, throwIfErrors, UserError } from "../../diagnostics/diagnostic.js";
+import { buildGraph } from "../../graph/graph.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { needsCloudflare } from "../../providers/cloudflare/dns.js";
-import type { DnsRecordSpec } from "../../providers/cloudflare/records.js";
+import { type DesiredComponent, desiredComponents } from "../../plan/desired.js";
 import type { K3sOptions, K3sSpec } from "../../providers/ssh/k3s.js";
-import type { ProviderContext, ResourceChange } from "../../providers/types.js";
+import type { ResourceChange } from "../../providers/types.js";
+import { missingVariables } from "../../secrets/environment.js";
 import { defaultHolder, stateBackend } from "../../state/index.js";
 import type { Command, CommandContext, ParsedArgs } from "../command.js";
+import { formatDns, planDnsChanges } from "../dns.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
 import { narrow, planFor, runPlan } from "../run-plan.js";
 import type { Session } from "../session.js";
 import { openSession } from "../session.js";
-import { version } from "../version.js";
 import { formatPlan } from "./plan.js";
 
 const LOCK_TTL_MS = 60 * 60_000;
@@ -168,57 +169,60 @@ export async function planClusterStep(input: ClusterStepInput): Promise<ClusterS
 }
 
 /**
+ * Every variable a Secret is written from (CLOUDFLARE_API_TOKEN for cert-manager's DNS-01) must be
+ * set before the first step: k3s and DNS would otherwise be changed by a run that then stops at the plan.
+ */
+function requireVariables(desired: readonly DesiredComponent[], ctx: CommandContext): void {
+  throwIfErrors(
+    missingVariables(
+      desired.flatMap((d) => d.secrets),
+      ctx.env,
+    ),
+  );
+}
+
+/**
  * Phase 0's steps outside Kubernetes, as `plinth apply` runs them (under the environment's lock):
  * on a k3s-vps cluster, k3s over SSH (an upgrade or config change is shown and confirmed; a no-op
  * costs one SSH round trip), then the environment's DNS records when a Cloudflare token is set.
+ * Both are planned before either is applied, so a bad zone or token changes nothing on the VPS.
  */
 export async function bootstrapCluster(
   session: Session,
   args: ParsedArgs,
   ctx: CommandContext,
 ): Promise<void> {
-  if (session.env.cluster.type === "k3s-vps") {
-    const step = await planClusterStep({
-      env: session.env,
-      configDir: dirname(session.loaded.file),
-      args,
-      ctx,
-      acceptCommand: `plinth bootstrap ${session.env.name} --accept-host-key`,
-    });
-    try {
-      if (step.change.action !== "no-op") {
-        if (!args.values.json) ctx.stdout(formatK3sChange(step.change));
-        if (!(await confirm(ctx, args, `Apply the k3s change on ${step.change.namespace}?`))) {
-          throw new UserError(
-            error("the k3s change was declined; nothing changed", {
-              path: "plinth apply",
-              fix: "run plinth apply again and accept, or pin the installed version in clusters.<name>.k3s.version",
-            }),
-          );
-        }
-        await step.apply();
-      }
-    } finally {
-      step.close();
+  requireVariables(session.desired, ctx);
+  const step =
+    session.env.cluster.type === "k3s-vps"
+      ? await planClusterStep({
+          env: session.env,
+          configDir: dirname(session.loaded.file),
+          args,
+          ctx,
+          acceptCommand: `plinth bootstrap ${session.env.name} --accept-host-key`,
+        })
+      : undefined;
+  try {
+    const k3s = step && step.change.action !== "no-op" ? step : undefined;
+    if (k3s && !args.values.json) ctx.stdout(formatK3sChange(k3s.change));
+    const dns = await dnsStep(session.env, args, ctx);
+    if (
+      (k3s || dns) &&
+      !(await confirm(ctx, args, `Apply these changes outside the cluster for ${session.env.name}?`))
+    ) {
+      throw new UserError(
+        error(`the ${k3s ? "k3s" : "DNS"} changes were declined; nothing changed`, {
+          path: "plinth apply",
+          fix: `run plinth apply again and accept${k3s ? ", or pin the installed version in clusters.<name>.k3s.version" : ""}`,
+        }),
+      );
     }
+    await k3s?.apply();
+    await dns?.();
+  } finally {
+    step?.close();
   }
-  const dns = await dnsStep(session.env, args, ctx);
-  if (dns && !(await confirm(ctx, args, `Apply the DNS changes for ${session.env.name}?`))) {
-    throw new UserError(
-      error("the DNS changes were declined; nothing changed", {
-        path: "plinth apply",
-        fix: "run plinth apply again and accept",
-      }),
-    );
-  }
-  await dns?.();
-}
-
-function formatDns(changes: readonly ResourceChange<DnsRecordSpec>[]): string {
-  const symbol = { create: "+", update: "~", "no-op": "=", adopt: "+", delete: "-" };
-  const todo = changes.filter((c) => c.action !== "no-op");
-  if (todo.length === 0) return `DNS: ${changes.length} records, up to date\n`;
-  return `DNS\n${todo.map((c) => `  ${symbol[c.action]} ${c.kind} ${c.name}`).join("\n")}\n`;
 }
 
 async function dnsStep(
@@ -226,24 +230,10 @@ async function dnsStep(
   args: ParsedArgs,
   ctx: CommandContext,
 ): Promise<(() => Promise<void>) | undefined> {
-  if (!needsCloudflare(env)) return undefined;
-  const token = ctx.env.CLOUDFLARE_API_TOKEN;
-  if (!token) {
-    ctx.stderr(
-      `DNS skipped: CLOUDFLARE_API_TOKEN is not set (records for ${env.zones.join(", ")} not managed)\n`,
-    );
-    return undefined;
-  }
-  const { cloudflareDnsProvider } = await import("../../providers/cloudflare/provider.js");
-  const { applyDns, planDns } = await import("../../providers/cloudflare/dns.js");
-  const provider = cloudflareDnsProvider({ apiToken: token });
-  const pctx: ProviderContext = { env: env.name, tooling: `plinth/${version()}` };
-  const changes = await planDns(env, provider, pctx);
-  if (!args.values.json) ctx.stdout(formatDns(changes));
-  if (changes.every((c) => c.action === "no-op")) return undefined;
-  return async () => {
-    await applyDns(changes, provider, pctx);
-  };
+  const dns = await planDnsChanges(env, ctx, "write");
+  if (!dns) return undefined;
+  if (!args.values.json) ctx.stdout(formatDns(dns.changes));
+  return dns.changes.every((c) => c.action === "no-op") ? undefined : dns.apply;
 }
 
 export const bootstrap: Command = {
@@ -263,6 +253,7 @@ export const bootstrap: Command = {
     const name = requireEnvArg(args, "bootstrap");
     const loaded = await loadFromArgs(args, ctx);
     const env = resolveChecked(loaded, name);
+    requireVariables(desiredComponents(env, buildGraph(env)), ctx);
     const configDir = dirname(loaded.file);
     const state = stateBackend(loaded.config, { configDir, env: ctx.env });
     const lock = await state.lock(name, defaultHolder(ctx.env), `bootstrap ${name}`, LOCK_TTL_MS);

@@ -4,9 +4,11 @@ import { buildGraph } from "../../graph/graph.js";
 import { desiredComponents } from "../../plan/desired.js";
 import { offlinePlan, type Plan } from "../../plan/plan.js";
 import type { Command } from "../command.js";
+import { formatDns, planDnsChanges } from "../dns.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
 import { planFor } from "../run-plan.js";
-import { openSession } from "../session.js";
+import { openSession, type Session } from "../session.js";
+import { sessionVaultAccess } from "../vault-access.js";
 
 const SYMBOL = { create: "+", update: "~", adopt: "=", delete: "-", "no-op": " " } as const;
 
@@ -32,7 +34,9 @@ export function formatPlan(plan: Plan): string {
       const deps = c.dependsOn.length ? `, after ${c.dependsOn.join(", ")}` : "";
       out.push(`  ${c.step} ${c.id} (${c.layer}, ${where}${deps})`);
       for (const ch of c.changes) {
-        if (ch.action === "no-op" && !plan.offline && !ch.detail?.startsWith("kept")) continue;
+        // Kept data, and a Vault that cannot be planned yet, are said even when nothing changes.
+        const said = ch.detail?.startsWith("kept") || ch.kind === "VaultServer";
+        if (ch.action === "no-op" && !plan.offline && !said) continue;
         const name = ch.namespace ? `${ch.namespace}/${ch.name}` : ch.name;
         const label = ch.action === "adopt" ? " (adopt: exists, not yet owned)" : "";
         out.push(
@@ -48,7 +52,7 @@ export function formatPlan(plan: Plan): string {
   }
   const s = plan.summary;
   out.push(
-    `Plan: ${s.create} to create, ${s.update} to update, ${s.adopt} to adopt, ${s.delete} to delete (${s.secrets} secrets generated at apply; values never shown).`,
+    `Plan: ${s.create} to create, ${s.update} to update, ${s.adopt} to adopt, ${s.delete} to delete (${s.secrets} secrets written at apply; values never shown).`,
   );
   out.push(`Plan hash: sha256:${plan.hash}`);
   return `${out.join("\n")}\n`;
@@ -58,7 +62,8 @@ export const plan: Command = {
   name: "plan",
   summary:
     "Show what apply would change on the live cluster, field by field (--offline: against an empty cluster)",
-  usage: "plinth plan <env> [--offline] [--json] [-o plan.json] [--detailed-exitcode] [--config PATH]",
+  usage:
+    "plinth plan <env> [--offline] [--json] [-o plan.json] [--detailed-exitcode] [--vault-addr URL] [--config PATH]",
   options: {
     offline: { type: "boolean" },
     json: { type: "boolean" },
@@ -66,24 +71,35 @@ export const plan: Command = {
     "force-conflicts": { type: "boolean" },
     concurrency: { type: "string" },
     "detailed-exitcode": { type: "boolean" },
+    "vault-addr": { type: "string" },
   },
   positionals: ["env"],
   async handler(args, ctx) {
     const env = requireEnvArg(args, "plan");
     let result: Plan;
+    let session: Session | undefined;
     if (args.values.offline) {
       const resolved = resolveChecked(await loadFromArgs(args, ctx), env);
       const graph = buildGraph(resolved);
       result = offlinePlan(resolved, graph, desiredComponents(resolved, graph));
     } else {
-      result = await planFor(await openSession(args, ctx, env));
+      session = await openSession(args, ctx, env);
+      const vault = sessionVaultAccess(session, args, ctx);
+      result = await planFor(session, vault ? { vault } : {});
     }
     if (typeof args.values.out === "string") {
       await writeFile(resolvePath(ctx.cwd, args.values.out), `${JSON.stringify(result, null, 2)}\n`);
     }
     ctx.stdout(args.values.json ? `${JSON.stringify(result, null, 2)}\n` : formatPlan(result));
+    // DNS is planned beside the cluster (read access is enough) and shown in text only: a saved
+    // plan holds the cluster's changes, and apply plans DNS afresh.
+    const dns = session && !args.values.json ? await planDnsChanges(session.env, ctx, "read") : undefined;
+    if (dns) ctx.stdout(formatDns(dns.changes));
     const s = result.summary;
+    const dnsPending = dns?.changes.filter((c) => c.action !== "no-op").length ?? 0;
     // Like kubectl diff and terraform plan -detailed-exitcode: 1 means there are changes.
-    return args.values["detailed-exitcode"] && s.create + s.update + s.adopt + s.delete > 0 ? 1 : 0;
+    return args.values["detailed-exitcode"] && s.create + s.update + s.adopt + s.delete + dnsPending > 0
+      ? 1
+      : 0;
   },
 };

@@ -1,27 +1,25 @@
-import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { UserError } from "../../diagnostics/diagnostic.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { readSecretValues } from "../../providers/kubernetes/secrets.js";
 import type { ProviderContext } from "../../providers/types.js";
 import {
+  authenticate,
   convergeVault,
   DEFAULT_LAYOUT,
   getSecretValue,
-  IN_CLUSTER,
-  type KubernetesAuthTarget,
   listSecrets,
   rotateSecret,
-  unsealFilePath,
   usesVault,
   VaultApiError,
-  VaultClient,
+  type VaultClient,
   VaultUnreachableError,
   vaultHealth,
 } from "../../providers/vault/index.js";
-import { rootTokenFromFile } from "../../providers/vault/lifecycle.js";
 import type { Command, CommandContext, ParsedArgs } from "../command.js";
-import { loadFromArgs, resolveChecked } from "../load.js";
 import { table } from "../output.js";
+import { openSession, type Session } from "../session.js";
+import { type VaultAccess, vaultAccess } from "../vault-access.js";
 import { version } from "../version.js";
 
 const USAGE = [
@@ -31,22 +29,17 @@ const USAGE = [
   "plinth secrets sync <env> [--plan] [--shares N] [--threshold M]",
 ].join("\n       ");
 
-/** Where plinth reaches Vault, and with which credentials: all read here, at the CLI's edge. */
-interface VaultAccess {
-  env: ResolvedEnvironment;
-  client: VaultClient;
-  configDir: string;
-  passphrase: string | undefined;
-  unsealFile: string;
-}
-
 function usage(message: string): UserError {
   return new UserError({ severity: "error", path: "plinth secrets", message, fix: `usage: ${USAGE}` });
 }
 
-async function access(args: ParsedArgs, ctx: CommandContext, envName: string): Promise<VaultAccess> {
-  const loaded = await loadFromArgs(args, ctx);
-  const env = resolveChecked(loaded, envName);
+async function open(
+  args: ParsedArgs,
+  ctx: CommandContext,
+  envName: string,
+): Promise<{ session: Session; env: ResolvedEnvironment; a: VaultAccess }> {
+  const session = await openSession(args, ctx, envName);
+  const env = session.env;
   if (!usesVault(env)) {
     throw new UserError({
       severity: "error",
@@ -55,46 +48,28 @@ async function access(args: ParsedArgs, ctx: CommandContext, envName: string): P
       fix: `read them with kubectl (kubectl get secrets -l app.kubernetes.io/managed-by=plinth -A), or enable Vault for ${env.name} (features.vault)`,
     });
   }
-  const flag = typeof args.values["vault-addr"] === "string" ? args.values["vault-addr"] : undefined;
-  const host = env.hosts.vault?.host;
-  const address = flag ?? ctx.env.VAULT_ADDR ?? (host ? `https://${host}` : undefined);
-  if (!address) {
-    throw new UserError({
-      severity: "error",
-      path: "VAULT_ADDR",
-      message: `no Vault address for ${env.name}`,
-      fix: "set VAULT_ADDR or pass --vault-addr https://…",
-    });
-  }
-  const configDir = dirname(loaded.file);
-  const token = ctx.env.VAULT_TOKEN;
-  return {
-    env,
-    client: new VaultClient({ address, ...(token ? { token } : {}) }),
-    configDir,
-    passphrase: ctx.env.PLINTH_VAULT_PASSPHRASE,
-    unsealFile: unsealFilePath(configDir, env.cluster.name),
-  };
+  const shares = positiveInt(args.values.shares, "shares");
+  const threshold = positiveInt(args.values.threshold, "threshold");
+  const a = vaultAccess(args, ctx, env, dirname(session.loaded.file), {
+    ...(shares ? { shares } : {}),
+    ...(threshold ? { threshold } : {}),
+  });
+  return { session, env, a };
 }
 
-/** A client with a token, after checking that Vault is usable (not sealed, not empty). */
-async function ready(a: VaultAccess): Promise<VaultClient> {
+/** A client with plinth's token, after checking that Vault is usable (not sealed, not empty). */
+async function ready(a: VaultAccess, env: ResolvedEnvironment): Promise<VaultClient> {
   const health = await vaultHealth(a.client);
   if (health.health === "sealed" || health.health === "uninitialized") {
     throw new UserError({
       severity: "error",
       path: a.client.address,
       message: `Vault is ${health.health === "sealed" ? "sealed" : "not initialized"}`,
-      fix: `run plinth secrets sync ${a.env.name} (it initializes or unseals Vault)`,
+      fix: `run plinth secrets sync ${env.name} (it initializes or unseals Vault)`,
     });
   }
-  if (a.client.hasToken()) return a.client;
-  const lifecycle = {
-    cluster: a.env.cluster.name,
-    unsealFile: a.unsealFile,
-    ...(a.passphrase ? { passphrase: a.passphrase } : {}),
-  };
-  return a.client.withToken(await rootTokenFromFile(a.client, lifecycle));
+  return (await authenticate(a.client, { lifecycle: a.lifecycle, layout: DEFAULT_LAYOUT, write: true }))
+    .client;
 }
 
 function ctxFor(env: ResolvedEnvironment): ProviderContext {
@@ -110,14 +85,6 @@ function age(iso: string | undefined, now: number): string {
   return `${Math.round(s / 86_400)}d`;
 }
 
-function kubernetesTarget(env: Record<string, string | undefined>): KubernetesAuthTarget {
-  // A Vault outside the cluster (a test bed, a Vault on another host) reaches the API server itself.
-  const host = env.PLINTH_VAULT_KUBE_HOST;
-  if (!host) return IN_CLUSTER;
-  const caFile = env.PLINTH_VAULT_KUBE_CA_FILE;
-  return { host, useLocalToken: false, ...(caFile ? { caCert: readFileSync(caFile, "utf8") } : {}) };
-}
-
 function positiveInt(value: unknown, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -131,11 +98,12 @@ async function handle(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   if (!action || !["list", "get", "rotate", "sync"].includes(action))
     throw usage(`unknown action "${action ?? ""}"`);
   if (!envName) throw usage(`${action} needs an environment name`);
-  const a = await access(args, ctx, envName);
+  const { session, env, a: access } = await open(args, ctx, envName);
+  const a = { ...access, env };
   const layout = DEFAULT_LAYOUT;
   switch (action) {
     case "list": {
-      const rows = await listSecrets({ client: await ready(a), env: a.env, layout });
+      const rows = await listSecrets({ client: await ready(a, env), env: a.env, layout });
       if (args.values.json) {
         ctx.stdout(`${JSON.stringify(rows, null, 2)}\n`);
         return 0;
@@ -159,13 +127,15 @@ async function handle(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     }
     case "get": {
       if (!component || !key) throw usage("get needs <env> <component> <key>");
-      ctx.stdout(`${await getSecretValue({ client: await ready(a), env: a.env, layout, component, key })}\n`);
+      ctx.stdout(
+        `${await getSecretValue({ client: await ready(a, env), env: a.env, layout, component, key })}\n`,
+      );
       return 0;
     }
     case "rotate": {
       if (!component) throw usage("rotate needs <env> <component> [key]");
       const results = await rotateSecret({
-        client: await ready(a),
+        client: await ready(a, env),
         env: a.env,
         layout,
         component,
@@ -184,30 +154,25 @@ async function handle(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     }
     default: {
       const plan = Boolean(args.values.plan);
-      const shares = positiveInt(args.values.shares, "shares");
-      const threshold = positiveInt(args.values.threshold, "threshold");
       const result = await convergeVault({
         client: a.client,
-        env: a.env,
-        ctx: ctxFor(a.env),
+        env,
+        ctx: ctxFor(env),
         layout,
-        kubernetes: kubernetesTarget(ctx.env),
-        ...(ctx.env.PLINTH_VAULT_REVIEWER_JWT ? { reviewerJwt: ctx.env.PLINTH_VAULT_REVIEWER_JWT } : {}),
-        lifecycle: {
-          cluster: a.env.cluster.name,
-          unsealFile: a.unsealFile,
-          ...(a.passphrase ? { passphrase: a.passphrase } : {}),
-          ...(shares ? { shares } : {}),
-          ...(threshold ? { threshold } : {}),
-        },
+        kubernetes: a.kubernetes,
+        ...(a.reviewerJwt ? { reviewerJwt: a.reviewerJwt } : {}),
+        kubeSecret: (namespace, name) => readSecretValues(session.kube, namespace, name),
+        lifecycle: a.lifecycle,
         apply: !plan,
       });
       const l = result.lifecycle;
       if (l.initialized)
         ctx.stdout(
-          `initialized Vault; unseal keys and root token encrypted into ${a.unsealFile} (back it up)\n`,
+          `initialized Vault; unseal keys encrypted into ${a.lifecycle.unsealFile} (back it up); plinth uses its own token from now on\n`,
         );
       if (l.unsealed) ctx.stdout(`unsealed Vault (${l.before} -> ${l.after})\n`);
+      if (result.tokenChange)
+        ctx.stdout(`${result.tokenChange === "create" ? "made" : "renewed"} plinth's own Vault token\n`);
       const counts = new Map<string, number>();
       for (const c of result.changes) {
         counts.set(c.action, (counts.get(c.action) ?? 0) + 1);
@@ -254,7 +219,7 @@ export const secrets: Command = {
           severity: "error",
           path: "VAULT_TOKEN",
           message: `Vault refused: ${e.message}`,
-          fix: "use a token whose policy covers this environment's paths, or unset VAULT_TOKEN to use the root token from the unseal file",
+          fix: "use a token whose policy covers this environment's paths, or unset VAULT_TOKEN to use plinth's own token from the unseal file",
         });
       }
       if (e instanceof VaultApiError && e.status >= 400 && e.status < 500) {

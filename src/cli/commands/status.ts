@@ -33,16 +33,10 @@ export const status: Command = {
   positionals: ["env"],
   async handler(args, ctx) {
     const session = await openSession(args, ctx);
-    const { config } = await connect(kubeTarget(session));
-    const k8s = await import("@kubernetes/client-node");
-    const core = config.makeApiClient(k8s.CoreV1Api);
-    const probe = async (namespace: string, service: string, port: number, path: string) =>
-      String(
-        await core.connectGetNamespacedServiceProxyWithPath({
-          name: `${service}:${port}`,
-          namespace,
-          path: path.replace(/^\//, ""),
-        }),
+    const { api } = await connect(kubeTarget(session));
+    const probe = (namespace: string, service: string, port: number, path: string) =>
+      api.getText(
+        `api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(`${service}:${port}`)}/proxy/${path.replace(/^\//, "")}`,
       );
     const rows = await gatherStatus(session.env, session.graph, session.desired, session.kube, probe);
     ctx.stdout(

@@ -1,5 +1,6 @@
 import Cloudflare, { APIConnectionError, APIError } from "cloudflare";
 import { type Diagnostic, error, UserError } from "../../diagnostics/diagnostic.js";
+import { TOKEN_PERMISSIONS } from "./dns.js";
 
 export interface CloudflareClientOptions {
   /** From `CLOUDFLARE_API_TOKEN`, read at the CLI edge only; never logged or put in a message. */
@@ -18,7 +19,6 @@ export interface CloudflareClientOptions {
   timeout?: number;
 }
 
-export const TOKEN_PERMISSIONS = "Zone.Zone:Read and Zone.DNS:Edit";
 const TOKEN_FIX_TAIL = "and export it as CLOUDFLARE_API_TOKEN";
 
 /**

@@ -1,5 +1,5 @@
-export { type CloudflareClientOptions, TOKEN_PERMISSIONS } from "./client.js";
-export { applyDns, needsCloudflare, planDns } from "./dns.js";
+export type { CloudflareClientOptions } from "./client.js";
+export { applyDns, needsCloudflare, planDns, TOKEN_PERMISSIONS } from "./dns.js";
 export { COMMENT_MAX, formatMark, type OwnerMark, parseMark } from "./ownership.js";
 export {
   type Access,

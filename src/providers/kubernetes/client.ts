@@ -1,70 +1,31 @@
-import type { KubeConfig, KubernetesObject, KubernetesObjectApi } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
+import type { KubeApi } from "./api.js";
 
 export interface KubeTarget {
   kubeconfig: string;
   context?: string;
 }
 
-/** Loaded lazily: the Kubernetes client is large and offline commands never need it. */
-export async function connect(
-  target: KubeTarget,
-): Promise<{ api: KubernetesObjectApi; server: string; config: KubeConfig }> {
-  const k8s = await import("@kubernetes/client-node");
-  const kc = new k8s.KubeConfig();
-  try {
-    kc.loadFromFile(target.kubeconfig);
-  } catch (e) {
-    throw new UserError(
-      error(`cannot read kubeconfig ${target.kubeconfig}: ${(e as Error).message}`, {
-        fix: "run plinth bootstrap <env> for a k3s-vps cluster, or set clusters.<name>.kubeconfig to an existing file",
-      }),
-    );
-  }
-  if (target.context) {
-    if (!kc.getContexts().some((c) => c.name === target.context)) {
-      throw new UserError(
-        error(`kubeconfig ${target.kubeconfig} has no context "${target.context}"`, {
-          fix: `use one of: ${kc
-            .getContexts()
-            .map((c) => c.name)
-            .join(", ")}`,
-        }),
-      );
-    }
-    kc.setCurrentContext(target.context);
-  }
-  shareAgents(kc);
-  return {
-    api: k8s.KubernetesObjectApi.makeApiClient(kc),
-    server: kc.getCurrentCluster()?.server ?? "(unknown)",
-    config: kc,
-  };
+/**
+ * Loaded on first use: offline commands never read a kubeconfig. (A dynamic import of the module
+ * itself, not of client-node, so the bundle keeps only the parts of client-node it calls.)
+ */
+export async function connect(target: KubeTarget): Promise<{ api: KubeApi; server: string }> {
+  return (await import("./connect.js")).connectTo(target);
 }
 
-type AgentFactory = (cluster: unknown, options: Record<string, unknown>) => unknown;
-
-/**
- * client-node builds a new https.Agent for every request: a TLS handshake each time and no
- * connection reuse. One keep-alive agent per distinct TLS setting serves every call instead
- * (idle sockets do not hold the process open).
- */
-function shareAgents(kc: object): void {
-  const target = kc as { createAgent?: AgentFactory };
-  if (typeof target.createAgent !== "function") return; // a client-node that no longer has it (pinned 1.4.0 does)
-  const create = target.createAgent.bind(kc);
-  const agents = new Map<string, unknown>();
-  target.createAgent = (cluster, options) => {
-    const key = ["ca", "cert", "key", "pfx", "passphrase", "rejectUnauthorized", "servername"]
-      .map((k) => String(options[k] ?? ""))
-      .join("\0");
-    let agent = agents.get(key);
-    if (!agent) {
-      agent = create(cluster, { ...options, keepAlive: true });
-      agents.set(key, agent);
-    }
-    return agent;
-  };
+/** A failed call: the HTTP status, the Kubernetes `Status` body, and the headers (Retry-After). */
+export class KubeApiError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly body: { reason?: string; message?: string },
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "KubeApiError";
+  }
 }
 
 export interface ApiError {
@@ -75,21 +36,14 @@ export interface ApiError {
 
 /** The status code and Kubernetes `Status` message of a failed call (or a network error as code 0). */
 export function apiError(e: unknown): ApiError {
-  const err = e as { code?: unknown; body?: unknown; message?: string };
-  if (typeof err.code === "number") {
-    let body: { message?: string; reason?: string } = {};
-    try {
-      body = typeof err.body === "string" ? JSON.parse(err.body) : ((err.body as typeof body) ?? {});
-    } catch {
-      body = { message: String(err.body) };
-    }
+  if (e instanceof KubeApiError) {
     return {
-      code: err.code,
-      ...(body.reason ? { reason: body.reason } : {}),
-      message: body.message ?? err.message ?? "",
+      code: e.code,
+      ...(e.body.reason ? { reason: e.body.reason } : {}),
+      message: e.body.message ?? e.message,
     };
   }
-  return { code: 0, message: err.message ?? String(e) };
+  return { code: 0, message: (e as Error).message ?? String(e) };
 }
 
 const TRANSIENT_CODES = new Set([

@@ -1,8 +1,8 @@
-import type { KubernetesObjectApi } from "@kubernetes/client-node";
 import { mapLimit } from "../../apply/pool.js";
 import type { KubeObject } from "../../catalog/types.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import type { ChangeAction, DesiredResource, FieldDiff, ProviderContext, ResourceChange } from "../types.js";
+import type { KubeApi } from "./api.js";
 import { applySetId, isMember, PART_OF, withMembership } from "./applyset.js";
 import { apiError, type Obj, withRetry } from "./client.js";
 import { diffObjects, secretPathsOf } from "./diff.js";
@@ -20,9 +20,11 @@ export interface KubeSpec {
 }
 
 export interface KubernetesProviderOptions {
-  api: KubernetesObjectApi;
+  api: KubeApi;
   forceConflicts?: boolean;
   concurrency?: number;
+  /** Live objects already listed (this environment's ApplySet), by identity: read without a GET. */
+  snapshot?: Promise<Map<string, Obj>>;
 }
 
 interface Conflict {
@@ -38,25 +40,24 @@ export class KubernetesProvider {
   readonly name = "kubernetes";
   constructor(private readonly o: KubernetesProviderOptions) {}
 
+  /**
+   * The same provider, reading the given live objects from memory instead of one GET each: a plan
+   * lists its ApplySet's members anyway. Only for planning; apply must read what is there now.
+   */
+  withSnapshot(live: Promise<Obj[]>): KubernetesProvider {
+    const snapshot = live.then((objects) => new Map(objects.map((o) => [identityOf(refOfObj(o)), o])));
+    snapshot.catch(() => {}); // awaited by each read; one failure is reported there, not as unhandled
+    return new KubernetesProvider({ ...this.o, snapshot });
+  }
+
   async read(ref: ObjectRef): Promise<Obj | undefined> {
+    const known = (await this.o.snapshot)?.get(identityOf(ref));
+    if (known) return known;
     try {
-      return (await withRetry(`read ${displayName(ref)}`, () =>
-        this.o.api.read({
-          apiVersion: ref.apiVersion,
-          kind: ref.kind,
-          metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
-        }),
-      )) as Obj;
+      return (await withRetry(`read ${displayName(ref)}`, () => this.o.api.read(ref))) as Obj;
     } catch (e) {
-      const err = apiError(e);
       // 404: no such object, no such namespace, or no such kind yet (a CRD not installed).
-      if (
-        err.code === 404 ||
-        /Failed to fetch resource metadata|Unrecognized API version and kind/.test(
-          String((e as Error).message),
-        )
-      )
-        return undefined;
+      if (apiError(e).code === 404) return undefined;
       throw e;
     }
   }
@@ -83,11 +84,20 @@ export class KubernetesProvider {
       ...(ref.namespace ? { namespace: ref.namespace } : {}),
     };
     const secretPaths = [...secretPathsOf(ref.kind), ...(d.secretPaths ?? [])];
-    const live = await this.read(ref);
+    // The read and the dry run are independent requests: in flight together, a plan takes one
+    // round trip per object instead of two.
+    const [live, first] = await Promise.all([
+      this.read(ref),
+      this.dryRun(object, this.o.forceConflicts ?? false).then(
+        (obj) => ({ obj }),
+        (e: unknown) => ({ e }),
+      ),
+    ]);
     let force = false;
     let dry: Obj | undefined;
     try {
-      dry = await this.dryRun(object, this.o.forceConflicts ?? false);
+      if ("e" in first) throw first.e;
+      dry = first.obj;
     } catch (e) {
       // Already worded (e.g. retries exhausted on a failing server): not the object's fault.
       if (e instanceof UserError) throw e;
@@ -102,7 +112,7 @@ export class KubernetesProvider {
         } else {
           throw conflictError(ref, conflicts);
         }
-      } else if (err.code === 404 || /Failed to fetch resource metadata/.test(err.message)) {
+      } else if (err.code === 404) {
         // Its namespace or CRD arrives earlier in the same apply: nothing to dry-run against yet.
         dry = undefined;
       } else {
@@ -130,14 +140,7 @@ export class KubernetesProvider {
 
   private async dryRun(object: KubeObject, force: boolean): Promise<Obj> {
     return (await withRetry(`dry-run ${displayName(refOf(object))}`, () =>
-      this.o.api.patch(
-        object as Obj,
-        undefined,
-        "All",
-        FIELD_MANAGER,
-        force,
-        "application/apply-patch+yaml" as never,
-      ),
+      this.o.api.apply(object, { fieldManager: FIELD_MANAGER, force, dryRun: true }),
     )) as Obj;
   }
 
@@ -145,30 +148,21 @@ export class KubernetesProvider {
   async apply(change: ResourceChange<KubeSpec>): Promise<Obj | undefined> {
     const spec = change.spec;
     if (change.action === "delete") {
-      const ref = refOfChange(change);
-      try {
-        await withRetry(`delete ${displayName(ref)}`, () =>
-          this.o.api.delete(
-            {
-              apiVersion: ref.apiVersion,
-              kind: ref.kind,
-              metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
-            },
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            "Background",
-          ),
-        );
-      } catch (e) {
-        if (apiError(e).code !== 404) throw e;
-      }
+      await this.deleteObject(refOfChange(change));
       return undefined;
     }
     if (!spec) throw new Error(`change ${change.id} has no spec`);
     if (change.action === "no-op") return undefined;
     return this.applyObject(spec.object, spec.force);
+  }
+
+  /** Deletes one object (its dependents in the background); one already gone is fine. */
+  async deleteObject(ref: ObjectRef): Promise<void> {
+    try {
+      await withRetry(`delete ${displayName(ref)}`, () => this.o.api.delete(ref));
+    } catch (e) {
+      if (apiError(e).code !== 404) throw e;
+    }
   }
 
   /** Server-side apply of one object as field manager `plinth`; API errors are turned into user errors. */
@@ -192,37 +186,17 @@ export class KubernetesProvider {
   /** The same apply, with the API's own error (status code kept) for callers that handle some. */
   async applyRaw(object: KubeObject, force?: boolean): Promise<Obj> {
     return (await withRetry(`apply ${displayName(refOf(object))}`, () =>
-      this.o.api.patch(
-        object as Obj,
-        undefined,
-        undefined,
-        FIELD_MANAGER,
-        force ?? this.o.forceConflicts ?? false,
-        "application/apply-patch+yaml" as never,
-      ),
+      this.o.api.apply(object, {
+        fieldManager: FIELD_MANAGER,
+        force: force ?? this.o.forceConflicts ?? false,
+      }),
     )) as Obj;
   }
 
   /** Removes one label with a JSON merge patch (ownership release; not a field plinth applies). */
   async removeLabel(ref: ObjectRef, label: string): Promise<void> {
-    const patch = {
-      apiVersion: ref.apiVersion,
-      kind: ref.kind,
-      metadata: {
-        name: ref.name,
-        ...(ref.namespace ? { namespace: ref.namespace } : {}),
-        labels: { [label]: null },
-      },
-    };
     await withRetry(`release ${displayName(ref)}`, () =>
-      this.o.api.patch(
-        patch as unknown as Obj,
-        undefined,
-        undefined,
-        FIELD_MANAGER,
-        undefined,
-        "application/merge-patch+json" as never,
-      ),
+      this.o.api.mergePatch(ref, { metadata: { labels: { [label]: null } } }, FIELD_MANAGER),
     );
   }
 
@@ -233,13 +207,15 @@ export class KubernetesProvider {
     selector: string,
   ): Promise<Obj[]> {
     try {
-      const list = await withRetry(`list ${kind}`, () =>
-        this.o.api.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, selector),
+      const items = await withRetry(`list ${kind}`, () =>
+        this.o.api.list(apiVersion, kind, {
+          ...(namespace ? { namespace } : {}),
+          labelSelector: selector,
+        }),
       );
-      return list.items as Obj[];
+      return items.map((i) => ({ ...i, apiVersion, kind }) as Obj);
     } catch (e) {
-      const err = apiError(e);
-      if (err.code === 404 || /Failed to fetch resource metadata/.test(err.message)) return [];
+      if (apiError(e).code === 404) return [];
       throw e;
     }
   }
@@ -249,27 +225,26 @@ export class KubernetesProvider {
     const selector = `${PART_OF}=${applySetId(env)}`;
     const lists = await mapLimit(kinds, 8, async (k) => {
       try {
-        const list = await withRetry(`list ${groupKind(k)}`, () =>
-          this.o.api.list(
-            k.apiVersion,
-            k.kind,
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            selector,
-          ),
+        const items = await withRetry(`list ${groupKind(k)}`, () =>
+          this.o.api.list(k.apiVersion, k.kind, { labelSelector: selector }),
         );
-        return list.items.map((i) => ({ ...i, apiVersion: k.apiVersion, kind: k.kind }) as Obj);
+        return items.map((i) => ({ ...i, apiVersion: k.apiVersion, kind: k.kind }) as Obj);
       } catch (e) {
-        const err = apiError(e);
-        if (err.code === 404 || /Failed to fetch resource metadata/.test(err.message)) return [];
+        if (apiError(e).code === 404) return [];
         throw e;
       }
     });
     return lists.flat();
   }
+}
+
+export function refOfObj(live: Obj): ObjectRef {
+  return {
+    apiVersion: live.apiVersion ?? "",
+    kind: live.kind ?? "",
+    name: live.metadata?.name ?? "",
+    ...(live.metadata?.namespace ? { namespace: live.metadata.namespace } : {}),
+  };
 }
 
 export function refOfChange(change: ResourceChange): ObjectRef {

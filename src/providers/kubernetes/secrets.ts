@@ -3,6 +3,7 @@ import type { SecretSpec } from "../../catalog/types.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import type { ComponentId } from "../../model/ids.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { environmentValues, FROM_ENVIRONMENT, variablesOf } from "../../secrets/environment.js";
 import { fillSecret, templateSources } from "../../secrets/generate.js";
 import type { ProviderContext, ResourceChange } from "../types.js";
 import { withMembership } from "./applyset.js";
@@ -26,26 +27,47 @@ function decode(live: Obj | undefined): Record<string, string> {
   );
 }
 
-/** Create when absent, update when keys are missing (listed by name), no-op otherwise; values are kept. */
+/** A Secret's decoded values, or undefined when it does not exist. */
+export async function readSecretValues(
+  kube: KubernetesProvider,
+  namespace: string,
+  name: string,
+): Promise<Record<string, string> | undefined> {
+  const live = await kube.read({ apiVersion: "v1", kind: "Secret", name, namespace });
+  return live ? decode(live) : undefined;
+}
+
+/**
+ * Create when absent, update when keys are missing (listed by name) or a key read from the
+ * environment differs from its variable, no-op otherwise; generated values are kept.
+ */
 export async function planSecret(
   kube: KubernetesProvider,
   component: ComponentId,
   spec: SecretSpec,
+  ctx?: ProviderContext,
 ): Promise<ResourceChange<SecretChangeSpec>> {
+  const fromEnv = environmentValues(spec, ctx?.variables ?? {});
   const live = await kube.read(ref(spec));
-  const have = Object.keys(decode(live));
-  const missing = Object.keys(spec.keys)
-    .filter((k) => !have.includes(k))
-    .sort();
+  const have = decode(live);
+  const diff = Object.entries(spec.keys)
+    .filter(([k]) => have[k] === undefined || (k in fromEnv && have[k] !== fromEnv[k]))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, rule]) => ({
+      path: `data.${k}`,
+      ...(have[k] === undefined ? {} : { before: "(redacted)" }),
+      after: rule.fromEnv ? `(from ${rule.fromEnv.variable})` : "(generated)",
+      secret: true,
+    }));
   return {
     provider: "secret",
     id: identityOf(ref(spec)),
     component,
-    action: !live ? "create" : missing.length ? "update" : "no-op",
+    action: !live ? "create" : diff.length ? "update" : "no-op",
     kind: "Secret",
     name: spec.name,
     namespace: spec.namespace,
-    diff: missing.map((k) => ({ path: `data.${k}`, after: "(generated)", secret: true })),
+    diff,
     spec: { secret: spec },
     ...(live?.metadata?.resourceVersion ? { liveVersion: live.metadata.resourceVersion } : {}),
   };
@@ -53,7 +75,8 @@ export async function planSecret(
 
 /**
  * Writes the secret with every key present: existing values read back and kept, missing ones
- * generated (CSPRNG), templates filled from other secrets of the environment read live.
+ * generated (CSPRNG), templates filled from other secrets of the environment read live, and keys
+ * from the environment read from their variables now (a saved plan never holds them).
  */
 export async function applySecret(
   kube: KubernetesProvider,
@@ -64,7 +87,7 @@ export async function applySecret(
 ): Promise<void> {
   const spec = change.spec?.secret;
   if (!spec) throw new Error(`secret change ${change.id} has no spec`);
-  const existing = decode(await kube.read(ref(spec)));
+  const existing = { ...decode(await kube.read(ref(spec))), ...environmentValues(spec, ctx.variables ?? {}) };
   // Read only the secrets this one's templates name (the environment's are all candidates).
   const named = new Set(
     Object.values(spec.keys).flatMap((k) =>
@@ -93,7 +116,14 @@ export async function applySecret(
     {
       apiVersion: "v1",
       kind: "Secret",
-      metadata: { name: spec.name, namespace: spec.namespace, labels: baseLabels(env, change.component) },
+      metadata: {
+        name: spec.name,
+        namespace: spec.namespace,
+        labels: baseLabels(env, change.component),
+        ...(variablesOf(spec).length
+          ? { annotations: { [FROM_ENVIRONMENT]: variablesOf(spec).join(",") } }
+          : {}),
+      },
       type: spec.type ?? "Opaque",
       data: Object.fromEntries(
         Object.entries(values)

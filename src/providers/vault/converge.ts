@@ -4,12 +4,14 @@ import type { VaultClient } from "./client.js";
 import { DEFAULT_LAYOUT, type VaultLayout } from "./layout.js";
 import {
   ensureVaultReady,
+  type HealthReport,
   type LifecycleOptions,
   type LifecycleResult,
-  rootTokenFromFile,
+  vaultHealth,
 } from "./lifecycle.js";
-import { type VaultChange, VaultProvider } from "./provider.js";
-import { desiredVault, IN_CLUSTER, type KubernetesAuthTarget } from "./resources.js";
+import { type KubeSecretReader, type VaultChange, VaultProvider } from "./provider.js";
+import { type DatabaseTarget, desiredVault, IN_CLUSTER, type KubernetesAuthTarget } from "./resources.js";
+import { authenticate } from "./token.js";
 
 export interface ConvergeOptions {
   client: VaultClient;
@@ -20,6 +22,10 @@ export interface ConvergeOptions {
   kubernetes?: KubernetesAuthTarget;
   /** Vault's TokenReview credential when it runs outside the cluster. */
   reviewerJwt?: string;
+  /** Reads the phase-0 Kubernetes Secrets that are copied into KV once Vault is up. */
+  kubeSecret?: KubeSecretReader;
+  /** Where Vault reaches the business PostgreSQL (default: its in-cluster service). */
+  database?: DatabaseTarget;
   /** false: plan only (Vault is still initialized/unsealed: nothing can be read from a sealed one). */
   apply: boolean;
   /** Called after each change is carried out (for progress output and the journal). */
@@ -29,36 +35,62 @@ export interface ConvergeOptions {
 export interface ConvergeResult {
   /** Lifecycle without the root token: safe to print and journal. */
   lifecycle: Omit<LifecycleResult, "rootToken">;
+  /** plinth's own token: made ("create") or replaced ("update") in this run. */
+  tokenChange?: "create" | "update";
   changes: VaultChange[];
 }
 
-/**
- * One run for one environment: Vault initialized and unsealed, then its configuration and this
- * environment's secrets planned and (with `apply`) converged, in order. The token is the client's
- * own (VAULT_TOKEN, scoped), else the root token plinth just received from init, else the one in
- * the unseal file (bootstrap only; needs the passphrase).
- */
-export async function convergeVault(o: ConvergeOptions): Promise<ConvergeResult> {
-  const { rootToken, ...lifecycle } = await ensureVaultReady(o.client, o.lifecycle);
-  let client = o.client;
-  if (!client.hasToken())
-    client = client.withToken(rootToken ?? (await rootTokenFromFile(client, o.lifecycle)));
-  const provider = new VaultProvider({
+function provider(client: VaultClient, o: Omit<ConvergeOptions, "client" | "apply">): VaultProvider {
+  return new VaultProvider({
     client,
     env: o.env,
     layout: o.layout ?? DEFAULT_LAYOUT,
     ...(o.reviewerJwt ? { reviewerJwt: o.reviewerJwt } : {}),
+    ...(o.kubeSecret ? { kubeSecret: o.kubeSecret } : {}),
   });
-  const changes = await provider.plan(
-    desiredVault(o.env, o.layout ?? DEFAULT_LAYOUT, o.kubernetes ?? IN_CLUSTER),
-    o.ctx,
-  );
+}
+
+function desired(o: Omit<ConvergeOptions, "client" | "apply">) {
+  return desiredVault(o.env, o.layout ?? DEFAULT_LAYOUT, o.kubernetes ?? IN_CLUSTER, o.database);
+}
+
+/**
+ * One run for one environment: Vault initialized and unsealed, plinth's own token in hand, then
+ * Vault's configuration and this environment's secrets planned and (with `apply`) converged.
+ */
+export async function convergeVault(o: ConvergeOptions): Promise<ConvergeResult> {
+  const { rootToken, ...lifecycle } = await ensureVaultReady(o.client, o.lifecycle);
+  const auth = await authenticate(o.client, {
+    lifecycle: o.lifecycle,
+    layout: o.layout ?? DEFAULT_LAYOUT,
+    ...(rootToken ? { rootToken } : {}),
+    write: o.apply,
+  });
+  const p = provider(auth.client, o);
+  const changes = await p.plan(desired(o), o.ctx);
   if (o.apply) {
     for (const change of changes) {
       if (change.action === "no-op") continue;
-      await provider.apply(change, o.ctx);
+      await p.apply(change, o.ctx);
       o.onApplied?.(change);
     }
   }
-  return { lifecycle, changes };
+  return { lifecycle, ...(auth.tokenChange ? { tokenChange: auth.tokenChange } : {}), changes };
+}
+
+export type Inspection =
+  | { ready: true; health: HealthReport; tokenChange?: "create" | "update"; changes: VaultChange[] }
+  | { ready: false; health: HealthReport };
+
+/** A plan that changes nothing: an uninitialized or sealed Vault is reported, not touched. */
+export async function inspectVault(o: Omit<ConvergeOptions, "apply" | "onApplied">): Promise<Inspection> {
+  const health = await vaultHealth(o.client);
+  if (health.health !== "active" && health.health !== "standby") return { ready: false, health };
+  const auth = await authenticate(o.client, {
+    lifecycle: o.lifecycle,
+    layout: o.layout ?? DEFAULT_LAYOUT,
+    write: false,
+  });
+  const changes = await provider(auth.client, o).plan(desired(o), o.ctx);
+  return { ready: true, health, ...(auth.tokenChange ? { tokenChange: auth.tokenChange } : {}), changes };
 }

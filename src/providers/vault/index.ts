@@ -1,7 +1,15 @@
 export { VaultApiError, VaultClient, VaultUnreachableError } from "./client.js";
-export { type ConvergeOptions, type ConvergeResult, convergeVault } from "./converge.js";
+export {
+  type ConvergeOptions,
+  type ConvergeResult,
+  convergeVault,
+  type Inspection,
+  inspectVault,
+} from "./converge.js";
+export { DATABASE_ROLES, type DatabaseTarget } from "./database.js";
 export {
   DEFAULT_LAYOUT,
+  databaseMount,
   MANAGED_BY,
   type SecretEntry,
   secretEntries,
@@ -16,6 +24,7 @@ export {
   rotateSecret,
   type SecretListing,
 } from "./operations.js";
-export { auditDeviceHcl, type VaultChange, VaultProvider } from "./provider.js";
+export { auditDeviceHcl, type KubeSecretReader, type VaultChange, VaultProvider } from "./provider.js";
 export { desiredVault, IN_CLUSTER, type KubernetesAuthTarget, type VaultSpec } from "./resources.js";
+export { authenticate, MANAGER_POLICY, managerPolicy } from "./token.js";
 export { type UnsealMaterial, unsealFilePath } from "./unseal-file.js";

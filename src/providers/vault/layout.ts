@@ -1,7 +1,9 @@
+import { UNSEAL_KEY_SECRET } from "../../catalog/components/vault.js";
 import { CATALOG } from "../../catalog/index.js";
 import type { SecretSpec } from "../../catalog/types.js";
 import type { ComponentId } from "../../model/ids.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { fromEnvironment } from "../../secrets/environment.js";
 import { templateSources } from "../../secrets/generate.js";
 
 /** Where plinth keeps things in one Vault; defaults fit a fresh Vault or OpenBao. */
@@ -12,19 +14,29 @@ export interface VaultLayout {
   authPath: string;
   /** Audit device path. */
   auditPath: string;
-  /** Where the file audit device writes (inside the Vault pod). */
+  /**
+   * Where the file audit device writes: `stdout` on k3s, so the kubelet rotates it with the pod's
+   * log and the log collector ships it (a file would need its own volume and rotation).
+   */
   auditFile: string;
+  /** Database secrets engines are mounted per environment at `<database>/<env>`. */
+  database: string;
 }
 
 export const DEFAULT_LAYOUT: Readonly<VaultLayout> = Object.freeze({
   mount: "secret",
   authPath: "kubernetes",
   auditPath: "plinth",
-  auditFile: "/vault/audit/audit.log",
+  auditFile: "stdout",
+  database: "database",
 });
 
-/** The ownership mark plinth writes into descriptions, policies and KV custom metadata. */
-export const MANAGED_BY = "managed-by=plinth";
+/** One database secrets engine per environment: environments never share a connection or a role. */
+export function databaseMount(layout: VaultLayout, env: string): string {
+  return `${layout.database}/${env}`;
+}
+
+export { MANAGED_BY } from "./hcl.js";
 
 /** One secret of one component of one environment, and its KV path (relative to the mount). */
 export interface SecretEntry {
@@ -38,6 +50,31 @@ export interface SecretEntry {
 /** `plinth-<env>-<component>`: policies and kubernetes auth roles; the prefix marks ownership. */
 export function roleName(env: string, component: string): string {
   return `plinth-${env}-${component}`;
+}
+
+/**
+ * The ServiceAccount that logs in as a component's role (the Vault Secrets Operator uses it, in the
+ * namespace of each Secret it delivers). Named after the role, not the component: operators make
+ * ServiceAccounts named after their resources (CloudNativePG's `postgres`), and a namespace such as
+ * kube-system is shared by every environment of the cluster.
+ */
+export function serviceAccountName(env: string, component: string): string {
+  return roleName(env, component);
+}
+
+/**
+ * Namespaces a component's role accepts logins from: its own, and each namespace one of its
+ * secrets is delivered to (SigNoz's values Secret sits beside its HelmChart in kube-system).
+ */
+export function loginNamespaces(
+  env: ResolvedEnvironment,
+  component: ComponentId,
+  entries: SecretEntry[],
+): string[] {
+  const own = entries.filter((e) => e.component === component);
+  return [
+    ...new Set([own[0]?.namespace ?? CATALOG[component].namespace(env), ...own.map((e) => e.spec.namespace)]),
+  ].sort();
 }
 
 export function ownedPrefix(env: string): string {
@@ -56,7 +93,10 @@ export function secretEntries(env: ResolvedEnvironment): SecretEntry[] {
     const resolved = env.components[id];
     if (!resolved?.enabled || resolved.placement.kind === "external") continue;
     if (component.scope === "cluster" && env.cluster.primaryEnvironment !== env.name) continue;
-    for (const spec of component.secrets(env)) {
+    // A copy of an operator's credential (CLOUDFLARE_API_TOKEN) goes straight to its consumer, not to Vault.
+    // The key that unseals Vault never goes into the Vault it unseals.
+    const own = (s: SecretSpec) => id === "vault" && s.name === UNSEAL_KEY_SECRET;
+    for (const spec of component.secrets(env).filter((s) => !fromEnvironment(s) && !own(s))) {
       out.push({
         component: id,
         namespace: component.namespace(env),
@@ -89,6 +129,15 @@ function dependencyOrder(entries: SecretEntry[]): SecretEntry[] {
     rest = rest.filter((e) => !next.includes(e));
   }
   return out;
+}
+
+/**
+ * Whether Vault delivers this secret into the cluster (the Vault Secrets Operator writes the
+ * Kubernetes Secret) instead of plinth writing it. Phase 0 runs before Vault and the operator are
+ * up, so its secrets (the platform PostgreSQL's, Vault's own storage URL) stay plinth's.
+ */
+export function deliveredByVault(env: ResolvedEnvironment, entry: SecretEntry): boolean {
+  return usesVault(env) && CATALOG[entry.component].phase !== "0";
 }
 
 /** Whether Vault holds this environment's secrets (staging and prod by default). */

@@ -115,19 +115,49 @@ async function initialize(client: VaultClient, o: LifecycleOptions): Promise<str
       fix: `if that Vault is gone for good, move ${o.unsealFile} aside (keep a copy) and run again; if not, point plinth at the Vault it belongs to`,
     });
   }
-  const init = await client.call<{ keys_base64: string[]; root_token: string }>("PUT", "sys/init", {
-    secret_shares: shares,
-    secret_threshold: threshold,
-  });
+  // An auto-unseal (OpenBao's static key) unseals itself: init hands out recovery keys instead,
+  // which is what generate-root then takes.
+  const autoUnseal = (await sealType(client)) !== "shamir";
+  const init = await client.call<{
+    keys_base64: string[];
+    recovery_keys_base64?: string[];
+    root_token: string;
+  }>(
+    "PUT",
+    "sys/init",
+    autoUnseal
+      ? { recovery_shares: shares, recovery_threshold: threshold }
+      : { secret_shares: shares, secret_threshold: threshold },
+  );
   await writeUnsealFile(
     o.unsealFile,
-    { keys: init.keys_base64, threshold, shares, rootToken: init.root_token },
+    {
+      keys: autoUnseal ? (init.recovery_keys_base64 ?? []) : init.keys_base64,
+      threshold,
+      shares,
+      rootToken: init.root_token,
+      ...(autoUnseal ? { recovery: true } : {}),
+    },
     { passphrase: o.passphrase, cluster: o.cluster, address: client.address },
   );
   return init.root_token;
 }
 
+async function sealType(client: VaultClient): Promise<string> {
+  return (await client.call<{ type?: string }>("GET", "sys/seal-status")).type ?? "shamir";
+}
+
 async function unseal(client: VaultClient, o: LifecycleOptions): Promise<void> {
+  const type = await sealType(client);
+  if (type !== "shamir") {
+    throw new UserError({
+      severity: "error",
+      path: `${client.address} (seal "${type}")`,
+      message:
+        "Vault is sealed although it unseals itself: its seal key is missing or not the one it was initialized with",
+      fix: "check the vault-unseal-key Secret in the platform namespace and the server log (recovery keys cannot unseal an auto-unseal Vault)",
+    });
+  }
   const material = await readUnsealFile(o.unsealFile, {
     passphrase: o.passphrase,
     cluster: o.cluster,
@@ -153,15 +183,4 @@ async function unseal(client: VaultClient, o: LifecycleOptions): Promise<void> {
     message: `Vault at ${client.address} is still sealed after every key in this file`,
     fix: `restore cluster ${o.cluster}'s own unseal file, or unseal by hand with its key shares`,
   });
-}
-
-/** The root token from the unseal file: for bootstrap and break-glass, when no VAULT_TOKEN is given. */
-export async function rootTokenFromFile(client: VaultClient, o: LifecycleOptions): Promise<string> {
-  const material = await readUnsealFile(o.unsealFile, {
-    passphrase: o.passphrase,
-    cluster: o.cluster,
-    address: client.address,
-    why: "needs a token (VAULT_TOKEN is not set)",
-  });
-  return material.rootToken;
 }

@@ -4,11 +4,19 @@ import type { ResolvedEnvironment } from "../../model/types.js";
 import { fillSecret, templateSources } from "../../secrets/generate.js";
 import type { ChangeAction, FieldDiff, Provider, ProviderContext, ResourceChange } from "../types.js";
 import { VaultApiError, type VaultClient } from "./client.js";
+import { planDatabase, pruneDatabase } from "./database-plan.js";
+import { auditDeviceHcl } from "./hcl.js";
 import { readMetadata, readSecret, writeMetadata, writeSecret } from "./kv.js";
 import { MANAGED_BY, ownedPrefix, secretEntries, type VaultLayout } from "./layout.js";
 import type { VaultResource, VaultSpec } from "./resources.js";
 
 export type VaultChange = ResourceChange<VaultSpec>;
+
+/** A Kubernetes Secret's decoded values, or undefined when it does not exist. */
+export type KubeSecretReader = (
+  namespace: string,
+  name: string,
+) => Promise<Record<string, string> | undefined>;
 
 export interface VaultProviderOptions {
   client: VaultClient;
@@ -19,9 +27,13 @@ export interface VaultProviderOptions {
    * credential: passed here at apply time, never part of a plan).
    */
   reviewerJwt?: string;
+  kubeSecret?: KubeSecretReader;
 }
 
-type Mounts = Record<string, { type: string; description?: string; options?: Record<string, string> | null }>;
+export type Mounts = Record<
+  string,
+  { type: string; description?: string; options?: Record<string, string> | null }
+>;
 
 const KIND: Record<VaultSpec["kind"], string> = {
   mount: "VaultMount",
@@ -30,6 +42,8 @@ const KIND: Record<VaultSpec["kind"], string> = {
   policy: "VaultPolicy",
   role: "VaultRole",
   kv: "VaultSecret",
+  "db-connection": "VaultDatabaseConnection",
+  "db-role": "VaultDatabaseRole",
 };
 
 function nameOf(spec: VaultSpec): string {
@@ -40,6 +54,10 @@ function nameOf(spec: VaultSpec): string {
       return `${spec.authPath}/${spec.name}`;
     case "kv":
       return `${spec.mount}/${spec.path}`;
+    case "db-connection":
+      return `${spec.mount}/config/${spec.name}`;
+    case "db-role":
+      return `${spec.mount}/roles/${spec.name}`;
     default:
       return spec.path;
   }
@@ -64,18 +82,21 @@ export class VaultProvider implements Provider<VaultSpec> {
   private readonly env: ResolvedEnvironment;
   private readonly layout: VaultLayout;
   private readonly reviewerJwt: string | undefined;
+  private readonly kubeSecret: KubeSecretReader | undefined;
 
   constructor(o: VaultProviderOptions) {
     this.client = o.client;
     this.env = o.env;
     this.layout = o.layout;
     this.reviewerJwt = o.reviewerJwt;
+    this.kubeSecret = o.kubeSecret;
   }
 
   async plan(desired: VaultResource[], ctx: ProviderContext): Promise<VaultChange[]> {
     const changes: VaultChange[] = [];
     for (const d of desired) changes.push(await this.planOne(d, ctx));
     changes.push(...(await this.prunable(desired, ctx)));
+    changes.push(...(await pruneDatabase(this.client, this.layout, desired, ctx)));
     return changes;
   }
 
@@ -104,6 +125,38 @@ export class VaultProvider implements Provider<VaultSpec> {
         return;
       case "kv":
         return this.applySecret(spec, change, ctx);
+      case "db-connection": {
+        const from = spec.passwordFrom;
+        const password = (await readSecret(this.client, from.mount, from.path))?.data[from.key];
+        if (password === undefined) {
+          throw new UserError({
+            severity: "error",
+            path: `${from.mount}/${from.path}`,
+            message: `has no ${from.key} yet: the database connection logs in with it`,
+            fix: `run plinth apply ${ctx.env} (it writes the secret before the connection)`,
+          });
+        }
+        await this.client.call("POST", `${spec.mount}/config/${spec.name}`, {
+          plugin_name: spec.plugin,
+          connection_url: spec.connectionUrl,
+          username: spec.username,
+          password,
+          allowed_roles: spec.allowedRoles,
+          password_authentication: "scram-sha-256",
+          // Configured in phase 0, while the business PostgreSQL (phase 1) does not exist yet.
+          verify_connection: false,
+        });
+        return;
+      }
+      case "db-role":
+        await this.client.call("POST", `${spec.mount}/roles/${spec.name}`, {
+          db_name: spec.dbName,
+          creation_statements: spec.creationStatements,
+          revocation_statements: spec.revocationStatements,
+          default_ttl: spec.defaultTtlSeconds,
+          max_ttl: spec.maxTtlSeconds,
+        });
+        return;
     }
   }
 
@@ -131,6 +184,18 @@ export class VaultProvider implements Provider<VaultSpec> {
     switch (spec.kind) {
       case "mount": {
         const live = (await this.mounts("sys/mounts"))[`${spec.path}/`];
+        if (spec.type === "database") {
+          if (!live) return this.change(d, "create", [{ path: "type", after: "database" }]);
+          if (live.type !== "database") {
+            throw new UserError({
+              severity: "error",
+              path: `${this.client.address} ${spec.path}/`,
+              message: `is a ${live.type} mount, not a database secrets engine`,
+              fix: "move that mount: plinth keeps each environment's database engine at this path",
+            });
+          }
+          return this.change(d, owned(live.description) ? "no-op" : "adopt", []);
+        }
         if (!live) return this.change(d, "create", [{ path: "type", after: "kv-v2" }]);
         const version = live.options?.version ?? "1";
         if (live.type !== "kv" || version !== "2") {
@@ -152,6 +217,8 @@ export class VaultProvider implements Provider<VaultSpec> {
       }
       case "audit": {
         const live = (await this.mounts("sys/audit"))[`${spec.path}/`];
+        // Declared in the server config: present once the server runs with it; nothing to call.
+        if (spec.declared) return this.change(d, "no-op", []);
         if (!live) return this.change(d, "create", [{ path: "options.file_path", after: spec.filePath }]);
         // An audit device cannot be retuned; one of type file at this path is what is wanted.
         return this.change(d, owned(live.description) ? "no-op" : "adopt", []);
@@ -170,6 +237,11 @@ export class VaultProvider implements Provider<VaultSpec> {
         return this.planRole(d, spec);
       case "kv":
         return this.planSecret(d, spec, ctx);
+      case "db-connection":
+      case "db-role": {
+        const { action, diff } = await planDatabase(this.client, spec);
+        return this.change(d, action, diff);
+      }
     }
   }
 
@@ -280,7 +352,11 @@ export class VaultProvider implements Provider<VaultSpec> {
     const missing = Object.keys(spec.secret.keys)
       .filter((k) => live?.data[k] === undefined)
       .sort();
-    const diff: FieldDiff[] = missing.map((k) => ({ path: `data.${k}`, after: "(generated)", secret: true }));
+    const origin =
+      !live && spec.copyFrom
+        ? `(copied from Secret ${spec.copyFrom.namespace}/${spec.copyFrom.name})`
+        : "(generated)";
+    const diff: FieldDiff[] = missing.map((k) => ({ path: `data.${k}`, after: origin, secret: true }));
     if (!live) return this.change(d, "create", diff, version);
     if (meta?.custom["managed-by"] !== "plinth") {
       return this.change(
@@ -321,6 +397,8 @@ export class VaultProvider implements Provider<VaultSpec> {
     const name = rest.join(":");
     if (kind === "policy") await this.client.call("DELETE", `sys/policies/acl/${name}`);
     else if (kind === "role") await this.client.call("DELETE", `auth/${name.replace("/", "/role/")}`);
+    else if (kind === "db-role") await this.client.call("DELETE", change.name);
+    else if (kind === "mount") await this.client.call("DELETE", `sys/mounts/${name}`);
     else throw new Error(`vault: plinth never deletes ${change.id}`);
   }
 
@@ -329,7 +407,7 @@ export class VaultProvider implements Provider<VaultSpec> {
       await this.client.call("POST", `sys/mounts/${spec.path}`, {
         type: spec.type,
         description: spec.description,
-        options: { version: spec.version },
+        ...(spec.type === "kv" ? { options: { version: spec.version } } : {}),
       });
     } else {
       await this.client.call("POST", `sys/mounts/${spec.path}/tune`, { description: spec.description });
@@ -337,7 +415,7 @@ export class VaultProvider implements Provider<VaultSpec> {
   }
 
   private async applyAudit(spec: Extract<VaultSpec, { kind: "audit" }>, action: ChangeAction): Promise<void> {
-    if (action !== "create") return;
+    if (action !== "create" || spec.declared) return;
     try {
       await this.client.call("PUT", `sys/audit/${spec.path}`, {
         type: spec.type,
@@ -394,10 +472,40 @@ export class VaultProvider implements Provider<VaultSpec> {
         fix: "plan again",
       });
     }
-    const values = await this.fill(spec.secret, live?.data ?? {});
+    const values = await this.fill(spec.secret, live?.data ?? (await this.copied(spec, ctx)));
     const changed = !live || Object.keys(values).some((k) => live.data[k] !== values[k]);
     if (changed) await writeSecret(this.client, spec.mount, spec.path, values, current);
     await writeMetadata(this.client, spec.mount, spec.path, this.marks(change.component, spec.secret, ctx));
+  }
+
+  /**
+   * A phase-0 secret's values from the Kubernetes Secret its consumers already use (the platform
+   * PostgreSQL was initialized with that password before Vault existed); nothing for the others.
+   */
+  private async copied(
+    spec: Extract<VaultSpec, { kind: "kv" }>,
+    ctx: ProviderContext,
+  ): Promise<Record<string, string>> {
+    if (!spec.copyFrom) return {};
+    const where = `Secret ${spec.copyFrom.namespace}/${spec.copyFrom.name}`;
+    if (!this.kubeSecret) {
+      throw new UserError({
+        severity: "error",
+        path: `${spec.mount}/${spec.path}`,
+        message: `is copied from the Kubernetes ${where}, and this run has no cluster connection to read it`,
+        fix: `run plinth apply ${ctx.env}, which reads the cluster`,
+      });
+    }
+    const values = await this.kubeSecret(spec.copyFrom.namespace, spec.copyFrom.name);
+    if (!values) {
+      throw new UserError({
+        severity: "error",
+        path: `${spec.mount}/${spec.path}`,
+        message: `is copied from the Kubernetes ${where}, which does not exist`,
+        fix: `apply phase 0 first (plinth apply ${ctx.env} --phase 0); its secrets are generated there`,
+      });
+    }
+    return Object.fromEntries(Object.entries(values).filter(([k]) => k in spec.secret.keys));
   }
 
   marks(component: string, secret: SecretSpec, ctx: ProviderContext): Record<string, string> {
@@ -430,7 +538,4 @@ export class VaultProvider implements Provider<VaultSpec> {
   }
 }
 
-/** The OpenBao server-config stanza for plinth's audit device (API creation is refused there). */
-export function auditDeviceHcl(path: string, filePath: string): string {
-  return `audit "file" "${path}" { description = "${MANAGED_BY}: audit log" options { file_path = "${filePath}" } }`;
-}
+export { auditDeviceHcl } from "./hcl.js";

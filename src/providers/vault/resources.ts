@@ -1,9 +1,20 @@
-import { CATALOG } from "../../catalog/index.js";
 import type { SecretSpec } from "../../catalog/types.js";
 import type { ComponentId } from "../../model/ids.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
 import type { DesiredResource } from "../types.js";
-import { MANAGED_BY, roleName, type SecretEntry, secretEntries, type VaultLayout } from "./layout.js";
+import { type DatabaseTarget, databaseResources } from "./database.js";
+import {
+  deliveredByVault,
+  loginNamespaces,
+  MANAGED_BY,
+  roleName,
+  type SecretEntry,
+  secretEntries,
+  serviceAccountName,
+  type VaultLayout,
+} from "./layout.js";
+
+export type { DatabaseTarget } from "./database.js";
 
 /** How Vault reaches the Kubernetes API for TokenReview. */
 export interface KubernetesAuthTarget {
@@ -23,7 +34,16 @@ export const IN_CLUSTER: Readonly<KubernetesAuthTarget> = Object.freeze({
 /** Desired state, in Vault's own terms; never a secret value (KV values exist only at apply). */
 export type VaultSpec =
   | { kind: "mount"; path: string; type: "kv"; version: "2"; description: string }
-  | { kind: "audit"; path: string; type: "file"; filePath: string; description: string }
+  | { kind: "mount"; path: string; type: "database"; description: string }
+  | {
+      kind: "audit";
+      path: string;
+      type: "file";
+      filePath: string;
+      description: string;
+      /** Declared in the server config (OpenBao 2.x refuses audit devices through the API). */
+      declared: boolean;
+    }
   | {
       kind: "auth";
       path: string;
@@ -43,7 +63,36 @@ export type VaultSpec =
       policies: string[];
       ttlSeconds: number;
     }
-  | { kind: "kv"; mount: string; path: string; secret: SecretSpec };
+  | {
+      kind: "kv";
+      mount: string;
+      path: string;
+      secret: SecretSpec;
+      /** Phase 0: the Kubernetes Secret that existed before Vault; copied once, never regenerated. */
+      copyFrom?: { namespace: string; name: string };
+    }
+  | {
+      kind: "db-connection";
+      mount: string;
+      name: string;
+      plugin: "postgresql-database-plugin";
+      /** With Vault's `{{username}}`/`{{password}}` placeholders: no credential in it. */
+      connectionUrl: string;
+      username: string;
+      allowedRoles: string[];
+      /** The generated secret the password is read from at apply (never part of a plan). */
+      passwordFrom: { mount: string; path: string; key: string };
+    }
+  | {
+      kind: "db-role";
+      mount: string;
+      name: string;
+      dbName: string;
+      creationStatements: string[];
+      revocationStatements: string[];
+      defaultTtlSeconds: number;
+      maxTtlSeconds: number;
+    };
 
 export type VaultResource = DesiredResource<VaultSpec>;
 
@@ -77,6 +126,7 @@ export function desiredVault(
   env: ResolvedEnvironment,
   layout: VaultLayout,
   kubernetes: KubernetesAuthTarget = IN_CLUSTER,
+  database?: DatabaseTarget,
 ): VaultResource[] {
   const entries = secretEntries(env);
   const out: VaultResource[] = [
@@ -102,6 +152,7 @@ export function desiredVault(
         type: "file",
         filePath: layout.auditFile,
         description: description("audit log"),
+        declared: env.vaultEngine === "openbao",
       },
     },
     {
@@ -132,8 +183,6 @@ export function desiredVault(
       component,
       spec: { kind: "policy", name, policy },
     });
-    const namespace =
-      entries.find((e) => e.component === component)?.namespace ?? CATALOG[component].namespace(env);
     out.push({
       provider: "vault",
       id: `vault:role:${layout.authPath}/${name}`,
@@ -142,21 +191,31 @@ export function desiredVault(
         kind: "role",
         authPath: layout.authPath,
         name,
-        // The component's own service account, named after it, in its own namespace.
-        serviceAccounts: [component],
-        namespaces: [namespace],
+        serviceAccounts: [serviceAccountName(env.name, component)],
+        namespaces: loginNamespaces(env, component, entries),
         policies: [name],
         ttlSeconds: 3600,
       },
     });
   }
   for (const e of entries) {
+    // Phase 0 runs before Vault exists: its secrets start as Kubernetes Secrets and move in once.
+    const copyFrom = deliveredByVault(env, e)
+      ? undefined
+      : { namespace: e.spec.namespace, name: e.spec.name };
     out.push({
       provider: "vault",
       id: `vault:kv:${layout.mount}/${e.path}`,
       component: e.component,
-      spec: { kind: "kv", mount: layout.mount, path: e.path, secret: e.spec },
+      spec: {
+        kind: "kv",
+        mount: layout.mount,
+        path: e.path,
+        secret: e.spec,
+        ...(copyFrom ? { copyFrom } : {}),
+      },
     });
   }
+  out.push(...databaseResources(env, layout, entries, database));
   return out;
 }

@@ -13,7 +13,14 @@ export interface UnsealMaterial {
   keys: string[];
   threshold: number;
   shares: number;
-  rootToken: string;
+  /** `keys` are recovery keys (an auto-unseal Vault): they make root tokens, they do not unseal. */
+  recovery?: boolean;
+  /** For recovery and to (re)make plinth's own token only; never used on routine runs. */
+  rootToken?: string;
+  /** plinth's own periodic token, limited to what plinth manages (see token.ts). */
+  token?: string;
+  /** sha256 of the policy that token was made with: a newer plinth needing more re-creates it. */
+  policyHash?: string;
 }
 
 const FORMAT = "plinth-vault-unseal/v1";
@@ -68,15 +75,16 @@ export function passphraseError(variable: string, why: "missing" | "short"): Use
 
 /**
  * Encrypts and writes the material: to a temporary file in the same folder (mode 0600), then
- * renamed over the target, so a crash never leaves half a file. Refuses to replace an existing one.
+ * renamed over the target, so a crash never leaves half a file. Refuses to replace an existing one
+ * unless `replace` (plinth updating its own token in the file it wrote).
  */
 export async function writeUnsealFile(
   file: string,
   material: UnsealMaterial,
-  o: { passphrase: string; cluster: string; address: string; now?: Date },
+  o: { passphrase: string; cluster: string; address: string; now?: Date; replace?: boolean },
 ): Promise<void> {
   if (o.passphrase.length < MIN_PASSPHRASE_LENGTH) throw passphraseError("PLINTH_VAULT_PASSPHRASE", "short");
-  if (existsSync(file)) throw new Error(`refusing to replace the existing unseal file ${file}`);
+  if (existsSync(file) && !o.replace) throw new Error(`refusing to replace the existing unseal file ${file}`);
   const salt = randomBytes(16);
   const iv = randomBytes(12);
   const header = {

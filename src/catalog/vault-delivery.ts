@@ -1,0 +1,75 @@
+import type { ComponentId } from "../model/ids.js";
+import type { ResolvedEnvironment } from "../model/types.js";
+import { DEFAULT_LAYOUT, roleName, type SecretEntry, serviceAccountName } from "../providers/vault/layout.js";
+import { VAULT_CONNECTION, VSO_NAMESPACE } from "./components/vault-secrets-operator.js";
+import { labels } from "./objects.js";
+import type { KubeObject } from "./types.js";
+
+const API_VERSION = "secrets.hashicorp.com/v1beta1";
+
+/**
+ * What stands in for a component's plinth-written Secrets where Vault holds them: in each namespace
+ * a Secret goes to, the ServiceAccount its Vault role is bound to (the operator logs in with a
+ * token of an account in the Secret's own namespace) and a VaultAuth for that role; and per secret a
+ * VaultStaticSecret writing the same Secret name, type and keys the charts already read, so no
+ * chart value changes between environments with and without Vault.
+ */
+export function vaultDelivery(
+  env: ResolvedEnvironment,
+  component: ComponentId,
+  entries: readonly SecretEntry[],
+): KubeObject[] {
+  if (entries.length === 0) return [];
+  const role = roleName(env.name, component);
+  const account = serviceAccountName(env.name, component);
+  const objectLabels = labels(env, component);
+  const out: KubeObject[] = [];
+  for (const namespace of [...new Set(entries.map((e) => e.spec.namespace))].sort()) {
+    out.push(
+      {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: account, namespace, labels: objectLabels },
+        // No pod runs as it: the operator asks the TokenRequest API for short-lived tokens.
+        automountServiceAccountToken: false,
+      },
+      {
+        apiVersion: API_VERSION,
+        kind: "VaultAuth",
+        metadata: { name: role, namespace, labels: objectLabels },
+        spec: {
+          vaultConnectionRef: `${VSO_NAMESPACE}/${VAULT_CONNECTION}`,
+          method: "kubernetes",
+          mount: DEFAULT_LAYOUT.authPath,
+          kubernetes: { role, serviceAccount: account },
+        },
+      },
+    );
+  }
+  for (const e of entries) {
+    out.push({
+      apiVersion: API_VERSION,
+      kind: "VaultStaticSecret",
+      metadata: { name: e.spec.name, namespace: e.spec.namespace, labels: objectLabels },
+      spec: {
+        vaultAuthRef: role,
+        mount: DEFAULT_LAYOUT.mount,
+        type: "kv-v2",
+        path: e.path,
+        // A rotated value (`plinth secrets rotate`) reaches its Secret within a minute.
+        refreshAfter: "1m",
+        destination: {
+          name: e.spec.name,
+          create: true,
+          type: e.spec.type ?? "Opaque",
+          labels: {
+            "plinth.dev/component": component,
+            "plinth.dev/environment": env.name,
+          },
+          transformation: { excludeRaw: true },
+        },
+      },
+    });
+  }
+  return out;
+}

@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { UserError } from "../diagnostics/diagnostic.js";
+import type { ResolvedEnvironment } from "../model/types.js";
+import {
+  IN_CLUSTER,
+  type KubernetesAuthTarget,
+  type LifecycleOptions,
+  unsealFilePath,
+  usesVault,
+  VaultClient,
+} from "../providers/vault/index.js";
+import type { CommandContext, ParsedArgs } from "./command.js";
+import type { Session } from "./session.js";
+
+/**
+ * Where plinth reaches an environment's Vault and with which credentials, read once at the CLI's
+ * edge (flags and environment variables) and shared by `plinth secrets`, `plan` and `apply`.
+ */
+export interface VaultAccess {
+  client: VaultClient;
+  lifecycle: LifecycleOptions;
+  kubernetes: KubernetesAuthTarget;
+  reviewerJwt?: string;
+}
+
+/** An empty variable counts as unset, so a caller can switch an inherited one off. */
+const set = (v: string | undefined): string | undefined => (v ? v : undefined);
+
+/** `--vault-addr`, else VAULT_ADDR, else the environment's own Vault host. */
+export function vaultAddress(
+  args: ParsedArgs,
+  ctx: CommandContext,
+  env: ResolvedEnvironment,
+): string | undefined {
+  const flag = typeof args.values["vault-addr"] === "string" ? args.values["vault-addr"] : undefined;
+  const host = env.hosts.vault?.host;
+  return set(flag) ?? set(ctx.env.VAULT_ADDR) ?? (host ? `https://${host}` : undefined);
+}
+
+export function vaultAccess(
+  args: ParsedArgs,
+  ctx: CommandContext,
+  env: ResolvedEnvironment,
+  configDir: string,
+  extra: Pick<LifecycleOptions, "shares" | "threshold"> = {},
+): VaultAccess {
+  const address = vaultAddress(args, ctx, env);
+  if (!address) {
+    throw new UserError({
+      severity: "error",
+      path: "VAULT_ADDR",
+      message: `no Vault address for ${env.name}`,
+      fix: "set VAULT_ADDR or pass --vault-addr https://…",
+    });
+  }
+  const token = set(ctx.env.VAULT_TOKEN);
+  const passphrase = set(ctx.env.PLINTH_VAULT_PASSPHRASE);
+  const reviewerJwt = set(ctx.env.PLINTH_VAULT_REVIEWER_JWT);
+  return {
+    client: new VaultClient({ address, ...(token ? { token } : {}) }),
+    lifecycle: {
+      cluster: env.cluster.name,
+      unsealFile: unsealFilePath(configDir, env.cluster.name),
+      ...(passphrase ? { passphrase } : {}),
+      ...extra,
+    },
+    kubernetes: kubernetesTarget(ctx.env),
+    ...(reviewerJwt ? { reviewerJwt } : {}),
+  };
+}
+
+/** For `plan` and `apply`: the environment's Vault access, or undefined when it has no Vault. */
+export function sessionVaultAccess(
+  session: Session,
+  args: ParsedArgs,
+  ctx: CommandContext,
+): VaultAccess | undefined {
+  if (!usesVault(session.env)) return undefined;
+  return vaultAccess(args, ctx, session.env, dirname(session.loaded.file));
+}
+
+function kubernetesTarget(env: Record<string, string | undefined>): KubernetesAuthTarget {
+  // A Vault outside the cluster (a test bed, a Vault on another host) reaches the API server itself.
+  const host = set(env.PLINTH_VAULT_KUBE_HOST);
+  if (!host) return IN_CLUSTER;
+  const caFile = set(env.PLINTH_VAULT_KUBE_CA_FILE);
+  return { host, useLocalToken: false, ...(caFile ? { caCert: readFileSync(caFile, "utf8") } : {}) };
+}
