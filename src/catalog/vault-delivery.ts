@@ -2,6 +2,7 @@ import type { ComponentId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { DEFAULT_LAYOUT, roleName, type SecretEntry, serviceAccountName } from "../providers/vault/layout.js";
 import { VAULT_CONNECTION, VSO_NAMESPACE } from "./components/vault-secrets-operator.js";
+import { CATALOG } from "./index.js";
 import { labels } from "./objects.js";
 import type { KubeObject } from "./types.js";
 
@@ -56,8 +57,10 @@ export function vaultDelivery(
         mount: DEFAULT_LAYOUT.mount,
         type: "kv-v2",
         path: e.path,
-        // A rotated value (`plinth secrets rotate`) reaches its Secret within a minute.
+        // A rotated value (`plinth secrets rotate`) reaches its Secret within a minute, and the
+        // workloads reading it restart (operators such as CloudNativePG watch their Secrets).
         refreshAfter: "1m",
+        ...withTargets(restartTargets(env, e)),
         destination: {
           name: e.spec.name,
           create: true,
@@ -72,4 +75,31 @@ export function vaultDelivery(
     });
   }
   return out;
+}
+
+type Workload = { kind: "Deployment" | "StatefulSet"; name: string };
+
+/**
+ * The Deployments and StatefulSets of a secret's consumers in the secret's namespace: the ones
+ * plinth renders itself and the ones their charts make (named by the catalog's health checks).
+ */
+export function restartTargets(env: ResolvedEnvironment, e: SecretEntry): Workload[] {
+  const out = new Map<string, Workload>();
+  for (const consumer of e.spec.consumers) {
+    const component = CATALOG[consumer as ComponentId];
+    if (!component) continue;
+    for (const o of component.objects(env)) {
+      if ((o.kind === "Deployment" || o.kind === "StatefulSet") && o.metadata.namespace === e.spec.namespace)
+        out.set(`${o.kind}/${o.metadata.name}`, { kind: o.kind, name: o.metadata.name });
+    }
+    for (const h of component.health?.(env) ?? []) {
+      if (h.kind === "workload" && h.namespace === e.spec.namespace)
+        out.set(`${h.objectKind}/${h.name}`, { kind: h.objectKind, name: h.name });
+    }
+  }
+  return [...out.values()].sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
+}
+
+function withTargets(targets: Workload[]): { rolloutRestartTargets?: Workload[] } {
+  return targets.length > 0 ? { rolloutRestartTargets: targets } : {};
 }

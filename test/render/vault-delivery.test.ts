@@ -53,6 +53,22 @@ const stagingWithoutVault = () =>
   });
 
 describe("Vault Secrets Operator delivery in the rendered objects", () => {
+  it("a rotated secret restarts the workloads that read it: the consumers' Deployments in its namespace", () => {
+    const byName = new Map(staticSecrets(desired("staging")).map((s) => [s.metadata.name, s]));
+    const targets = (name: string) =>
+      (byName.get(name)?.spec as { rolloutRestartTargets?: { kind: string; name: string }[] } | undefined)
+        ?.rolloutRestartTargets;
+    // OpenPanel's Deployments are plinth's own objects; Kubero's comes from its chart (health check).
+    expect(targets("openpanel-env")).toEqual([
+      { kind: "Deployment", name: "openpanel-api" },
+      { kind: "Deployment", name: "openpanel-dashboard" },
+      { kind: "Deployment", name: "openpanel-worker" },
+    ]);
+    expect(targets("kubero-secrets")).toEqual([{ kind: "Deployment", name: "kubero" }]);
+    // Operator-managed databases watch their own Secrets: nothing to restart.
+    expect(targets("postgres-app")).toBeUndefined();
+  });
+
   it("staging installs the operator right after Vault, pinned, with one connection to Vault's Service", () => {
     const d = desired("staging");
     const ids = d.map((c) => c.id);
@@ -107,7 +123,11 @@ describe("Vault Secrets Operator delivery in the rendered objects", () => {
       );
       expect(entry?.component).toBe(component);
       const role = roleName("staging", component);
-      expect(vss.spec).toEqual({
+      // rolloutRestartTargets: the test above.
+      const { rolloutRestartTargets: _, ...spec } = vss.spec as StaticSecretSpec & {
+        rolloutRestartTargets?: unknown;
+      };
+      expect(spec).toEqual({
         vaultAuthRef: role,
         mount: DEFAULT_LAYOUT.mount,
         type: "kv-v2",

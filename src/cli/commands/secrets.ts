@@ -148,7 +148,7 @@ async function handle(args: ParsedArgs, ctx: CommandContext): Promise<number> {
         );
       }
       ctx.stdout(
-        "the previous versions stay in the KV history; restart the consumers to pick up the new values\n",
+        "the previous versions stay in the KV history; the Vault Secrets Operator updates the Secret within a minute and restarts the workloads reading it\n",
       );
       return 0;
     }
