@@ -13,7 +13,7 @@
 // everything it applied. It shares the cluster-wide objects of environment "staging" with the
 // engine tests: do not run it while they run.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -30,6 +30,28 @@ const ENV = {
   PLINTH_HOLDER: "bench@local",
   CLOUDFLARE_API_TOKEN: process.env.CLOUDFLARE_API_TOKEN ?? "bench-cloudflare-token-not-real",
 };
+
+/**
+ * Staging's Vault runs in the cluster, which kwok cannot start: the test bed's OpenBao plays it, so
+ * apply converges a real Vault once the vault component is ready (and plan reads it). It is outside
+ * the cluster, so its kubernetes auth reaches the API server by address.
+ */
+function vaultVariables() {
+  const all = Object.fromEntries(
+    readFileSync(join(ROOT, ".testbed", "env"), "utf8")
+      .split("\n")
+      .map((line) => /^([A-Z0-9_]+)=(.*)$/.exec(line))
+      .filter(Boolean)
+      .map((m) => [m[1], m[2].replace(/^'(.*)'$/, "$1")]),
+  );
+  return {
+    VAULT_ADDR: all.VAULT_ADDR,
+    VAULT_TOKEN: all.VAULT_TOKEN,
+    PLINTH_VAULT_KUBE_HOST: /server: (\S+)/.exec(readFileSync(KUBECONFIG, "utf8"))?.[1],
+    PLINTH_VAULT_KUBE_CA_FILE: join(ROOT, ".testbed", "kube", "pki", "ca.crt"),
+  };
+}
+
 const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
 
 function sh(cmd, args, o = {}) {
@@ -62,52 +84,27 @@ const mb = (x) => (x === undefined ? "n/a" : `${x.toFixed(0)} MB`);
 
 // --- test bed ------------------------------------------------------------------------------------
 
-function kubeUp() {
+/** The services the benchmarks use: the API server, and OpenBao playing staging's Vault. */
+const SERVICES = ["kube", "openbao"];
+
+function servicesUp() {
   const r = sh("npm", ["run", "--silent", "testbed", "--", "status"], { cwd: ROOT });
-  return /^kube\s+up\b/m.test(r.stdout);
+  return SERVICES.every((s) => new RegExp(`^${s}\\s+up\\b`, "m").test(r.stdout));
 }
 
-const STAND_IN_CRDS = [
-  ["redis.redis.opstreelabs.in", "v1beta2", "Redis", "redis"],
-  ["database.arangodb.com", "v1", "ArangoDeployment", "arangodeployments"],
-  ["clickhouse.altinity.com", "v1", "ClickHouseInstallation", "clickhouseinstallations"],
-  ["application.kubero.dev", "v1alpha1", "Kubero", "kuberoes"],
-];
-
 /** The same stand-in CRDs as the engine tests (test/engine/bed.ts): the Go module proxy refuses the real ones. */
-function ensureStandInCrds(dir) {
-  const items = STAND_IN_CRDS.map(([group, version, kind, plural]) => ({
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: `${plural}.${group}`, labels: { "plinth.dev/test": "stand-in-crd" } },
-    spec: {
-      group,
-      scope: "Namespaced",
-      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-      versions: [
-        {
-          name: version,
-          served: true,
-          storage: true,
-          schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-          subresources: { status: {} },
-        },
-      ],
-    },
-  }));
-  const file = join(dir, "stand-in-crds.json");
-  writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+const STAND_IN_CRDS = join(ROOT, "test", "stand-in-crds.json");
+
+function ensureStandInCrds() {
   must(
-    sh("kubectl", ["apply", "--server-side", "--field-manager=test-stand-in", "-f", file]),
+    sh("kubectl", ["apply", "--server-side", "--field-manager=test-stand-in", "-f", STAND_IN_CRDS]),
     "stand-in CRDs",
   );
+  const names = JSON.parse(readFileSync(STAND_IN_CRDS, "utf8")).items.map(
+    (crd) => `crd/${crd.metadata.name}`,
+  );
   must(
-    sh("kubectl", [
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      ...STAND_IN_CRDS.map(([g, , , p]) => `crd/${p}.${g}`),
-    ]),
+    sh("kubectl", ["wait", "--for=condition=Established", "--timeout=60s", ...names]),
     "stand-in CRDs Established",
   );
 }
@@ -283,7 +280,12 @@ function stagingBenchmarks(work) {
   const dir = join(work, "staging");
   const rendered = join(work, "rendered");
   spawnSync("mkdir", ["-p", dir]);
-  writeConfig(dir, "staging", "staging", 'domainPrefix: "staging", features: { observability: true },');
+  writeConfig(
+    dir,
+    "staging",
+    "staging",
+    'domainPrefix: "staging", features: { observability: true }, vault: { engine: "openbao" },',
+  );
   must(sh(BIN, ["render", "staging", "--out", rendered], { cwd: dir }), "plinth render");
   const cleanSlate = () => {
     sh(BIN, ["unlock", "staging"], { cwd: dir });
@@ -354,7 +356,7 @@ async function staging(work, targets) {
   let diffCode = 0;
   for (let i = 0; i < RUNS + 1; i++) {
     const p = must(sh(BIN, ["plan", "staging", "--detailed-exitcode"], { cwd: dir }), "no-op plinth plan");
-    const d = sh("kubectl", ["diff", "--server-side", "-R", "-f", rendered]);
+    const d = sh("kubectl", ["diff", "--server-side", "--force-conflicts", "-R", "-f", rendered]);
     if (d.code !== 0 && d.code !== 1) throw new Error(`kubectl diff failed:\n${d.stderr}`);
     diffCode = d.code;
     if (i > 0) {
@@ -443,19 +445,20 @@ async function previews(work, targets) {
 
 async function main() {
   must(sh("npm", ["run", "build"], { cwd: ROOT }), "npm run build");
-  const started = !kubeUp();
+  const started = !servicesUp();
   if (started)
-    must(sh("npm", ["run", "testbed", "--", "up", "kube"], { cwd: ROOT }), "npm run testbed -- up kube");
+    must(sh("npm", ["run", "testbed", "--", "up", ...SERVICES], { cwd: ROOT }), "npm run testbed -- up");
+  Object.assign(ENV, vaultVariables());
   const work = mkdtempSync(join(tmpdir(), "plinth-bench-engine-"));
   const targets = [];
   try {
-    ensureStandInCrds(work);
+    ensureStandInCrds();
     console.log("plinth engine benchmarks on the test bed (kube-apiserver 1.36, kwok, helm-controller)\n");
     await staging(work, targets);
     await previews(work, targets);
   } finally {
     rmSync(work, { recursive: true, force: true });
-    if (started) sh("npm", ["run", "testbed", "--", "down", "kube"], { cwd: ROOT });
+    if (started) sh("npm", ["run", "testbed", "--", "down", ...SERVICES], { cwd: ROOT });
   }
   console.log(`\ntargets:\n${targets.map((t) => `  ${t}`).join("\n")}`);
 }

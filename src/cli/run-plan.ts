@@ -7,7 +7,7 @@ import type { CommandContext, ParsedArgs } from "./command.js";
 import { progressSink } from "./progress.js";
 import type { Session } from "./session.js";
 import type { VaultAccess } from "./vault-access.js";
-import { vaultAfterReady, withVault } from "./vault-step.js";
+import { inspectForPlan, vaultAfterReady, withVault } from "./vault-step.js";
 
 const LOCK_TTL_MS = 60 * 60_000;
 
@@ -68,12 +68,14 @@ export async function planFor(
   o: { destroy?: boolean; deleteData?: boolean; vault?: VaultAccess } = {},
 ): Promise<Plan> {
   const { vault, ...rest } = o;
+  // Vault is read while the cluster is planned: two servers, no reason to wait for one.
+  const inspection = vault && !o.destroy ? inspectForPlan(session, vault) : undefined;
   const plan = await livePlan(session.env, session.graph, session.desired, {
     kube: session.kube,
     ctx: session.pctx,
     ...rest,
   });
-  return vault && !o.destroy ? withVault(plan, session, vault) : plan;
+  return vault && inspection ? withVault(plan, session, vault, inspection) : plan;
 }
 
 /**

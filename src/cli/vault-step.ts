@@ -13,7 +13,7 @@ import {
   vaultHealth,
 } from "../providers/vault/index.js";
 import type { Session } from "./session.js";
-import type { VaultAccess } from "./vault-access.js";
+import { asVaultUserError, type VaultAccess } from "./vault-access.js";
 
 /**
  * Vault as a step of `plan` and `apply`: its configuration and secrets are changes of the `vault`
@@ -57,14 +57,26 @@ const server = (address: string, action: Change["action"], detail: string): Chan
   detail,
 });
 
+/** What Vault holds against what the environment wants: started beside the cluster's plan. */
+export function inspectForPlan(session: Session, access: VaultAccess): ReturnType<typeof inspectVault> {
+  const inspection = inspectVault(options(session, access));
+  inspection.catch(() => {}); // awaited (and its error handled) by withVault
+  return inspection;
+}
+
 /** The Vault changes of a live plan, under the `vault` component (nothing for other environments). */
-export async function withVault(plan: Plan, session: Session, access: VaultAccess): Promise<Plan> {
+export async function withVault(
+  plan: Plan,
+  session: Session,
+  access: VaultAccess,
+  inspection = inspectForPlan(session, access),
+): Promise<Plan> {
   const component = plan.phases.flatMap((p) => p.components).find((c) => c.id === "vault");
   if (!component || !usesVault(session.env)) return plan;
   const address = access.client.address;
   let changes: Change[];
   try {
-    const seen = await inspectVault(options(session, access));
+    const seen = await inspection;
     if (seen.ready) {
       changes = [
         ...(seen.tokenChange
@@ -92,7 +104,7 @@ export async function withVault(plan: Plan, session: Session, access: VaultAcces
       changes = [server(address, "no-op", `answers ${seen.health.status}: not planned`)];
     }
   } catch (e) {
-    if (!(e instanceof VaultUnreachableError)) throw e;
+    if (!(e instanceof VaultUnreachableError)) throw asVaultUserError(e);
     const firstRun = component.changes.some((c) => c.kind === "HelmChart" && c.action === "create");
     changes = [
       firstRun
@@ -145,6 +157,8 @@ export function vaultAfterReady(session: Session, access: VaultAccess): AfterRea
           applied++;
           report.applied({ action: c.action, kind: c.kind, name: c.name });
         },
+      }).catch((e: unknown) => {
+        throw asVaultUserError(e);
       });
       const l = result.lifecycle;
       const extra = [

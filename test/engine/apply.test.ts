@@ -44,7 +44,7 @@ function keep<R extends { stdout: string; stderr: string }>(r: R): R {
 describe.sequential("plinth apply on the test bed", { timeout: 300_000 }, () => {
   beforeAll(async () => {
     dir = project();
-    await ensureStandInCrds(dir);
+    await ensureStandInCrds();
     // Start from nothing this environment owns, whatever an earlier run left.
     await plinth(["destroy", ENV, "--yes", "--delete-data"], dir);
   });

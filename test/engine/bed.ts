@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -23,54 +23,22 @@ export async function kubectlJson<T = { items: unknown[] }>(...args: string[]): 
 }
 
 /**
- * Stand-in CRDs for the custom resources whose upstream CRDs cannot be fetched here (the Go
- * module proxy refuses their modules; for the Vault Secrets Operator: "403 Forbidden, This module
- * version is not available" for v1.4.1's zip). They accept any spec, so these tests exercise
- * plinth's apply, ownership and prune on them; schema validity of the other kinds is checked elsewhere.
+ * Stand-in CRDs (test/stand-in-crds.json, shared with bench/engine.mjs) for the custom resources
+ * whose upstream CRDs cannot be fetched here: the Go module proxy refuses their modules (for the
+ * Vault Secrets Operator: "403 Forbidden, This module version is not available" for v1.4.1's zip).
+ * They accept any spec, so these tests exercise plinth's apply, ownership and prune on them;
+ * schema validity of the other kinds is checked elsewhere.
  */
-const STAND_IN_CRDS = [
-  ["redis.redis.opstreelabs.in", "v1beta2", "Redis", "redis"],
-  ["database.arangodb.com", "v1", "ArangoDeployment", "arangodeployments"],
-  ["clickhouse.altinity.com", "v1", "ClickHouseInstallation", "clickhouseinstallations"],
-  ["application.kubero.dev", "v1alpha1", "Kubero", "kuberoes"],
-  ["secrets.hashicorp.com", "v1beta1", "VaultConnection", "vaultconnections"],
-  ["secrets.hashicorp.com", "v1beta1", "VaultAuth", "vaultauths"],
-  ["secrets.hashicorp.com", "v1beta1", "VaultStaticSecret", "vaultstaticsecrets"],
-] as const;
+export const STAND_IN_CRDS = join(ROOT, "test", "stand-in-crds.json");
 
-export async function ensureStandInCrds(dir: string): Promise<void> {
-  const docs = STAND_IN_CRDS.map(([group, version, kind, plural]) =>
-    JSON.stringify({
-      apiVersion: "apiextensions.k8s.io/v1",
-      kind: "CustomResourceDefinition",
-      metadata: { name: `${plural}.${group}`, labels: { "plinth.dev/test": "stand-in-crd" } },
-      spec: {
-        group,
-        scope: "Namespaced",
-        names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-        versions: [
-          {
-            name: version,
-            served: true,
-            storage: true,
-            schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-            subresources: { status: {} },
-          },
-        ],
-      },
-    }),
-  );
-  const file = join(dir, "stand-in-crds.json");
-  writeFileSync(
-    file,
-    JSON.stringify({ apiVersion: "v1", kind: "List", items: docs.map((d) => JSON.parse(d)) }),
-  );
-  await kubectl("apply", "--server-side", "--field-manager=test-stand-in", "-f", file);
+export async function ensureStandInCrds(): Promise<void> {
+  await kubectl("apply", "--server-side", "--field-manager=test-stand-in", "-f", STAND_IN_CRDS);
+  const list = JSON.parse(readFileSync(STAND_IN_CRDS, "utf8")) as { items: { metadata: { name: string } }[] };
   await kubectl(
     "wait",
     "--for=condition=Established",
     "--timeout=60s",
-    ...STAND_IN_CRDS.map(([g, , , p]) => `crd/${p}.${g}`),
+    ...list.items.map((crd) => `crd/${crd.metadata.name}`),
   );
 }
 

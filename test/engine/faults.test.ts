@@ -122,7 +122,7 @@ function retryGaps(seen: Seen[]): number[] {
 describe.sequential("faults between plinth and the API server", { timeout: 300_000 }, () => {
   beforeAll(async () => {
     dir = project();
-    await ensureStandInCrds(dir);
+    await ensureStandInCrds();
     proxy = await startKubeFaultProxy({ kubeconfig: kubeconfig(), dir });
     writeFaultConfig(dir, proxy.kubeconfig);
     // Start from nothing this environment owns, whatever an earlier run left.

@@ -253,7 +253,7 @@ describe.sequential("readiness waits and their ordering on the test bed", { time
       join(dir, "plinth.config.ts"),
       `import { defineConfig } from "plinth";\n\nexport default defineConfig(${JSON.stringify(rawConfig(), null, 2)});\n`,
     );
-    await ensureStandInCrds(dir);
+    await ensureStandInCrds();
     kube = new KubernetesProvider({ api: (await connect({ kubeconfig: kubeconfig() })).api });
     env = resolve(validateConfig(rawConfig(), "plinth.config.ts"), ENV);
     // Start from nothing these tests own, whatever an earlier run left.

@@ -9,7 +9,7 @@ let dir: string;
 describe.sequential("plinth status", () => {
   beforeAll(async () => {
     dir = project({ env: ENV });
-    await ensureStandInCrds(dir);
+    await ensureStandInCrds();
     const r = await plinth(["apply", ENV, "--yes", "--no-wait"], dir);
     expect(r.code, r.stderr).toBe(0);
   });

@@ -55,7 +55,7 @@ describe.sequential("Vault Secrets Operator delivery on the test bed", { timeout
   beforeAll(async () => {
     dir = project();
     writeFileSync(join(dir, "plinth.config.ts"), config());
-    await ensureStandInCrds(dir);
+    await ensureStandInCrds();
     // Start from nothing this environment owns, whatever an earlier run left.
     await plinth(["unlock", ENV], dir);
     await plinth(["destroy", ENV, "--yes", "--delete-data"], dir);

@@ -254,7 +254,7 @@ describe.sequential("bootstrap and apply of a public environment: DNS (Cloudflar
     cf.addRecord("example.com", { name: "www.example.com", type: "A", content: "192.0.2.7", proxied: true });
     cf.addRecord("example.org", { name: "foreign.example.org", type: "TXT", content: "v=spf1 -all" });
     writeWebConfig(webDir);
-    await ensureStandInCrds(webDir);
+    await ensureStandInCrds();
   });
 
   afterAll(async () => {

@@ -11,15 +11,13 @@ import {
   listSecrets,
   rotateSecret,
   usesVault,
-  VaultApiError,
   type VaultClient,
-  VaultUnreachableError,
   vaultHealth,
 } from "../../providers/vault/index.js";
 import type { Command, CommandContext, ParsedArgs } from "../command.js";
 import { table } from "../output.js";
 import { openSession, type Session } from "../session.js";
-import { type VaultAccess, vaultAccess } from "../vault-access.js";
+import { asVaultUserError, type VaultAccess, vaultAccess } from "../vault-access.js";
 import { version } from "../version.js";
 
 const USAGE = [
@@ -206,31 +204,7 @@ export const secrets: Command = {
     try {
       return await handle(args, ctx);
     } catch (e) {
-      if (e instanceof VaultUnreachableError) {
-        throw new UserError({
-          severity: "error",
-          path: "VAULT_ADDR",
-          message: e.message,
-          fix: "check the address (VAULT_ADDR or --vault-addr) and that Vault is running",
-        });
-      }
-      if (e instanceof VaultApiError && e.status === 403) {
-        throw new UserError({
-          severity: "error",
-          path: "VAULT_TOKEN",
-          message: `Vault refused: ${e.message}`,
-          fix: "use a token whose policy covers this environment's paths, or unset VAULT_TOKEN to use plinth's own token from the unseal file",
-        });
-      }
-      if (e instanceof VaultApiError && e.status >= 400 && e.status < 500) {
-        throw new UserError({
-          severity: "error",
-          path: e.message.split(":")[0] ?? "vault",
-          message: `Vault refused the request: ${e.errors.join("; ") || e.status}`,
-          fix: "correct what Vault names (for a Vault outside the cluster: PLINTH_VAULT_KUBE_HOST, PLINTH_VAULT_KUBE_CA_FILE, PLINTH_VAULT_REVIEWER_JWT) and run again",
-        });
-      }
-      throw e;
+      throw asVaultUserError(e);
     }
   },
 };

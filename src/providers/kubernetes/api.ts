@@ -1,8 +1,8 @@
-import { request as httpRequest } from "node:http";
 import { type ClientHttp2Session, connect as connectHttp2 } from "node:http2";
-import { request as httpsRequest, type RequestOptions } from "node:https";
+import type { RequestOptions } from "node:https";
 import { createSecureContext, type SecureContext } from "node:tls";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { type HttpAnswer, requestText } from "../http.js";
 import { KubeApiError, withRetry } from "./client.js";
 import type { ObjectRef } from "./identity.js";
 
@@ -264,7 +264,7 @@ export class KubeApi {
     url: URL,
     options: RequestOptions,
     body: string | undefined,
-  ): Promise<Answer> {
+  ): Promise<HttpAnswer> {
     const headers: Record<string, string | number> = {
       ":method": options.method ?? "GET",
       ":path": `${url.pathname}${url.search}`,
@@ -307,35 +307,9 @@ export class KubeApi {
     });
   }
 
-  private viaHttp1(url: URL, options: RequestOptions, body: string | undefined): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const request = url.protocol === "http:" ? httpRequest : httpsRequest;
-      const req = request(url, options, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", reject);
-        res.on("end", () =>
-          resolve({
-            code: res.statusCode ?? 0,
-            headers: res.headers as Record<string, string>,
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-      });
-      // An answer that never comes (a dropped connection) must end as a retryable error, not a hang.
-      req.setTimeout(this.timeoutMs, () =>
-        req.destroy(Object.assign(new Error("request timed out"), { code: "ETIMEDOUT" })),
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
+  private viaHttp1(url: URL, options: RequestOptions, body: string | undefined): Promise<HttpAnswer> {
+    return requestText(url, options, body, this.timeoutMs);
   }
-}
-
-interface Answer {
-  code: number;
-  headers: Record<string, string>;
-  body: string;
 }
 
 export type KubeObjectJson = Record<string, unknown> & {

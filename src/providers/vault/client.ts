@@ -1,5 +1,7 @@
+import { type HttpAnswer, requestText } from "../http.js";
+
 /**
- * A small client for Vault's (and OpenBao's, which keeps the same API) HTTP API over plain `fetch`.
+ * A small client for Vault's (and OpenBao's, which keeps the same API) HTTP API over Node's HTTP client.
  * There is no official Vault client for Node.js (HashiCorp ships Go, Ruby, C# and Java ones), and
  * the community `node-vault` adds nothing plinth needs, so plinth speaks the documented API itself.
  *
@@ -75,22 +77,29 @@ export class VaultClient {
     path: string,
     body?: unknown,
   ): Promise<VaultResponse<T>> {
-    const signals = [AbortSignal.timeout(this.timeoutMs), ...(this.signal ? [this.signal] : [])];
-    let response: Response;
+    const url = new URL(`${this.address}/v1/${path}`);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    let answer: HttpAnswer;
     try {
-      response = await fetch(`${this.address}/v1/${path}`, {
-        method,
-        headers: {
-          ...(this.token ? { "x-vault-token": this.token } : {}),
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
+      answer = await requestText(
+        url,
+        {
+          method,
+          headers: {
+            ...(this.token ? { "x-vault-token": this.token } : {}),
+            ...(payload === undefined
+              ? {}
+              : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),
+          },
+          ...(this.signal ? { signal: this.signal } : {}),
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.any(signals),
-      });
+        payload,
+        this.timeoutMs,
+      );
     } catch (e) {
       throw new VaultUnreachableError(this.address, e);
     }
-    const text = await response.text();
+    const text = answer.body;
     let parsed: unknown = {};
     if (text) {
       try {
@@ -99,7 +108,7 @@ export class VaultClient {
         parsed = { errors: [`non-JSON answer (${text.length} bytes)`] };
       }
     }
-    return { status: response.status, body: parsed as T };
+    return { status: answer.code, body: parsed as T };
   }
 
   /** A call that must succeed (2xx); 404 resolves to undefined when `allowMissing`. */

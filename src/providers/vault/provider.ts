@@ -1,3 +1,4 @@
+import { mapLimit } from "../../apply/pool.js";
 import type { SecretSpec } from "../../catalog/types.js";
 import { UserError } from "../../diagnostics/diagnostic.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
@@ -93,11 +94,13 @@ export class VaultProvider implements Provider<VaultSpec> {
   }
 
   async plan(desired: VaultResource[], ctx: ProviderContext): Promise<VaultChange[]> {
-    const changes: VaultChange[] = [];
-    for (const d of desired) changes.push(await this.planOne(d, ctx));
-    changes.push(...(await this.prunable(desired, ctx)));
-    changes.push(...(await pruneDatabase(this.client, this.layout, desired, ctx)));
-    return changes;
+    // Reads only, each independent of the others: side by side, in the desired order.
+    const [planned, prunable, database] = await Promise.all([
+      mapLimit(desired, 8, (d) => this.planOne(d, ctx)),
+      this.prunable(desired, ctx),
+      pruneDatabase(this.client, this.layout, desired, ctx),
+    ]);
+    return [...planned, ...prunable, ...database];
   }
 
   async apply(change: VaultChange, ctx: ProviderContext): Promise<void> {
