@@ -414,22 +414,22 @@ describe("Vault in plan and apply (issue 5)", () => {
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     const sealed = await startBao({ stanzas: stanzas(staticEnv), env: { BAO_STATIC_UNSEAL_KEY: key } });
     const dir = tempDir("plinth-vault-static-");
+    const converge = () =>
+      convergeVault({
+        client: new VaultClient({ address: sealed.address }),
+        env: staticEnv,
+        ctx: { env: ENV, tooling },
+        lifecycle: { cluster: "bed", unsealFile: unsealFilePath(dir, "bed"), passphrase: PASSPHRASE },
+        kubernetes: {
+          host: kubeClient.creds.server,
+          caCert: kubeClient.creds.ca.toString("utf8"),
+          useLocalToken: false,
+        },
+        kubeSecret: async (ns, name) => phaseZero.get(`${ns}/${name}`),
+        apply: true,
+      });
     try {
-      const result = record(
-        await convergeVault({
-          client: new VaultClient({ address: sealed.address }),
-          env: staticEnv,
-          ctx: { env: ENV, tooling },
-          lifecycle: { cluster: "bed", unsealFile: unsealFilePath(dir, "bed"), passphrase: PASSPHRASE },
-          kubernetes: {
-            host: kubeClient.creds.server,
-            caCert: kubeClient.creds.ca.toString("utf8"),
-            useLocalToken: false,
-          },
-          kubeSecret: async (ns, name) => phaseZero.get(`${ns}/${name}`),
-          apply: true,
-        }),
-      );
+      const result = record(await converge());
       expect(result.lifecycle).toMatchObject({ before: "uninitialized", after: "active", initialized: true });
       const m = await readUnsealFile(unsealFilePath(dir, "bed"), {
         passphrase: PASSPHRASE,
@@ -446,19 +446,7 @@ describe("Vault in plan and apply (issue 5)", () => {
       }
       expect(status).toBe(200);
       // Unsealed by itself: plinth finds it active and changes nothing.
-      const next = await convergeVault({
-        client: new VaultClient({ address: sealed.address }),
-        env: staticEnv,
-        ctx: { env: ENV, tooling },
-        lifecycle: { cluster: "bed", unsealFile: unsealFilePath(dir, "bed"), passphrase: PASSPHRASE },
-        kubernetes: {
-          host: kubeClient.creds.server,
-          caCert: kubeClient.creds.ca.toString("utf8"),
-          useLocalToken: false,
-        },
-        kubeSecret: async (ns, name) => phaseZero.get(`${ns}/${name}`),
-        apply: true,
-      });
+      const next = await converge();
       expect(next.lifecycle).toMatchObject({ before: "active", unsealed: false });
       expect(next.changes.every((c) => c.action === "no-op")).toBe(true);
     } finally {
