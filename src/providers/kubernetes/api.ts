@@ -8,7 +8,8 @@ import type { ObjectRef } from "./identity.js";
 
 /**
  * The handful of REST calls plinth makes (read, server-side apply, merge patch, delete, list by
- * label, a service-proxy GET), over one keep-alive connection pool.
+ * label, a service-proxy GET), over one multiplexed HTTP/2 connection (a keep-alive HTTP/1.1 pool
+ * where h2 is not on offer), at most `maxInFlight` at a time.
  *
  * Why not client-node's KubernetesObjectApi: loading it compiles the whole generated API (14 MB of
  * JavaScript), which alone took longer than `kubectl diff` takes for a whole plan. The official
