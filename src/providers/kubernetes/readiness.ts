@@ -22,7 +22,13 @@ export interface Wait {
   probe(): Promise<Probe>;
 }
 
-type Condition = { type?: string; status?: string; reason?: string; message?: string };
+type Condition = {
+  type?: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+  observedGeneration?: number;
+};
 
 function conditionOf(o: Obj | undefined, type: string): Condition | undefined {
   const conditions = ((o?.status as { conditions?: Condition[] } | undefined)?.conditions ??
@@ -30,14 +36,16 @@ function conditionOf(o: Obj | undefined, type: string): Condition | undefined {
   return conditions.find((c) => c.type === type);
 }
 
-function conditionProbe(o: Obj | undefined, type: string): Probe {
+export function conditionProbe(o: Obj | undefined, type: string): Probe {
   if (!o) return { ready: false, status: "not found yet" };
   const c = conditionOf(o, type);
   if (!c) return { ready: false, status: `no ${type} condition yet` };
-  return {
-    ready: c.status === "True",
-    status: `${type}=${c.status}${c.reason ? ` (${c.reason}${c.message ? `: ${c.message}` : ""})` : ""}`,
-  };
+  const status = `${type}=${c.status}${c.reason ? ` (${c.reason}${c.message ? `: ${c.message}` : ""})` : ""}`;
+  // A condition about an older spec says nothing about the one just applied.
+  const generation = o.metadata?.generation;
+  if (c.observedGeneration !== undefined && generation !== undefined && c.observedGeneration < generation)
+    return { ready: false, status: `${status}, for generation ${c.observedGeneration} of ${generation}` };
+  return { ready: c.status === "True", status };
 }
 
 const MINUTE = 60_000;
@@ -164,13 +172,16 @@ function statefulSetProbe(o: Obj | undefined): Probe {
   return { ready: fresh && (s.readyReplicas ?? 0) >= want, status: `${s.readyReplicas ?? 0}/${want} ready` };
 }
 
-function jobProbe(j: Obj | undefined): Probe {
+export function jobProbe(j: Obj | undefined): Probe {
   if (!j) return { ready: false, status: "not found yet" };
-  const failed = conditionOf(j, "Failed");
-  if (failed?.status === "True")
+  // FailureTarget comes first (Kubernetes 1.31+): the Job has failed, its pods are still stopping.
+  const failed = [conditionOf(j, "Failed"), conditionOf(j, "FailureTarget")].find(
+    (c) => c?.status === "True",
+  );
+  if (failed)
     return {
       ready: false,
-      failed: `Failed: ${failed.reason ?? ""} ${failed.message ?? ""}`.trim(),
+      failed: `${failed.type}: ${failed.reason ?? ""} ${failed.message ?? ""}`.trim(),
       status: "Failed",
     };
   return conditionProbe(j, "Complete");

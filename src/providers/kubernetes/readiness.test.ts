@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import type { Obj } from "./client.js";
+import { conditionProbe, jobProbe } from "./readiness.js";
+
+const withConditions = (conditions: object[], generation?: number): Obj =>
+  ({
+    apiVersion: "v1",
+    kind: "X",
+    metadata: { name: "x", ...(generation === undefined ? {} : { generation }) },
+    status: { conditions },
+  }) as Obj;
+
+describe("readiness conditions", () => {
+  it("a True condition about an older generation is not ready yet, and says so", () => {
+    const stale = conditionProbe(
+      withConditions([{ type: "Ready", status: "True", observedGeneration: 2 }], 3),
+      "Ready",
+    );
+    expect(stale).toEqual({ ready: false, status: "Ready=True, for generation 2 of 3" });
+    expect(
+      conditionProbe(withConditions([{ type: "Ready", status: "True", observedGeneration: 3 }], 3), "Ready"),
+    ).toMatchObject({ ready: true });
+    // Operators that do not report observedGeneration on conditions are taken at their word.
+    expect(conditionProbe(withConditions([{ type: "Ready", status: "True" }], 3), "Ready")).toMatchObject({
+      ready: true,
+    });
+  });
+
+  it("a Job with FailureTarget fails at once, before its pods have stopped and Failed is set", () => {
+    const probe = jobProbe(
+      withConditions([{ type: "FailureTarget", status: "True", reason: "BackoffLimitExceeded" }]),
+    );
+    expect(probe).toMatchObject({ ready: false, failed: "FailureTarget: BackoffLimitExceeded" });
+    expect(
+      jobProbe(withConditions([{ type: "Failed", status: "True", reason: "DeadlineExceeded" }])),
+    ).toMatchObject({
+      failed: "Failed: DeadlineExceeded",
+    });
+    expect(jobProbe(withConditions([{ type: "Complete", status: "True" }]))).toMatchObject({ ready: true });
+  });
+});
