@@ -67,20 +67,7 @@ describe("openbao kubernetes auth against the test API server", () => {
   let server: string;
   let caPem: string;
 
-  const tokenFor = async (sa: string): Promise<string> => {
-    const review = await kube.call<{ status: { token: string } }>(
-      "POST",
-      `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`,
-      {
-        body: {
-          apiVersion: "authentication.k8s.io/v1",
-          kind: "TokenRequest",
-          spec: { expirationSeconds: 600 },
-        },
-      },
-    );
-    return review.status.token;
-  };
+  const tokenFor = (sa: string): Promise<string> => kube.serviceAccountToken(ns, sa);
   const serviceAccount = (name: string) =>
     kube.apply(`/api/v1/namespaces/${ns}/serviceaccounts/${name}`, {
       apiVersion: "v1",

@@ -156,20 +156,7 @@ async function cli(args: string[], extraEnv: Record<string, string> = {}) {
   return { code, stdout, stderr };
 }
 
-async function tokenFor(ns: string, sa: string): Promise<string> {
-  const r = await kube.call<{ status: { token: string } }>(
-    "POST",
-    `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`,
-    {
-      body: {
-        apiVersion: "authentication.k8s.io/v1",
-        kind: "TokenRequest",
-        spec: { expirationSeconds: 600 },
-      },
-    },
-  );
-  return r.status.token;
-}
+const tokenFor = (ns: string, sa: string): Promise<string> => kube.serviceAccountToken(ns, sa);
 
 async function ensureNamespace(ns: string) {
   const existing = await kube.request("GET", `/api/v1/namespaces/${ns}`);

@@ -120,6 +120,22 @@ export class KubeClient {
     return this.call<T>("GET", path);
   }
 
+  /** A short-lived token of a ServiceAccount (the TokenRequest API), as a pod would be given. */
+  async serviceAccountToken(namespace: string, name: string, seconds = 600): Promise<string> {
+    const review = await this.call<{ status: { token: string } }>(
+      "POST",
+      `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+      {
+        body: {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: { expirationSeconds: seconds },
+        },
+      },
+    );
+    return review.status.token;
+  }
+
   /**
    * Server-side apply (field manager given, conflicts forced, as a tool that owns its objects does).
    * `path` is the object's own URL, e.g. /apis/apps/v1/namespaces/default/deployments/web.
