@@ -24,6 +24,7 @@ import { fetchManifest } from "../providers/manifest.js";
 import type { ProviderContext, ResourceChange } from "../providers/types.js";
 import { missingVariables } from "../secrets/environment.js";
 import type { EventSink } from "./events.js";
+import { inDependencyOrder } from "./pool.js";
 
 export interface ExecuteOptions {
   kube: KubernetesProvider;
@@ -194,19 +195,6 @@ async function runPhase(
   secrets: SecretSpec[],
   started: number,
 ): Promise<number> {
-  const inPhase = new Set(components.map((c) => c.id));
-  const done = new Map<ComponentId, Promise<number>>();
-  const limit = o.concurrency ?? 4;
-  let running = 0;
-  const queue: (() => void)[] = [];
-  const slot = async () => {
-    if (running >= limit) await new Promise<void>((r) => queue.push(r));
-    running++;
-  };
-  const release = () => {
-    running--;
-    queue.shift()?.();
-  };
   for (const c of components) {
     o.onEvent({
       type: "component",
@@ -216,29 +204,13 @@ async function runPhase(
       elapsedMs: Date.now() - started,
     });
   }
-  const start = (c: PlanComponent): Promise<number> => {
-    const existing = done.get(c.id);
-    if (existing) return existing;
-    const p = (async () => {
-      await Promise.all(
-        c.dependsOn
-          .filter((d) => inPhase.has(d))
-          .map((d) => start(components.find((x) => x.id === d) as PlanComponent)),
-      );
-      await slot();
-      try {
-        return await runComponent(c, phase, o, secrets);
-      } finally {
-        release();
-      }
-    })();
-    done.set(c.id, p);
-    return p;
-  };
-  const results = await Promise.allSettled(components.map(start));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (failed) throw failed.reason;
-  return results.reduce((s, r) => s + (r.status === "fulfilled" ? r.value : 0), 0);
+  const counts = await inDependencyOrder(
+    components,
+    (c) => components.filter((d) => c.dependsOn.includes(d.id)),
+    o.concurrency ?? 4,
+    (c) => runComponent(c, phase, o, secrets),
+  );
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 async function runComponent(
@@ -469,31 +441,13 @@ async function waitGone(
  * concurrently, bounded as applies are.
  */
 async function runPhaseDeletions(components: PlanComponent[], o: ExecuteOptions): Promise<number> {
-  let free = o.concurrency ?? 4;
-  const queue: (() => void)[] = [];
-  const started = new Map<ComponentId, Promise<number>>();
-  const start = (c: PlanComponent): Promise<number> => {
-    const existing = started.get(c.id);
-    if (existing) return existing;
-    const p = (async () => {
-      await Promise.all(components.filter((d) => d.dependsOn.includes(c.id)).map(start));
-      if (free > 0) free--;
-      else await new Promise<void>((r) => queue.push(r));
-      try {
-        return await runDeletions(c, o);
-      } finally {
-        const next = queue.shift();
-        if (next) next();
-        else free++;
-      }
-    })();
-    started.set(c.id, p);
-    return p;
-  };
-  const results = await Promise.allSettled(components.map(start));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (failed) throw failed.reason;
-  return results.reduce((s, r) => s + (r.status === "fulfilled" ? r.value : 0), 0);
+  const counts = await inDependencyOrder(
+    components,
+    (c) => components.filter((d) => d.dependsOn.includes(c.id)),
+    o.concurrency ?? 4,
+    (c) => runDeletions(c, o),
+  );
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 async function runDeletions(c: PlanComponent, o: ExecuteOptions): Promise<number> {

@@ -2,6 +2,7 @@ import { type ClientHttp2Session, connect as connectHttp2 } from "node:http2";
 import type { RequestOptions } from "node:https";
 import { createSecureContext, type SecureContext } from "node:tls";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { limiter } from "../../apply/pool.js";
 import { type HttpAnswer, requestText } from "../http.js";
 import { KubeApiError, withRetry } from "./client.js";
 import type { ObjectRef } from "./identity.js";
@@ -21,20 +22,20 @@ export class KubeApi {
   private readonly base: URL;
   private readonly resources = new Map<string, Promise<Map<string, ApiResource>>>();
   private readonly secureContexts = new Map<string, SecureContext>();
-  private inFlight = 0;
+  private readonly bounded: <T>(fn: () => Promise<T>) => Promise<T>;
   private http2?: Promise<ClientHttp2Session | undefined>;
   /** Requests in flight per session: a session keeps the process alive only while it has some. */
   private readonly http2Streams = new WeakMap<ClientHttp2Session, number>();
   private http2Refused = false;
-  private readonly queue: (() => void)[] = [];
 
   constructor(
     private readonly config: KubeConfig,
     server: string,
     private readonly timeoutMs = 60_000,
     /** One bound for the whole process: plans run phases and components side by side. */
-    private readonly maxInFlight = 32,
+    maxInFlight = 32,
   ) {
+    this.bounded = limiter(maxInFlight);
     // A server URL may carry a path prefix (a proxy in front of several clusters): keep it.
     this.base = new URL(server.endsWith("/") ? server : `${server}/`);
   }
@@ -158,14 +159,7 @@ export class KubeApi {
     path: string,
     o?: { body: string; contentType: string },
   ): Promise<{ body: string }> {
-    if (this.inFlight >= this.maxInFlight) await new Promise<void>((r) => this.queue.push(r));
-    this.inFlight++;
-    try {
-      return await this.sendNow(method, path, o);
-    } finally {
-      this.inFlight--;
-      this.queue.shift()?.();
-    }
+    return this.bounded(() => this.sendNow(method, path, o));
   }
 
   /**
