@@ -16,6 +16,7 @@ import {
   withMembership,
 } from "../providers/kubernetes/applyset.js";
 import { apiError, type Obj } from "../providers/kubernetes/client.js";
+import { checkable, healthWait } from "../providers/kubernetes/health.js";
 import { groupKind, parseIdentity } from "../providers/kubernetes/identity.js";
 import type { KubernetesProvider, KubeSpec } from "../providers/kubernetes/provider.js";
 import { CONFIG_HASH, type Wait, waitsFor, waitUntil } from "../providers/kubernetes/readiness.js";
@@ -34,7 +35,11 @@ export interface ExecuteOptions {
   concurrency?: number;
   /** Skip readiness waits (objects are applied; nothing is waited for). */
   noWait?: boolean;
+  /** Skip the catalog's health checks (readiness waits still run). */
+  skipHealthChecks?: boolean;
+  /** Scales every wait's timeout (tests); `maxWaitMs` then caps each (`--timeout`). */
   timeoutScale?: number;
+  maxWaitMs?: number;
   /** Work a component needs once it is ready (Vault's own configuration), reported like its objects. */
   afterReady?: Partial<Record<ComponentId, AfterReady>>;
 }
@@ -46,6 +51,11 @@ export interface AfterReady {
   }): Promise<number>;
   /** What `--no-wait` leaves undone, said in the component's ready event. */
   skippedWithoutWait: string;
+}
+
+/** A wait's timeout as the options have it: scaled (tests), capped by `--timeout`. */
+function waitMs(o: ExecuteOptions, ms: number): number {
+  return Math.min(ms * (o.timeoutScale ?? 1), o.maxWaitMs ?? Infinity);
 }
 
 /** Apply order inside a component: namespaces and CRDs before anything that lives in or uses them. */
@@ -297,19 +307,29 @@ async function runComponent(
         });
       }
     }
-    for (const w of waits) {
-      emit("waiting", `${w.object.kind} ${w.object.name}: ${w.condition}`);
-      await waitUntil(w, {
-        ...(o.ctx.signal ? { signal: o.ctx.signal } : {}),
-        onStatus: (s) => emit("waiting", `${w.object.kind} ${w.object.name}: ${s}`),
-      });
-    }
+    const waitFor = async (list: Wait[]) => {
+      for (const w of list.map((x) => ({
+        ...x,
+        timeoutMs: Math.min(x.timeoutMs, o.maxWaitMs ?? Infinity),
+      }))) {
+        emit("waiting", `${w.object.kind} ${w.object.name}: ${w.condition}`);
+        await waitUntil(w, {
+          ...(o.ctx.signal ? { signal: o.ctx.signal } : {}),
+          onStatus: (s) => emit("waiting", `${w.object.kind} ${w.object.name}: ${s}`),
+        });
+      }
+    };
+    await waitFor(waits);
     const after = o.afterReady?.[c.id];
     if (after && !o.noWait) {
       applied += await after.run({
         waiting: (m) => emit("waiting", m),
         applied: (ch) => o.onEvent({ type: "change", component: c.id, ...ch }),
       });
+    }
+    // Ready objects are not yet a working component: its own checks say so (after Vault's unseal).
+    if (!o.noWait && !o.skipHealthChecks) {
+      await waitFor((c.health ?? []).filter(checkable).map((h) => healthWait(h, o.kube, o.timeoutScale)));
     }
     emit("ready", after && o.noWait ? after.skippedWithoutWait : undefined);
     return applied;
@@ -326,7 +346,7 @@ async function applyWhenKindExists(
   spec: KubeSpec,
   onWait: (s: string) => void,
 ): Promise<void> {
-  const deadline = Date.now() + 5 * 60_000 * (o.timeoutScale ?? 1);
+  const deadline = Date.now() + waitMs(o, 5 * 60_000);
   for (let delay = 250; ; delay = Math.min(3_000, delay * 1.5)) {
     try {
       await o.kube.applyRaw(withMembership(spec.object, o.ctx.env), spec.force);
@@ -390,7 +410,7 @@ async function waitCreated(o: ExecuteOptions, name: string, onWait: (m: string) 
     {
       object: ref,
       condition: "created",
-      timeoutMs: 5 * 60_000 * (o.timeoutScale ?? 1),
+      timeoutMs: waitMs(o, 5 * 60_000),
       probe: async () => {
         const now = await phase();
         return {
@@ -422,7 +442,7 @@ async function waitGone(
     {
       object: ref,
       condition: "deleted",
-      timeoutMs: 5 * 60_000 * (o.timeoutScale ?? 1),
+      timeoutMs: waitMs(o, 5 * 60_000),
       probe: async () => {
         const live = await o.kube.read(ref);
         return {

@@ -4,6 +4,7 @@ import { livePlan, memberKinds, readParent } from "../plan/live.js";
 import type { Plan } from "../plan/plan.js";
 import { identityOf, parseIdentity } from "../providers/kubernetes/identity.js";
 import type { CommandContext, ParsedArgs } from "./command.js";
+import { duration, positiveInt } from "./flags.js";
 import { progressSink } from "./progress.js";
 import type { Session } from "./session.js";
 import type { VaultAccess } from "./vault-access.js";
@@ -99,6 +100,7 @@ export async function runPlan(
   ctx: CommandContext,
   vault?: VaultAccess,
 ): Promise<number> {
+  const timeout = duration(args, "timeout");
   const startedAt = new Date().toISOString();
   const mode = args.values.json ? "json" : ctx.tty ? "tty" : "plain";
   const sink = progressSink(mode, mode === "json" ? ctx.stdout : ctx.stderr);
@@ -110,8 +112,10 @@ export async function runPlan(
       ctx: session.pctx,
       env: session.env,
       onEvent: sink,
-      concurrency: Math.max(1, Number(args.values.concurrency ?? 4)),
+      concurrency: positiveInt(args, "concurrency", 4),
       noWait: Boolean(args.values["no-wait"]),
+      skipHealthChecks: Boolean(args.values["no-health-checks"]),
+      ...(timeout ? { maxWaitMs: timeout } : {}),
       ...(vault ? { afterReady: { vault: vaultAfterReady(session, vault) } } : {}),
     });
     outcome = "applied";

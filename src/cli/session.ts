@@ -9,6 +9,7 @@ import { KubernetesProvider } from "../providers/kubernetes/provider.js";
 import type { ProviderContext } from "../providers/types.js";
 import { defaultHolder, type StateBackend, stateBackend } from "../state/index.js";
 import type { CommandContext, ParsedArgs } from "./command.js";
+import { duration, positiveInt } from "./flags.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "./load.js";
 import { version } from "./version.js";
 
@@ -32,11 +33,11 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
   const configDir = dirname(loaded.file);
   // Connected on first use: on a bare VPS the kubeconfig only exists once the k3s step has run.
   const api = lazyApi(() => connect(kubeTarget({ loaded, env })));
-  const concurrency = Number(args.values.concurrency ?? 16);
+  duration(args, "timeout"); // a bad --timeout stops here, before anything is planned or changed
   const kube = new KubernetesProvider({
     api,
     forceConflicts: Boolean(args.values["force-conflicts"]),
-    concurrency: Math.max(1, concurrency),
+    concurrency: positiveInt(args, "concurrency", 16),
   });
   return {
     loaded,

@@ -1,6 +1,6 @@
 import { CATALOG } from "../catalog/index.js";
 import { labels, namespace as namespaceObject } from "../catalog/objects.js";
-import type { ExternalResource, KubeObject, SecretSpec } from "../catalog/types.js";
+import type { ExternalResource, HealthCheck, KubeObject, SecretSpec } from "../catalog/types.js";
 import { vaultDelivery } from "../catalog/vault-delivery.js";
 import type { Graph } from "../graph/graph.js";
 import type { ComponentId, PhaseId } from "../model/ids.js";
@@ -16,6 +16,8 @@ export interface DesiredComponent {
   objects: KubeObject[];
   external: ExternalResource[];
   secrets: SecretSpec[];
+  /** The catalog's checks that the component works, beyond its objects' readiness. */
+  health: HealthCheck[];
 }
 
 /** Namespaces plinth never creates: they belong to the cluster. */
@@ -52,6 +54,7 @@ export function desiredComponents(env: ResolvedEnvironment, graph: Graph): Desir
         objects: [...namespaces.sort().map((ns) => namespaceObject(ns, labels(env, node.id))), ...objects],
         external: external ? [] : (c.external?.(env) ?? []),
         secrets: external ? [] : c.secrets(env).filter((s) => !isDelivered(s)),
+        health: external ? [] : c.health(env),
       });
     }
   }

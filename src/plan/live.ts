@@ -100,7 +100,11 @@ export async function livePlan(
             detail: e.detail,
             ...(e.source ? { spec: e.source } : {}),
           }));
-      return planComponent(node, [...external, ...changes.map(toChange), ...secretChanges.map(toChange)]);
+      return planComponent(
+        node,
+        [...external, ...changes.map(toChange), ...secretChanges.map(toChange)],
+        o.destroy ? [] : d?.health,
+      );
     }),
   }));
 

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { CATALOG } from "../catalog/index.js";
+import type { HealthCheck } from "../catalog/types.js";
 import type { Graph, GraphNode } from "../graph/graph.js";
 import type { ComponentId, PhaseId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
@@ -36,6 +37,8 @@ export interface PlanComponent {
   cluster?: string;
   dependsOn: ComponentId[];
   changes: Change[];
+  /** The catalog's health checks, which apply waits for once the component's objects are ready. */
+  health?: HealthCheck[];
 }
 
 export interface Plan {
@@ -89,7 +92,7 @@ export function offlinePlan(env: ResolvedEnvironment, graph: Graph, desired: Des
           }),
         ),
       ];
-      return planComponent(node, changes);
+      return planComponent(node, changes, d?.health);
     }),
   }));
   // Offline changes do not carry the objects, so their content goes into the hash beside them.
@@ -100,7 +103,7 @@ export function offlinePlan(env: ResolvedEnvironment, graph: Graph, desired: Des
 }
 
 /** A graph node with its changes: the unit plans are made of, offline or live. */
-export function planComponent(node: GraphNode, changes: Change[]): PlanComponent {
+export function planComponent(node: GraphNode, changes: Change[], health: HealthCheck[] = []): PlanComponent {
   return {
     id: node.id,
     title: CATALOG[node.id].title,
@@ -111,6 +114,7 @@ export function planComponent(node: GraphNode, changes: Change[]): PlanComponent
     ...(node.cluster ? { cluster: node.cluster } : {}),
     dependsOn: node.dependsOn,
     changes,
+    ...(health.length ? { health } : {}),
   };
 }
 

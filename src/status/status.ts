@@ -1,11 +1,11 @@
 import { promises as dns } from "node:dns";
 import { connect as tlsConnect } from "node:tls";
-import { CATALOG } from "../catalog/index.js";
-import type { HealthCheck, KubeObject } from "../catalog/types.js";
+import type { KubeObject } from "../catalog/types.js";
 import type { Graph } from "../graph/graph.js";
 import type { ComponentId, ServiceId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import type { DesiredComponent } from "../plan/desired.js";
+import { type HealthResult, runCheck } from "../providers/kubernetes/health.js";
 import { refOf } from "../providers/kubernetes/identity.js";
 import type { KubernetesProvider } from "../providers/kubernetes/provider.js";
 import { waitsFor } from "../providers/kubernetes/readiness.js";
@@ -27,17 +27,9 @@ export interface ComponentStatus {
   ready: boolean;
   /** One line per object condition that is not met yet (empty when ready). */
   waiting: string[];
-  health: { check: string; ok: boolean; detail: string }[];
+  health: HealthResult[];
   hosts: HostStatus[];
 }
-
-/** Health probes that reach into the cluster (through the API server's service proxy). */
-export type ServiceProbe = (
-  namespace: string,
-  service: string,
-  port: number,
-  path: string,
-) => Promise<string>;
 
 const SERVICE_OWNER: Partial<Record<ServiceId, ComponentId>> = {
   "k3s-api": "k3s",
@@ -105,49 +97,12 @@ function certificateExpiry(host: string, timeoutMs = 5_000): Promise<string> {
   });
 }
 
-async function runHealth(
-  check: HealthCheck,
-  probe: ServiceProbe,
-): Promise<{ check: string; ok: boolean; detail: string }> {
-  switch (check.kind) {
-    case "http":
-    case "vault": {
-      if (check.service === "kubernetes" && check.namespace === "default") {
-        // Reading every object above went through this API server: it answers.
-        return { check: "API server", ok: true, detail: "answering" };
-      }
-      const path = check.kind === "vault" ? "/v1/sys/health" : check.path;
-      const name = `GET ${check.service}.${check.namespace}:${check.port}${path}`;
-      try {
-        const body = await probe(check.namespace, check.service, check.port, path);
-        const ok = check.kind === "http" && check.expect ? body.includes(check.expect) : true;
-        return {
-          check: name,
-          ok,
-          detail: ok ? "answered" : `answered without "${check.kind === "http" ? check.expect : ""}"`,
-        };
-      } catch (e) {
-        return { check: name, ok: false, detail: (e as Error).message.split("\n")[0] ?? "failed" };
-      }
-    }
-    case "redis-ping":
-      return {
-        check: `PING ${check.service}.${check.namespace}:${check.port}`,
-        ok: false,
-        detail: "not checked from outside the cluster (RESP is not HTTP)",
-      };
-    default:
-      return { check: check.kind, ok: true, detail: "covered by readiness" };
-  }
-}
-
 /** The state of every component of the environment, read live; nothing is changed. */
 export async function gatherStatus(
   env: ResolvedEnvironment,
   graph: Graph,
   desired: DesiredComponent[],
   kube: KubernetesProvider,
-  probe: ServiceProbe,
 ): Promise<ComponentStatus[]> {
   const byId = new Map(desired.map((d) => [d.id, d]));
   const nodes = graph.phases.flatMap((p) => p.components);
@@ -171,7 +126,7 @@ export async function gatherStatus(
           if (!p.ready) waiting.push(`${o.kind} ${o.metadata.name}: ${w.condition}: ${p.status}`);
         }
       }
-      const health = await Promise.all(CATALOG[node.id].health(env).map((h) => runHealth(h, probe)));
+      const health = await Promise.all((d?.health ?? []).map((h) => runCheck(h, kube)));
       const hosts = await Promise.all(
         (Object.entries(env.hosts) as [ServiceId, NonNullable<ResolvedEnvironment["hosts"][ServiceId]>][])
           .filter(([service]) => SERVICE_OWNER[service] === node.id)

@@ -169,6 +169,29 @@ describe("bad input gets a clear error, exit 2, nothing written", () => {
     expect(flag.stderr).toContain("--colour");
   });
 
+  it("a flag value that is not what the flag takes: named, before any SSH, plan or change", async () => {
+    const dir = projectWithConfig(EXAMPLE);
+    for (const [argv, expected] of [
+      [["apply", "staging", "--yes", "--timeout", "soon"], '--timeout: is not a duration: "soon"'],
+      [["bootstrap", "staging", "--yes", "--timeout", "1h30"], '--timeout: is not a duration: "1h30"'],
+      [
+        ["apply", "staging", "--yes", "--concurrency", "0"],
+        '--concurrency: must be a whole number of at least 1, not "0"',
+      ],
+      [
+        ["plan", "staging", "--concurrency", "four"],
+        '--concurrency: must be a whole number of at least 1, not "four"',
+      ],
+    ] as const) {
+      const r = await cli([...argv], dir);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(expected);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      // The example's staging is a VPS nobody has: getting past the flags would be an SSH error.
+      expect(r.stderr).not.toMatch(/ssh|connect/i);
+    }
+  });
+
   it("validate reports every error at once and exits 2", async () => {
     const dir = projectWith('domainPrefix: "x-staging",', 'domainPrefix: "a.b", storage: { redis: "lots" },');
     writeFileSync(join(dir, "keep.txt"), "x");

@@ -5,6 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
@@ -33,6 +34,20 @@ async function kwokModuleDir(root: string): Promise<string> {
 }
 
 /**
+ * The fake node's address: the machine's first non-loopback IPv4 address. kwok gives it to the
+ * node and to every `hostNetwork` pod, and the API server proxies to a Service only through the
+ * IP of one of its pods and never to loopback: a test's own HTTP server on this address, behind a
+ * hostNetwork pod, is how health checks through the service proxy are tested for real.
+ */
+export function nodeIp(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    const v4 = addresses?.find((a) => a.family === "IPv4" && !a.internal);
+    if (v4) return v4.address;
+  }
+  return "127.0.0.1";
+}
+
+/**
  * kwok's options: only the node we create carries the annotation, so kwok leaves other nodes alone.
  * Without a node lease the node controller marks the fake node NotReady about every 55 s and its
  * pods not ready, which hangs readiness waits at random.
@@ -42,7 +57,7 @@ export const kwokArgs = [
   "--node-lease-duration-seconds=40",
   `--manage-nodes-with-annotation-selector=${nodeAnnotation}=fake`,
   "--cidr=10.244.0.1/16",
-  "--node-ip=127.0.0.1",
+  `--node-ip=${nodeIp()}`,
 ];
 
 /** The multi-document YAML for `kwok --config`: upstream's Stages. */

@@ -17,6 +17,8 @@ export const LIVE_OPTIONS = {
   phase: { type: "string" },
   target: { type: "string" },
   "no-wait": { type: "boolean" },
+  "no-health-checks": { type: "boolean" },
+  timeout: { type: "string" },
   "vault-addr": { type: "string" },
 } as const;
 
@@ -68,7 +70,7 @@ export const apply: Command = {
   name: "apply",
   summary: "Converge an environment (plans, asks, applies) or apply exactly a saved plan",
   usage:
-    "plinth apply <env | plan.json> [--yes] [--force-conflicts] [--concurrency N] [--phase ID] [--target COMPONENT] [--no-wait] [--json]",
+    "plinth apply <env | plan.json> [--yes] [--force-conflicts] [--concurrency N] [--phase ID] [--target COMPONENT] [--no-wait | --no-health-checks] [--timeout 10m] [--json]",
   options: LIVE_OPTIONS,
   positionals: ["env or plan.json"],
   async handler(args, ctx) {

@@ -12,6 +12,7 @@ import { missingVariables } from "../../secrets/environment.js";
 import { defaultHolder, stateBackend } from "../../state/index.js";
 import type { Command, CommandContext, ParsedArgs } from "../command.js";
 import { formatDns, planDnsChanges } from "../dns.js";
+import { duration, positiveInt } from "../flags.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
 import { narrow, planFor, runPlan } from "../run-plan.js";
 import type { Session } from "../session.js";
@@ -239,18 +240,24 @@ async function dnsStep(
 export const bootstrap: Command = {
   name: "bootstrap",
   summary: "Phase 0 alone: k3s on the VPS over SSH, the DNS records, then phase 0's Kubernetes objects",
-  usage: "plinth bootstrap <env> [--accept-host-key] [--yes] [--no-wait] [--json]",
+  usage:
+    "plinth bootstrap <env> [--accept-host-key] [--yes] [--no-wait | --no-health-checks] [--timeout 10m] [--json]",
   options: {
     json: { type: "boolean" },
     yes: { type: "boolean", short: "y" },
     "accept-host-key": { type: "boolean" },
     "no-wait": { type: "boolean" },
+    "no-health-checks": { type: "boolean" },
+    timeout: { type: "string" },
     "force-conflicts": { type: "boolean" },
     concurrency: { type: "string" },
   },
   positionals: ["env"],
   async handler(args, ctx) {
     const name = requireEnvArg(args, "bootstrap");
+    // Bad flags stop here, before SSH, DNS or the cluster.
+    duration(args, "timeout");
+    positiveInt(args, "concurrency", 4);
     const loaded = await loadFromArgs(args, ctx);
     const env = resolveChecked(loaded, name);
     requireVariables(desiredComponents(env, buildGraph(env)), ctx);

@@ -1,8 +1,7 @@
-import { connect } from "../../providers/kubernetes/client.js";
 import { type ComponentStatus, gatherStatus } from "../../status/status.js";
 import type { Command } from "../command.js";
 import { table } from "../output.js";
-import { kubeTarget, openSession } from "../session.js";
+import { openSession } from "../session.js";
 
 function format(rows: ComponentStatus[]): string {
   const lines = [["COMPONENT", "PHASE", "READY", "VERSION", "HEALTH"]];
@@ -33,12 +32,7 @@ export const status: Command = {
   positionals: ["env"],
   async handler(args, ctx) {
     const session = await openSession(args, ctx);
-    const { api } = await connect(kubeTarget(session));
-    const probe = (namespace: string, service: string, port: number, path: string) =>
-      api.getText(
-        `api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(`${service}:${port}`)}/proxy/${path.replace(/^\//, "")}`,
-      );
-    const rows = await gatherStatus(session.env, session.graph, session.desired, session.kube, probe);
+    const rows = await gatherStatus(session.env, session.graph, session.desired, session.kube);
     ctx.stdout(
       args.values.json
         ? `${JSON.stringify({ env: session.env.name, components: rows }, null, 2)}\n`

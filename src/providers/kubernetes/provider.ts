@@ -62,6 +62,11 @@ export class KubernetesProvider {
     }
   }
 
+  /** A GET answered as text: an API server endpoint (`readyz`) or a Service through its proxy. */
+  getText(path: string): Promise<string> {
+    return this.o.api.getText(path);
+  }
+
   async plan(
     desired: DesiredResource<KubeObject>[],
     ctx: ProviderContext,

@@ -148,7 +148,7 @@ export function waitsFor(object: KubeObject, o: WaitOptions): Wait[] {
   }
 }
 
-function deploymentProbe(d: Obj | undefined): Probe {
+export function deploymentProbe(d: Obj | undefined): Probe {
   if (!d) return { ready: false, status: "not found yet" };
   const s = (d.status ?? {}) as {
     observedGeneration?: number;
@@ -164,7 +164,7 @@ function deploymentProbe(d: Obj | undefined): Probe {
   return { ready, status: `${available.status}, ${s.availableReplicas ?? 0}/${want} available` };
 }
 
-function statefulSetProbe(o: Obj | undefined): Probe {
+export function statefulSetProbe(o: Obj | undefined): Probe {
   if (!o) return { ready: false, status: "not found yet" };
   const s = (o.status ?? {}) as { readyReplicas?: number; observedGeneration?: number };
   const want = ((o.spec as { replicas?: number } | undefined)?.replicas ?? 1) as number;
