@@ -146,3 +146,26 @@ describe("every rendered object is valid against the real schemas", async () => 
     }
   });
 });
+
+describe("what the rendered objects serve, and to whom", () => {
+  it("SigNoz's collector Service carries the health_check port its check asks (the chart keeps it on the pod)", () => {
+    const env = resolve(exampleConfig(), "staging");
+    const signoz = desiredComponents(env, buildGraph(env)).find((c) => c.id === "signoz");
+    const collector = signoz?.health.find((h) => h.kind === "http" && h.service.endsWith("-otel-collector"));
+    expect(collector).toMatchObject({ service: "signoz-staging-otel-collector", port: 13133 });
+    const chart = signoz?.objects.find((o) => o.kind === "HelmChart");
+    if (!chart) throw new Error("signoz renders a HelmChart");
+    const values = parseAllDocuments((chart.spec as { valuesContent: string }).valuesContent)[0]?.toJS() as {
+      otelCollector: { ports: Record<string, { enabled: boolean; servicePort: number }> };
+    };
+    expect(values.otelCollector.ports["health-check"]).toMatchObject({ enabled: true, servicePort: 13133 });
+  });
+
+  it("ArangoDB is not published: its operator's external-access Service would be a LoadBalancer", () => {
+    const deployment = objectsOf("prod").find((o) => o.kind === "ArangoDeployment");
+    if (!deployment) throw new Error("arangodb renders an ArangoDeployment");
+    expect((deployment.spec as { externalAccess?: { type: string } }).externalAccess).toEqual({
+      type: "None",
+    });
+  });
+});

@@ -50,6 +50,9 @@ export const arangodb: Component = {
           environment: env.kind === "prod" ? "Production" : "Development",
           // Traefik terminates TLS at the edge; in-cluster traffic stays on the pod network.
           tls: { caSecretName: "None" },
+          // The operator's `-ea` Service defaults to a LoadBalancer, which k3s's ServiceLB would
+          // publish on the VPS's public address: the database stays inside the cluster.
+          externalAccess: { type: "None" },
           auth: { jwtSecretName: JWT_SECRET },
           bootstrap: { passwordSecretNames: { root: ROOT_SECRET } },
           single: {

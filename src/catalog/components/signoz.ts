@@ -45,7 +45,14 @@ export const signoz: Component = {
         global: { storageClass: STORAGE_CLASS },
         clickhouse: { persistence: { size: env.storage.signoz, storageClass: STORAGE_CLASS } },
         signoz: { ingress: ingress(hostOf(env, "signoz"), 8080) },
-        otelCollector: { ingress: ingress(hostOf(env, "otel-collector"), 4318) },
+        otelCollector: {
+          ingress: ingress(hostOf(env, "otel-collector"), 4318),
+          // The chart serves its health_check extension (13133) to the pod's probes only; on the
+          // Service too, plinth's health check reaches it through the API server's service proxy.
+          ports: {
+            "health-check": { enabled: true, containerPort: 13133, servicePort: 13133, protocol: "TCP" },
+          },
+        },
       },
       valuesSecrets: [{ name: VALUES_SECRET, keys: ["values.yaml"] }],
     }),
