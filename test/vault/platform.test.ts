@@ -23,11 +23,13 @@ import type { ResolvedEnvironment } from "../../src/model/types.js";
 import { finishPlan, type Plan, planComponent } from "../../src/plan/plan.js";
 import { connect } from "../../src/providers/kubernetes/client.js";
 import { KubernetesProvider } from "../../src/providers/kubernetes/provider.js";
+import { CONNECTION } from "../../src/providers/vault/database.js";
 import {
   auditDeviceHcl,
   convergeVault,
   DEFAULT_LAYOUT,
   MANAGER_POLICY,
+  rotateSecret,
   secretEntries,
   unsealFilePath,
   VaultClient,
@@ -313,7 +315,7 @@ describe("Vault in plan and apply (issue 5)", () => {
     expect((await material()).token).not.toBe(m.token);
   });
 
-  it("database secrets engine per environment: readonly creds can SELECT and not INSERT, readwrite can INSERT", async () => {
+  it("database secrets engine per environment: readonly creds can SELECT and not INSERT, readwrite can INSERT; a rotated owner password reaches the connection", async () => {
     const db = `vt_${id}`;
     const url = new URL(testbedEnv("DATABASE_URL"));
     const psql = (sql: string, user?: { name: string; password: string }, database = db) =>
@@ -376,6 +378,44 @@ describe("Vault in plan and apply (issue 5)", () => {
       ).toEqual([["delete", "VaultDatabaseRole", `database/${ENV}/roles/stray`]]);
       await convergeVault({ ...options(), database: target, apply: true });
       expect(await root.read(`database/${ENV}/roles/stray`)).toBeUndefined();
+
+      // Rotating the owner's password: the role gets it (here the test does what CloudNativePG
+      // does with the synced Secret), and Vault's connection, which still logs in with the old
+      // one, fails once it reconnects, until plinth hands it the new version.
+      const ownerPath = `${ENV}/postgres/postgres-app`;
+      const [rotated] = record(
+        await rotateSecret({
+          client: root,
+          env,
+          layout: DEFAULT_LAYOUT,
+          component: "postgres",
+          key: "password",
+          ctx: { env: ENV, tooling },
+        }),
+      );
+      const newPassword = (
+        await root.read<{ data: { data: { password: string } } }>(`secret/data/${ownerPath}`)
+      )?.data.data.password as string;
+      await psql(`ALTER ROLE ${owner.username} PASSWORD '${newPassword}'`, undefined, url.pathname.slice(1));
+      await root.call("POST", `database/${ENV}/reset/${CONNECTION}`).catch(() => undefined);
+      await expect(creds("readonly")).rejects.toThrow(/password authentication failed/);
+      const moved = record(await convergeVault({ ...options(), database: target, apply: false }));
+      const update = moved.changes.filter((c) => c.action !== "no-op");
+      expect(update.map((c) => [c.action, c.kind, c.name])).toEqual([
+        ["update", "VaultDatabaseConnection", `database/${ENV}/config/postgres`],
+      ]);
+      expect(update[0]?.diff).toEqual([
+        {
+          path: "password",
+          before: `version ${rotated?.fromVersion} of secret/${ownerPath}`,
+          after: `version ${rotated?.toVersion} of secret/${ownerPath}`,
+        },
+      ]);
+      await convergeVault({ ...options(), database: target, apply: true });
+      const afterRotation = await creds("readonly");
+      expect(await psql("SELECT count(*) FROM items", afterRotation)).toBe("2");
+      const settled = await convergeVault({ ...options(), database: target, apply: false });
+      expect(settled.changes.filter((c) => c.action !== "no-op")).toEqual([]);
       // Revoking the leases drops the users Vault made.
       await root.call("PUT", `sys/leases/revoke-prefix/database/${ENV}/creds`);
       expect(await psql(`select count(*) from pg_roles where rolname in ('${ro.name}', '${rw.name}')`)).toBe(

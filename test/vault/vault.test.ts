@@ -494,6 +494,13 @@ describe("vault lifecycle, configuration and secrets (issue 5)", () => {
     expect(rotate.code).toBe(0);
     expect(rotate.stdout).toContain("rotated secret/staging/redis/redis-auth: password (version 2 -> 3)");
     expect((await cli(["secrets", "get", "staging", "redis", "password"])).stdout.trim()).not.toBe(value);
+    expect(rotate.stdout).not.toContain("database connection");
+    // The database owner's password is also what Vault's own database connection logs in with.
+    const owner = record(await cli(["secrets", "rotate", "staging", "postgres", "password"]));
+    expect(owner.code, owner.stderr).toBe(0);
+    expect(owner.stdout).toContain(
+      "Vault's database connection logs in with secret/staging/postgres/postgres-app: plinth apply staging hands it the new password",
+    );
 
     const bad = record(await cli(["secrets", "get", "staging", "redis", "nope"]));
     expect(bad.code).toBe(2);
@@ -508,7 +515,10 @@ describe("vault lifecycle, configuration and secrets (issue 5)", () => {
       await cli(["secrets", "sync", "staging"], { ...kubeEnv, PLINTH_VAULT_KUBE_CA_FILE: caFile }),
     );
     expect(sync.stderr).toBe("");
-    expect(sync.stdout).toMatch(/^staging: \d+ no-op\n$/);
+    // The only change: the rotated owner password handed to Vault's database connection.
+    expect(sync.stdout).toMatch(
+      /^update VaultDatabaseConnection database\/staging\/config\/postgres \(password\)\nstaging: \d+ no-op, 1 update\n$/,
+    );
     // Vault's own refusal is the user's to fix (exit 2), not reported as a plinth bug.
     const noCa = record(await cli(["secrets", "sync", "staging", "--plan"], kubeEnv));
     expect(noCa.stdout).toContain("would update VaultAuth kubernetes (config.kubernetes_ca_cert)");

@@ -7,9 +7,11 @@ import {
   authenticate,
   convergeVault,
   DEFAULT_LAYOUT,
+  databaseResources,
   getSecretValue,
   listSecrets,
   rotateSecret,
+  secretEntries,
   usesVault,
   type VaultClient,
   vaultHealth,
@@ -148,6 +150,15 @@ async function handle(args: ParsedArgs, ctx: CommandContext): Promise<number> {
       ctx.stdout(
         "the previous versions stay in the KV history; the Vault Secrets Operator updates the Secret within a minute and restarts the workloads reading it\n",
       );
+      // Vault's own database connection reads the owner's password only when plinth sets it.
+      const from = databaseResources(a.env, layout, secretEntries(a.env)).flatMap((r) =>
+        r.spec.kind === "db-connection" ? [r.spec.passwordFrom] : [],
+      )[0];
+      if (from && results.some((r) => r.path === `${from.mount}/${from.path}` && r.keys.includes(from.key))) {
+        ctx.stdout(
+          `Vault's database connection logs in with ${from.mount}/${from.path}: plinth apply ${a.env.name} hands it the new password (the plan shows its version moving)\n`,
+        );
+      }
       return 0;
     }
     default: {

@@ -1,5 +1,7 @@
 import type { ChangeAction, FieldDiff, ProviderContext } from "../types.js";
 import type { VaultClient } from "./client.js";
+import { CONNECTION_VERSION } from "./database.js";
+import { readMetadata } from "./kv.js";
 import { DEFAULT_LAYOUT, databaseMount, MANAGED_BY, type VaultLayout } from "./layout.js";
 import type { VaultChange } from "./provider.js";
 import type { VaultResource, VaultSpec } from "./resources.js";
@@ -10,7 +12,8 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 /**
  * A connection or role against what Vault holds. The connection's password is write-only in
- * Vault, so it is set on create (read from KV at apply) and never compared or shown.
+ * Vault and never shown: it is set from KV at apply, and set again when the owner's KV secret has
+ * moved past the version recorded as handed over (a rotation).
  */
 export async function planDatabase(
   client: VaultClient,
@@ -47,6 +50,16 @@ export async function planDatabase(
     cmp("connection_url", l.connection_details?.connection_url, spec.connectionUrl);
     cmp("username", l.connection_details?.username, spec.username);
     cmp("allowed_roles", [...(l.allowed_roles ?? [])].sort(), [...spec.allowedRoles].sort());
+    const from = spec.passwordFrom;
+    const source = await readMetadata(client, from.mount, from.path);
+    const given = source?.custom[CONNECTION_VERSION];
+    if (source && given !== String(source.currentVersion)) {
+      diff.push({
+        path: "password",
+        before: given ? `version ${given} of ${from.mount}/${from.path}` : "(version not recorded)",
+        after: `version ${source.currentVersion} of ${from.mount}/${from.path}`,
+      });
+    }
     return { action: diff.length ? "update" : "no-op", diff };
   }
   const live = await client.read<{

@@ -13,6 +13,11 @@ export interface DatabaseTarget {
 
 export const DATABASE_ROLES = ["readonly", "readwrite"] as const;
 export const CONNECTION = "postgres";
+/**
+ * Custom metadata on the owner's KV secret: the version whose password Vault's connection was
+ * given. Vault never returns that password, so a rotation is seen by this version moving on.
+ */
+export const CONNECTION_VERSION = "database-connection-version";
 
 const GRANTS: Record<(typeof DATABASE_ROLES)[number], string[]> = {
   readonly: ['GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{{name}}";'],

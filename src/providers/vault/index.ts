@@ -6,7 +6,7 @@ export {
   type Inspection,
   inspectVault,
 } from "./converge.js";
-export { DATABASE_ROLES, type DatabaseTarget } from "./database.js";
+export { CONNECTION, DATABASE_ROLES, type DatabaseTarget, databaseResources } from "./database.js";
 export {
   DEFAULT_LAYOUT,
   databaseMount,

@@ -86,11 +86,16 @@ export async function writeSecret(
   return r.body.data.version;
 }
 
+/**
+ * Sets custom metadata keys, keeping the others: Vault replaces the whole map on write, and the
+ * keys of ownership and of the database connection's password version are written apart.
+ */
 export async function writeMetadata(
   client: VaultClient,
   mount: string,
   path: string,
   custom: Record<string, string>,
 ): Promise<void> {
-  await client.call("POST", `${mount}/metadata/${path}`, { custom_metadata: custom });
+  const kept = (await readMetadata(client, mount, path))?.custom ?? {};
+  await client.call("POST", `${mount}/metadata/${path}`, { custom_metadata: { ...kept, ...custom } });
 }

@@ -5,6 +5,7 @@ import type { ResolvedEnvironment } from "../../model/types.js";
 import { fillSecret, templateSources } from "../../secrets/generate.js";
 import type { ChangeAction, FieldDiff, Provider, ProviderContext, ResourceChange } from "../types.js";
 import { VaultApiError, type VaultClient } from "./client.js";
+import { CONNECTION_VERSION } from "./database.js";
 import { planDatabase, pruneDatabase } from "./database-plan.js";
 import { auditDeviceHcl } from "./hcl.js";
 import { readMetadata, readSecret, writeMetadata, writeSecret } from "./kv.js";
@@ -130,8 +131,9 @@ export class VaultProvider implements Provider<VaultSpec> {
         return this.applySecret(spec, change, ctx);
       case "db-connection": {
         const from = spec.passwordFrom;
-        const password = (await readSecret(this.client, from.mount, from.path))?.data[from.key];
-        if (password === undefined) {
+        const source = await readSecret(this.client, from.mount, from.path);
+        const password = source?.data[from.key];
+        if (!source || password === undefined) {
           throw new UserError({
             severity: "error",
             path: `${from.mount}/${from.path}`,
@@ -146,8 +148,12 @@ export class VaultProvider implements Provider<VaultSpec> {
           password,
           allowed_roles: spec.allowedRoles,
           password_authentication: "scram-sha-256",
-          // Configured in phase 0, while the business PostgreSQL (phase 1) does not exist yet.
+          // Configured in phase 0, while the business PostgreSQL (phase 1) does not exist yet; and
+          // after a rotation, possibly before CloudNativePG has changed the role's password.
           verify_connection: false,
+        });
+        await writeMetadata(this.client, from.mount, from.path, {
+          [CONNECTION_VERSION]: String(source.version),
         });
         return;
       }
