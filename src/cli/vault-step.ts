@@ -73,12 +73,28 @@ export async function withVault(
 ): Promise<Plan> {
   const component = plan.phases.flatMap((p) => p.components).find((c) => c.id === "vault");
   if (!component || !usesVault(session.env)) return plan;
+  const firstRun = component.changes.some((c) => c.kind === "HelmChart" && c.action === "create");
+  component.changes.push(...(await vaultChanges(access, inspection, firstRun)));
+  return finishPlan({
+    env: plan.env,
+    cluster: plan.cluster,
+    offline: plan.offline,
+    phases: plan.phases,
+    ...(plan.partial ? { partial: plan.partial } : {}),
+  });
+}
+
+/** What Vault would change (or why it cannot be planned yet), as plan changes. */
+async function vaultChanges(
+  access: VaultAccess,
+  inspection: ReturnType<typeof inspectVault>,
+  firstRun: boolean,
+): Promise<Change[]> {
   const address = access.client.address;
-  let changes: Change[];
   try {
     const seen = await inspection;
     if (seen.ready) {
-      changes = [
+      return [
         ...(seen.tokenChange
           ? [
               {
@@ -92,21 +108,19 @@ export async function withVault(
           : []),
         ...seen.changes.map(toChange),
       ];
-    } else if (seen.health.health === "uninitialized") {
-      changes = [
+    }
+    if (seen.health.health === "uninitialized") {
+      return [
         server(address, "create", "not initialized: apply initializes it, unseals it and configures it"),
       ];
-    } else if (seen.health.health === "sealed") {
-      changes = [
-        server(address, "update", "sealed: apply unseals it from the unseal file, then configures it"),
-      ];
-    } else {
-      changes = [server(address, "no-op", `answers ${seen.health.status}: not planned`)];
     }
+    if (seen.health.health === "sealed") {
+      return [server(address, "update", "sealed: apply unseals it from the unseal file, then configures it")];
+    }
+    return [server(address, "no-op", `answers ${seen.health.status}: not planned`)];
   } catch (e) {
     if (!(e instanceof VaultUnreachableError)) throw asVaultUserError(e);
-    const firstRun = component.changes.some((c) => c.kind === "HelmChart" && c.action === "create");
-    changes = [
+    return [
       firstRun
         ? server(
             address,
@@ -116,14 +130,37 @@ export async function withVault(
         : server(address, "no-op", `not reachable (${e.message}): apply configures it once it is`),
     ];
   }
-  component.changes.push(...changes);
-  return finishPlan({
-    env: plan.env,
-    cluster: plan.cluster,
-    offline: plan.offline,
-    phases: plan.phases,
-    ...(plan.partial ? { partial: plan.partial } : {}),
-  });
+}
+
+/**
+ * A saved plan's Vault changes against what Vault (and the config) would change now: apply
+ * carries out Vault's convergence as planned only if nothing moved. Returns what moved.
+ */
+export async function vaultMovedSince(plan: Plan, session: Session, access: VaultAccess): Promise<string[]> {
+  const component = plan.phases.flatMap((p) => p.components).find((c) => c.id === "vault");
+  const saved = component?.changes.filter((c) => c.provider === "vault") ?? [];
+  if (!component || saved.length === 0 || !usesVault(session.env)) return [];
+  const firstRun = component.changes.some((c) => c.kind === "HelmChart" && c.action === "create");
+  const now = await vaultChanges(access, inspectForPlan(session, access), firstRun);
+  // What a change amounts to; a no-op (or a server that cannot be planned) amounts to nothing.
+  const effect = (c: Change | undefined) =>
+    !c || c.action === "no-op"
+      ? "no change"
+      : `${c.action}${c.diff?.length ? ` (${c.diff.map((d) => d.path).join(", ")})` : ""}`;
+  const key = (c: Change) => `${c.kind} ${c.name}`;
+  const before = new Map(saved.map((c) => [key(c), c]));
+  const after = new Map(now.map((c) => [key(c), c]));
+  const moved: string[] = [];
+  for (const k of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+    const [b, a] = [before.get(k), after.get(k)];
+    const same =
+      effect(b) === effect(a) &&
+      (effect(b) === "no change" ||
+        (JSON.stringify(b?.diff ?? []) === JSON.stringify(a?.diff ?? []) &&
+          (b?.liveVersion ?? "") === (a?.liveVersion ?? "")));
+    if (!same) moved.push(`${k}: planned ${effect(b)}, now ${effect(a)}`);
+  }
+  return moved;
 }
 
 /** Vault's lifecycle and convergence, run by the executor once the `vault` component is ready. */

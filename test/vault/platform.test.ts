@@ -16,7 +16,7 @@ import type { CommandContext } from "../../src/cli/command.js";
 import { formatPlan } from "../../src/cli/commands/plan.js";
 import type { Session } from "../../src/cli/session.js";
 import { vaultAccess } from "../../src/cli/vault-access.js";
-import { vaultAfterReady, withVault } from "../../src/cli/vault-step.js";
+import { vaultAfterReady, vaultMovedSince, withVault } from "../../src/cli/vault-step.js";
 import { buildGraph } from "../../src/graph/graph.js";
 import { resolveEnvironment } from "../../src/model/resolve.js";
 import type { ResolvedEnvironment } from "../../src/model/types.js";
@@ -313,6 +313,29 @@ describe("Vault in plan and apply (issue 5)", () => {
     const renewed = await convergeVault({ ...options(), apply: true });
     expect(renewed.tokenChange).toBe("update");
     expect((await material()).token).not.toBe(m.token);
+  });
+
+  it("a saved plan's Vault changes are carried out only if Vault has not moved since", async () => {
+    const root = await asRoot();
+    const saved = await withVault(vaultOnlyPlan(env, false), session, access());
+    expect(saved.phases[0]?.components[0]?.changes.filter((c) => c.action !== "no-op")).toEqual([]);
+    expect(await vaultMovedSince(saved, session, access())).toEqual([]);
+
+    // Someone removes a policy plinth owns: the saved plan (nothing to do) no longer holds.
+    const policy = (await root.list("sys/policies/acl")).find((p) => p.startsWith(`plinth-${ENV}-`));
+    if (!policy) throw new Error("plinth's policies exist after the first apply");
+    await root.call("DELETE", `sys/policies/acl/${policy}`);
+    expect(await vaultMovedSince(saved, session, access())).toEqual([
+      `VaultPolicy ${policy}: planned no change, now create (policy)`,
+    ]);
+
+    // A plan made now holds until Vault moves again (here: converged by another run).
+    const fresh = await withVault(vaultOnlyPlan(env, false), session, access());
+    expect(await vaultMovedSince(fresh, session, access())).toEqual([]);
+    await convergeVault({ ...options(), apply: true });
+    expect(await vaultMovedSince(fresh, session, access())).toEqual([
+      `VaultPolicy ${policy}: planned create (policy), now no change`,
+    ]);
   });
 
   it("database secrets engine per environment: readonly creds can SELECT and not INSERT, readwrite can INSERT; a rotated owner password reaches the connection", async () => {

@@ -6,6 +6,7 @@ import type { Command, CommandContext, ParsedArgs } from "../command.js";
 import { movedSince, narrow, planFor, runPlan, withLock } from "../run-plan.js";
 import { openSession } from "../session.js";
 import { sessionVaultAccess } from "../vault-access.js";
+import { vaultMovedSince } from "../vault-step.js";
 import { bootstrapCluster } from "./bootstrap.js";
 import { formatPlan } from "./plan.js";
 
@@ -91,17 +92,24 @@ export const apply: Command = {
         );
       const plan = loadPlanFile(file, target);
       const session = await openSession(args, ctx, plan.env);
+      const vault = sessionVaultAccess(session, args, ctx);
       return withLock(session, `apply ${target}`, async () => {
-        const moved = await movedSince(plan, session);
+        const moved = [
+          ...(await movedSince(plan, session)),
+          ...(vault ? await vaultMovedSince(plan, session, vault) : []),
+        ];
         if (moved.length > 0) {
           throw new UserError(
-            error(`the cluster changed since ${target} was made:\n  ${moved.join("\n  ")}`, {
-              path: target,
-              fix: `make a new plan (plinth plan ${plan.env} -o ${target}) and review it`,
-            }),
+            error(
+              `the cluster${vault ? " or Vault" : ""} changed since ${target} was made:\n  ${moved.join("\n  ")}`,
+              {
+                path: target,
+                fix: `make a new plan (plinth plan ${plan.env} -o ${target}) and review it`,
+              },
+            ),
           );
         }
-        return runPlan(narrow(plan, args), session, args, ctx, sessionVaultAccess(session, args, ctx));
+        return runPlan(narrow(plan, args), session, args, ctx, vault);
       });
     }
     const session = await openSession(args, ctx, target);
