@@ -116,7 +116,7 @@ export async function runPlan(
       noWait: Boolean(args.values["no-wait"]),
       skipHealthChecks: Boolean(args.values["no-health-checks"]),
       ...(timeout ? { maxWaitMs: timeout } : {}),
-      ...(vault ? { afterReady: { vault: vaultAfterReady(session, vault) } } : {}),
+      ...(vault ? { afterReady: { vault: vaultAfterReady(session, vault, timeout) } } : {}),
     });
     outcome = "applied";
     changes = result.changes;

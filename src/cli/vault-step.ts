@@ -164,7 +164,7 @@ export async function vaultMovedSince(plan: Plan, session: Session, access: Vaul
 }
 
 /** Vault's lifecycle and convergence, run by the executor once the `vault` component is ready. */
-export function vaultAfterReady(session: Session, access: VaultAccess): AfterReady {
+export function vaultAfterReady(session: Session, access: VaultAccess, maxWaitMs?: number): AfterReady {
   return {
     skippedWithoutWait: `Vault not configured (--no-wait): run plinth apply ${session.env.name} without --no-wait`,
     async run(report) {
@@ -173,7 +173,7 @@ export function vaultAfterReady(session: Session, access: VaultAccess): AfterRea
         {
           object: { apiVersion: "v1", kind: "Vault", name: address },
           condition: "reachable",
-          timeoutMs: 5 * 60_000,
+          timeoutMs: Math.min(5 * 60_000, maxWaitMs ?? Infinity),
           probe: async () => {
             try {
               const h = await vaultHealth(access.client);
