@@ -1,5 +1,5 @@
 import type { AfterReady } from "../apply/executor.js";
-import { type Change, finishPlan, type Plan } from "../plan/plan.js";
+import { type Change, changesMoved, finishPlan, type Plan } from "../plan/plan.js";
 import { waitUntil } from "../providers/kubernetes/readiness.js";
 import { readSecretValues } from "../providers/kubernetes/secrets.js";
 import {
@@ -141,26 +141,7 @@ export async function vaultMovedSince(plan: Plan, session: Session, access: Vaul
   const saved = component?.changes.filter((c) => c.provider === "vault") ?? [];
   if (!component || saved.length === 0 || !usesVault(session.env)) return [];
   const firstRun = component.changes.some((c) => c.kind === "HelmChart" && c.action === "create");
-  const now = await vaultChanges(access, inspectForPlan(session, access), firstRun);
-  // What a change amounts to; a no-op (or a server that cannot be planned) amounts to nothing.
-  const effect = (c: Change | undefined) =>
-    !c || c.action === "no-op"
-      ? "no change"
-      : `${c.action}${c.diff?.length ? ` (${c.diff.map((d) => d.path).join(", ")})` : ""}`;
-  const key = (c: Change) => `${c.kind} ${c.name}`;
-  const before = new Map(saved.map((c) => [key(c), c]));
-  const after = new Map(now.map((c) => [key(c), c]));
-  const moved: string[] = [];
-  for (const k of [...new Set([...before.keys(), ...after.keys()])].sort()) {
-    const [b, a] = [before.get(k), after.get(k)];
-    const same =
-      effect(b) === effect(a) &&
-      (effect(b) === "no change" ||
-        (JSON.stringify(b?.diff ?? []) === JSON.stringify(a?.diff ?? []) &&
-          (b?.liveVersion ?? "") === (a?.liveVersion ?? "")));
-    if (!same) moved.push(`${k}: planned ${effect(b)}, now ${effect(a)}`);
-  }
-  return moved;
+  return changesMoved(saved, await vaultChanges(access, inspectForPlan(session, access), firstRun));
 }
 
 /** Vault's lifecycle and convergence, run by the executor once the `vault` component is ready. */

@@ -52,6 +52,8 @@ export interface Plan {
   hash: string;
   /** Narrowed by --phase or --target: applying it must not shrink the ApplySet's recorded kinds. */
   partial?: boolean;
+  /** The environment's DNS records at Cloudflare (live plans, when DNS is managed and a token set). */
+  dns?: Change[];
 }
 
 /** A plan against an empty cluster: every desired object, secret and external step is a create. */
@@ -133,10 +135,43 @@ function contentHash(p: Omit<Plan, "summary" | "hash">, alsoHashed?: unknown): s
   return createHash("sha256")
     .update(
       JSON.stringify(
-        sortKeys({ env: p.env, cluster: p.cluster, offline: p.offline, phases: p.phases, alsoHashed }),
+        sortKeys({
+          env: p.env,
+          cluster: p.cluster,
+          offline: p.offline,
+          phases: p.phases,
+          ...(p.dns ? { dns: p.dns } : {}),
+          alsoHashed,
+        }),
       ),
     )
     .digest("hex");
+}
+
+/**
+ * What moved between the changes a saved plan holds and those planned now, for resources whose
+ * live version plinth cannot pin (Vault, DNS): one line per resource whose effect differs.
+ */
+export function changesMoved(saved: readonly Change[], now: readonly Change[]): string[] {
+  // What a change amounts to; a no-op amounts to nothing, whatever it saw.
+  const effect = (c: Change | undefined) =>
+    !c || c.action === "no-op"
+      ? "no change"
+      : `${c.action}${c.diff?.length ? ` (${c.diff.map((d) => d.path).join(", ")})` : ""}`;
+  const key = (c: Change) => `${c.kind} ${c.name}`;
+  const before = new Map(saved.map((c) => [key(c), c]));
+  const after = new Map(now.map((c) => [key(c), c]));
+  const moved: string[] = [];
+  for (const k of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+    const [b, a] = [before.get(k), after.get(k)];
+    const same =
+      effect(b) === effect(a) &&
+      (effect(b) === "no change" ||
+        (JSON.stringify(b?.diff ?? []) === JSON.stringify(a?.diff ?? []) &&
+          (b?.liveVersion ?? "") === (a?.liveVersion ?? "")));
+    if (!same) moved.push(`${k}: planned ${effect(b)}, now ${effect(a)}`);
+  }
+  return moved;
 }
 
 /** Whether a saved plan is exactly what was written (not edited since). */

@@ -7,6 +7,7 @@
  * kubeconfig. This file runs in the engine project (vitest.config.ts), one file at a time with the
  * engine tests: it converges the same cluster-wide objects, and removes what it created at the end.
  */
+
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Plan } from "../../src/plan/plan.js";
 import { CloudflareStandin } from "../cloudflare/standin.js";
 import { ensureStandInCrds, kubectl, kubectlJson, plinth, type Run } from "../engine/bed.js";
 import { optionalTestbedEnv, testbedEnv } from "../testbed/env.js";
@@ -442,6 +444,40 @@ describe.sequential("bootstrap and apply of a public environment: DNS (Cloudflar
     expect(cf.find(`x-${WEB}.example.com`, "A")?.proxied).toBe(true);
     expect(cf.mutations()).toHaveLength(1);
     expect(cf.find("www.example.com")).toMatchObject({ content: "192.0.2.7", comment: null });
+  });
+
+  it("a saved plan carries its DNS records: refused once a record moved, applied with the plan otherwise", async () => {
+    const drifted = cf.find(`x-${WEB}.example.com`, "A");
+    if (drifted) drifted.proxied = false;
+    const saved = keep(await plinth(["plan", WEB, "-o", "plan.json", "--json"], webDir, { env: webEnv() }));
+    expect(saved.code, saved.stderr).toBe(0);
+    const plan = JSON.parse(readFileSync(join(webDir, "plan.json"), "utf8")) as Plan;
+    expect(
+      plan.dns?.filter((c) => c.action !== "no-op").map((c) => `${c.action} ${c.kind} ${c.name}`),
+    ).toEqual([`update DNS A x-${WEB}.example.com`]);
+    expect(JSON.parse(saved.stdout)).toEqual(plan);
+
+    // Another record edited by hand after the plan was made: the plan no longer holds.
+    const api = cf.find(API_HOST, "A");
+    if (!api) throw new Error(`${API_HOST} exists after bootstrap`);
+    api.content = "192.0.2.99";
+    cf.clearLog();
+    const refused = keep(
+      await plinth(["apply", "plan.json", "--yes", "--no-wait"], webDir, { env: webEnv() }),
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("plan.json: no longer matches what it was planned against");
+    expect(refused.stderr).toContain(`DNS A ${API_HOST}: planned no change, now update (content)`);
+    expect(cf.mutations()).toEqual([]);
+    expect(cf.find(`x-${WEB}.example.com`, "A")?.proxied).toBe(false);
+
+    api.content = "127.0.0.1";
+    const applied = keep(
+      await plinth(["apply", "plan.json", "--yes", "--no-wait"], webDir, { env: webEnv() }),
+    );
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(cf.find(`x-${WEB}.example.com`, "A")?.proxied).toBe(true);
+    expect(cf.mutations()).toHaveLength(1);
   });
 
   it("the API token appears in no output, event stream or state file", () => {

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
-import { type Plan, verifyHash } from "../../plan/plan.js";
+import { changesMoved, type Plan, verifyHash } from "../../plan/plan.js";
 import type { Command, CommandContext, ParsedArgs } from "../command.js";
+import { dnsChange, planDnsChanges } from "../dns.js";
 import { movedSince, narrow, planFor, runPlan, withLock } from "../run-plan.js";
 import { openSession } from "../session.js";
 import { sessionVaultAccess } from "../vault-access.js";
@@ -94,14 +95,16 @@ export const apply: Command = {
       const session = await openSession(args, ctx, plan.env);
       const vault = sessionVaultAccess(session, args, ctx);
       return withLock(session, `apply ${target}`, async () => {
+        const dns = plan.dns ? await planDnsChanges(session.env, ctx, "write") : undefined;
         const moved = [
           ...(await movedSince(plan, session)),
           ...(vault ? await vaultMovedSince(plan, session, vault) : []),
+          ...(plan.dns ? changesMoved(plan.dns, (dns?.changes ?? []).map(dnsChange)) : []),
         ];
         if (moved.length > 0) {
           throw new UserError(
             error(
-              `the cluster${vault ? " or Vault" : ""} changed since ${target} was made:\n  ${moved.join("\n  ")}`,
+              `no longer matches what it was planned against (the cluster, Vault, DNS):\n  ${moved.join("\n  ")}`,
               {
                 path: target,
                 fix: `make a new plan (plinth plan ${plan.env} -o ${target}) and review it`,
@@ -109,6 +112,8 @@ export const apply: Command = {
             ),
           );
         }
+        // k3s and DNS as apply <env> converges them (DNS: the plan's records, checked just above).
+        await bootstrapCluster(session, args, ctx);
         return runPlan(narrow(plan, args), session, args, ctx, vault);
       });
     }

@@ -11,7 +11,7 @@ import type { ResourceChange } from "../../providers/types.js";
 import { missingVariables } from "../../secrets/environment.js";
 import { defaultHolder, stateBackend } from "../../state/index.js";
 import type { Command, CommandContext, ParsedArgs } from "../command.js";
-import { formatDns, planDnsChanges } from "../dns.js";
+import { dnsChange, formatDns, planDnsChanges } from "../dns.js";
 import { duration, positiveInt } from "../flags.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
 import { narrow, planFor, runPlan } from "../run-plan.js";
@@ -233,7 +233,7 @@ async function dnsStep(
 ): Promise<(() => Promise<void>) | undefined> {
   const dns = await planDnsChanges(env, ctx, "write");
   if (!dns) return undefined;
-  if (!args.values.json) ctx.stdout(formatDns(dns.changes));
+  if (!args.values.json) ctx.stdout(formatDns(dns.changes.map(dnsChange)));
   return dns.changes.every((c) => c.action === "no-op") ? undefined : dns.apply;
 }
 

@@ -4,10 +4,10 @@ import { buildGraph } from "../../graph/graph.js";
 import { desiredComponents } from "../../plan/desired.js";
 import { offlinePlan, type Plan } from "../../plan/plan.js";
 import type { Command } from "../command.js";
-import { formatDns, planDnsChanges } from "../dns.js";
+import { formatDns, planDnsChanges, withDns } from "../dns.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
 import { planFor } from "../run-plan.js";
-import { openSession, type Session } from "../session.js";
+import { openSession } from "../session.js";
 import { sessionVaultAccess } from "../vault-access.js";
 
 const SYMBOL = { create: "+", update: "~", adopt: "=", delete: "-", "no-op": " " } as const;
@@ -77,26 +77,27 @@ export const plan: Command = {
   async handler(args, ctx) {
     const env = requireEnvArg(args, "plan");
     let result: Plan;
-    let session: Session | undefined;
     if (args.values.offline) {
       const resolved = resolveChecked(await loadFromArgs(args, ctx), env);
       const graph = buildGraph(resolved);
       result = offlinePlan(resolved, graph, desiredComponents(resolved, graph));
     } else {
-      session = await openSession(args, ctx, env);
+      const session = await openSession(args, ctx, env);
       const vault = sessionVaultAccess(session, args, ctx);
+      // DNS is planned beside the cluster (read access is enough) and saved with it.
+      const planned = planDnsChanges(session.env, ctx, "read");
+      planned.catch(() => {}); // awaited below
       result = await planFor(session, vault ? { vault } : {});
+      const dns = await planned;
+      if (dns) result = withDns(result, dns.changes);
     }
     if (typeof args.values.out === "string") {
       await writeFile(resolvePath(ctx.cwd, args.values.out), `${JSON.stringify(result, null, 2)}\n`);
     }
     ctx.stdout(args.values.json ? `${JSON.stringify(result, null, 2)}\n` : formatPlan(result));
-    // DNS is planned beside the cluster (read access is enough) and shown in text only: a saved
-    // plan holds the cluster's changes, and apply plans DNS afresh.
-    const dns = session && !args.values.json ? await planDnsChanges(session.env, ctx, "read") : undefined;
-    if (dns) ctx.stdout(formatDns(dns.changes));
+    if (result.dns && !args.values.json) ctx.stdout(formatDns(result.dns));
     const s = result.summary;
-    const dnsPending = dns?.changes.filter((c) => c.action !== "no-op").length ?? 0;
+    const dnsPending = result.dns?.filter((c) => c.action !== "no-op").length ?? 0;
     // Like kubectl diff and terraform plan -detailed-exitcode: 1 means there are changes.
     return args.values["detailed-exitcode"] && s.create + s.update + s.adopt + s.delete + dnsPending > 0
       ? 1

@@ -20,13 +20,17 @@ export async function planDatabase(
   spec: DbSpec,
 ): Promise<{ action: ChangeAction; diff: FieldDiff[] }> {
   if (spec.kind === "db-connection") {
-    const live = await client.read<{
-      data: {
-        plugin_name?: string;
-        connection_details?: { connection_url?: string; username?: string };
-        allowed_roles?: string[];
-      };
-    }>(`${spec.mount}/config/${spec.name}`);
+    const from = spec.passwordFrom;
+    const [live, source] = await Promise.all([
+      client.read<{
+        data: {
+          plugin_name?: string;
+          connection_details?: { connection_url?: string; username?: string };
+          allowed_roles?: string[];
+        };
+      }>(`${spec.mount}/config/${spec.name}`),
+      readMetadata(client, from.mount, from.path),
+    ]);
     if (!live) {
       return {
         action: "create",
@@ -35,7 +39,7 @@ export async function planDatabase(
           { path: "username", after: spec.username },
           {
             path: "password",
-            after: `(from ${spec.passwordFrom.mount}/${spec.passwordFrom.path})`,
+            after: `(from ${from.mount}/${from.path})`,
             secret: true,
           },
         ],
@@ -50,8 +54,6 @@ export async function planDatabase(
     cmp("connection_url", l.connection_details?.connection_url, spec.connectionUrl);
     cmp("username", l.connection_details?.username, spec.username);
     cmp("allowed_roles", [...(l.allowed_roles ?? [])].sort(), [...spec.allowedRoles].sort());
-    const from = spec.passwordFrom;
-    const source = await readMetadata(client, from.mount, from.path);
     const given = source?.custom[CONNECTION_VERSION];
     if (source && given !== String(source.currentVersion)) {
       diff.push({
