@@ -352,11 +352,11 @@ async function applyWhenKindExists(
       await o.kube.applyRaw(withMembership(spec.object, o.ctx.env), spec.force);
       return;
     } catch (e) {
-      const missingKind = /no matches for kind|could not find the requested resource/i.test(
-        (e as Error).message,
-      );
+      // The API's own words (the Status message) as well as ours: an unknown kind is a 404 too.
+      const said = `${(e as Error).message}\n${apiError(e).message}`;
+      const missingKind = /no matches for kind|could not find the requested resource/i.test(said);
       const missingNs =
-        apiError(e).code === 404 || /namespaces? "[^"]+" not found/.test((e as Error).message);
+        !missingKind && (apiError(e).code === 404 || /namespaces? "[^"]+" not found/.test(said));
       if (!(missingKind || missingNs) || Date.now() > deadline) {
         if (missingKind) {
           throw new UserError({

@@ -2,6 +2,7 @@ import { execute } from "../apply/executor.js";
 import { error, UserError } from "../diagnostics/diagnostic.js";
 import { livePlan, memberKinds, readParent } from "../plan/live.js";
 import type { Plan } from "../plan/plan.js";
+import { clusterPeers, wantedByPeers } from "../plan/shared.js";
 import { identityOf, parseIdentity } from "../providers/kubernetes/identity.js";
 import type { CommandContext, ParsedArgs } from "./command.js";
 import { duration, positiveInt } from "./flags.js";
@@ -71,12 +72,32 @@ export async function planFor(
   const { vault, ...rest } = o;
   // Vault is read while the cluster is planned: two servers, no reason to wait for one.
   const inspection = vault && !o.destroy ? inspectForPlan(session, vault) : undefined;
+  // ...and so are the cluster's other environments (only their deletions-keeping matters, at the end).
+  const peers = deployedPeers(session);
+  peers.catch(() => {}); // awaited by livePlan
   const plan = await livePlan(session.env, session.graph, session.desired, {
     kube: session.kube,
     ctx: session.pctx,
     ...rest,
+    wantedByPeers: peers,
   });
   return vault && inspection ? withVault(plan, session, vault, inspection) : plan;
+}
+
+/**
+ * What the other environments of this cluster that are deployed (their ApplySet parent exists)
+ * want: this environment's deletions keep it. None without peers, at no cost to the plan.
+ */
+async function deployedPeers(session: Session): Promise<Map<string, string[]>> {
+  const peers = clusterPeers(session.loaded.config, session.env);
+  const names = [...peers.keys()];
+  const deployed = new Set<string>();
+  await Promise.all(
+    names.map(async (name) => {
+      if (await readParent(session.kube, name)) deployed.add(name);
+    }),
+  );
+  return wantedByPeers(peers, (name) => deployed.has(name));
 }
 
 /**

@@ -35,6 +35,8 @@ export interface LivePlanOptions {
   /** Plan the removal of everything (destroy). */
   destroy?: boolean;
   deleteData?: boolean;
+  /** Identities that other deployed environments of the cluster want: never deleted from here. */
+  wantedByPeers?: Promise<Map<string, string[]>>;
 }
 
 export async function readParent(kube: KubernetesProvider, env: string): Promise<Obj | undefined> {
@@ -108,7 +110,12 @@ export async function livePlan(
     }),
   }));
 
-  const deletions = planDeletions(await owned, wanted, o.deleteData ?? false);
+  const deletions = planDeletions(
+    await owned,
+    wanted,
+    o.deleteData ?? false,
+    (await o.wantedByPeers) ?? new Map(),
+  );
   for (const [component, changes] of deletions) {
     const phaseId = CATALOG[component].phase;
     const phase = phases.find((p) => p.id === phaseId);
@@ -151,22 +158,29 @@ async function listOwned(o: LivePlanOptions, desired: DesiredComponent[]): Promi
   return [...a, ...b];
 }
 
-function planDeletions(owned: Obj[], wanted: Set<string>, deleteData: boolean): Map<ComponentId, Change[]> {
+function planDeletions(
+  owned: Obj[],
+  wanted: Set<string>,
+  deleteData: boolean,
+  peers: Map<string, string[]>,
+): Map<ComponentId, Change[]> {
   const out = new Map<ComponentId, Change[]>();
   const keptNamespaces = new Set<string>();
   const stale = owned.filter((live) => !wanted.has(identityOf(refOfObj(live))));
   // A Secret copied from the operator's environment holds no data: the next apply can rewrite it.
   const isData = (live: Obj) =>
     DATA_KINDS.has(`${live.apiVersion}/${live.kind}`) && !live.metadata?.annotations?.[FROM_ENVIRONMENT];
+  const kept = (live: Obj) => (isData(live) && !deleteData) || peers.has(identityOf(refOfObj(live)));
   for (const live of stale)
-    if (isData(live) && !deleteData && live.metadata?.namespace) keptNamespaces.add(live.metadata.namespace);
+    if (kept(live) && live.metadata?.namespace) keptNamespaces.add(live.metadata.namespace);
   for (const live of stale) {
     const ref = refOfObj(live);
     const label = live.metadata?.labels?.["plinth.dev/component"];
     const component = (COMPONENT_IDS as readonly string[]).includes(label ?? "")
       ? (label as ComponentId)
       : "k3s";
-    const keep = (isData(live) && !deleteData) || (ref.kind === "Namespace" && keptNamespaces.has(ref.name));
+    const sharedWith = peers.get(identityOf(ref));
+    const keep = kept(live) || (ref.kind === "Namespace" && keptNamespaces.has(ref.name));
     const change: Change = {
       action: keep ? "no-op" : "delete",
       provider: "kubernetes",
@@ -175,9 +189,11 @@ function planDeletions(owned: Obj[], wanted: Set<string>, deleteData: boolean): 
       kind: ref.kind,
       name: ref.name,
       ...(ref.namespace ? { namespace: ref.namespace } : {}),
-      detail: keep
-        ? "kept: holds data; released from plinth's ownership (delete it with --delete-data)"
-        : "no longer desired",
+      detail: sharedWith
+        ? `kept: environment ${sharedWith.join(", ")} on this cluster also uses it; released from this environment's ownership`
+        : keep
+          ? "kept: holds data; released from plinth's ownership (delete it with --delete-data)"
+          : "no longer desired",
       spec: { release: keep },
       ...(live.metadata?.resourceVersion ? { liveVersion: live.metadata.resourceVersion } : {}),
     };

@@ -489,6 +489,24 @@ describe.sequential("readiness waits and their ordering on the test bed", { time
     expect(deleted).toEqual(["database", "operator"]);
   });
 
+  it("a custom resource whose CRD never comes waits for that CRD (not its namespace), then says which", async () => {
+    const widget: KubeObject = {
+      apiVersion: "nowhere.plinth.dev/v1",
+      kind: "Widget",
+      metadata: { name: "w", namespace: NS },
+      spec: {},
+    };
+    // Scaled so the 5-minute wait for a kind to be served is 1.5 s.
+    const r = await run(await planOf({ postgres: [namespace, widget] }), 1_500 / (5 * MINUTE));
+    expect(waitingDetails(r.events, "postgres")).toContain(
+      "Widget w: waiting for CRD of nowhere.plinth.dev/v1 to be Established",
+    );
+    expect(waitingDetails(r.events, "postgres").some((d) => d.includes("its namespace"))).toBe(false);
+    expect(r.error?.message).toContain(
+      "Widget w: its CustomResourceDefinition (nowhere.plinth.dev/v1) was not established within the wait",
+    );
+  });
+
   it("a generated secret waits for its namespace when another component of the phase creates it", async () => {
     // The namespace is still terminating (a finalizer the test holds), so its component must wait
     // for it to go and create it again, while the other component's secret waits for it to exist.
