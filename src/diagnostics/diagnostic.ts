@@ -32,6 +32,13 @@ export function error(
   return { severity: "error", message, ...where };
 }
 
+export function warning(
+  message: string,
+  where: { file?: string; path?: string; fix?: string } = {},
+): Diagnostic {
+  return { severity: "warning", message, ...where };
+}
+
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
   return diagnostics.some((d) => d.severity === "error");
 }

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { defineConfig, secret } from "../../src/index.js";
 import type { Plan } from "../../src/plan/plan.js";
-import { cli, EXAMPLE_PATH } from "../helpers/config.js";
+import { cli, EXAMPLE_PATH, projectWithConfig } from "../helpers/config.js";
 
 const at = (argv: string[]) => cli([...argv, "--config", EXAMPLE_PATH], process.cwd());
 
@@ -91,6 +91,26 @@ describe("plinth validate", () => {
     const r = await at(["validate"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("valid (ci, dev, prod, staging, test)");
+  });
+
+  it("warns (exit 0) where environments on one cluster render a shared object differently", async () => {
+    const dir = projectWithConfig(`import { defineConfig } from "plinth";
+export default defineConfig({
+  project: "acme",
+  defaults: { baseDomain: "example.com", internalDomain: "example.org" },
+  clusters: { vps: { type: "existing", kubeconfig: "vps.yaml" } },
+  environments: {
+    staging: { kind: "staging", cluster: "vps", domainPrefix: "x-staging", features: { observability: true } },
+    prod: { kind: "prod", cluster: "vps", features: { observability: true } },
+  },
+});
+`);
+    const r = await cli(["validate"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("valid (prod, staging)");
+    expect(r.stderr).toContain(
+      "warning: plinth.config.ts: environments.staging: renders VaultStaticSecret kube-system/signoz-values (signoz) differently from environment prod on cluster vps",
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 import { hasErrors } from "../../diagnostics/diagnostic.js";
 import { validateAll } from "../../model/validate.js";
+import { sharedConflicts } from "../../plan/shared.js";
 import type { Command } from "../command.js";
 import { inFile, loadFromArgs } from "../load.js";
 import { renderDiagnostics } from "../output.js";
@@ -13,7 +14,7 @@ export const validate: Command = {
   async handler(args, ctx) {
     const loaded = await loadFromArgs(args, ctx);
     const { environments, diagnostics } = validateAll(loaded.config);
-    const located = inFile(diagnostics, loaded.displayFile);
+    const located = inFile([...diagnostics, ...sharedConflicts(loaded.config)], loaded.displayFile);
     if (args.values.json) {
       ctx.stdout(
         `${JSON.stringify({ valid: !hasErrors(located), environments: environments.map((e) => e.name), diagnostics: located }, null, 2)}\n`,
