@@ -72,8 +72,9 @@ export async function planFor(
   const { vault, ...rest } = o;
   // Vault is read while the cluster is planned: two servers, no reason to wait for one.
   const inspection = vault && !o.destroy ? inspectForPlan(session, vault) : undefined;
-  // ...and so are the cluster's other environments (only their deletions-keeping matters, at the end).
-  const peers = deployedPeers(session);
+  // ...and so are the cluster's other environments (what they want matters only for deletions, at
+  // the end): resolved once the plan's own requests are on their way.
+  const peers = Promise.resolve().then(() => deployedPeers(session));
   peers.catch(() => {}); // awaited by livePlan
   const plan = await livePlan(session.env, session.graph, session.desired, {
     kube: session.kube,
