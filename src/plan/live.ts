@@ -4,7 +4,7 @@ import type { SecretSpec } from "../catalog/types.js";
 import type { Graph } from "../graph/graph.js";
 import { COMPONENT_IDS, type ComponentId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
-import { PARENT_NAMESPACE, parentName } from "../providers/kubernetes/applyset.js";
+import { applySetId, PARENT_NAMESPACE, PART_OF, parentName } from "../providers/kubernetes/applyset.js";
 import type { Obj } from "../providers/kubernetes/client.js";
 import { identityOf } from "../providers/kubernetes/identity.js";
 import { type KubernetesProvider, type KubeSpec, refOfObj } from "../providers/kubernetes/provider.js";
@@ -90,6 +90,7 @@ export async function livePlan(
       );
       const secretChanges = await mapLimit(secrets, 4, (s) => planSecret(kube, node.id, s, o.ctx));
       for (const c of [...changes, ...secretChanges]) wanted.add(c.id);
+      const peers = (await o.wantedByPeers) ?? new Map<string, string[]>();
       // External steps: a remote operator manifest is fetched and server-side applied on every apply
       // (pinned, so a no-op once converged); k3s over SSH belongs to the bootstrap step.
       const external: Change[] = o.destroy
@@ -104,7 +105,7 @@ export async function livePlan(
           }));
       return planComponent(
         node,
-        [...external, ...changes.map(toChange), ...secretChanges.map(toChange)],
+        [...external, ...changes.map((c) => leftToPeer(toChange(c), peers)), ...secretChanges.map(toChange)],
         o.destroy ? [] : d?.health,
       );
     }),
@@ -156,6 +157,24 @@ async function listOwned(o: LivePlanOptions, desired: DesiredComponent[]): Promi
   const rest = memberKinds(parent).filter((k) => !early.has(key(k)));
   const [a, b] = await Promise.all([first, o.kube.listOwned(o.ctx.env, rest)]);
   return [...a, ...b];
+}
+
+/** Labels that only say which environment holds an object: the rest must match to leave it there. */
+const OWNERSHIP_LABELS = [`metadata.labels.${PART_OF}`, "metadata.labels.plinth.dev/environment"];
+
+/**
+ * An object another deployed environment of the cluster holds and renders exactly as this one
+ * does: left to it (a no-op), instead of taken over on every apply of either environment.
+ */
+function leftToPeer(c: Change, peers: Map<string, string[]>): Change {
+  if (c.action !== "adopt" || !c.id) return c;
+  const diff = c.diff ?? [];
+  const holder = peers
+    .get(c.id)
+    ?.find((peer) => diff.some((d) => d.path === OWNERSHIP_LABELS[0] && d.before === applySetId(peer)));
+  if (!holder || !diff.every((d) => OWNERSHIP_LABELS.includes(d.path))) return c;
+  const { diff: _diff, ...rest } = c;
+  return { ...rest, action: "no-op", detail: `shared: held by environment ${holder} on this cluster` };
 }
 
 function planDeletions(

@@ -68,13 +68,26 @@ export default defineConfig(${JSON.stringify(
     for (const e of [B, A]) await plinth(["destroy", e, "--yes", "--delete-data"], dir);
   });
 
-  it("both apply; destroying one keeps the operators the other still uses, and says why", async () => {
+  it("the second environment leaves the operators, rendered alike, to the first: both plans settle at zero", async () => {
+    const first = await plinth(["apply", B, "--yes", "--no-wait"], dir);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await plinth(["plan", A, "--json"], dir);
+    expect(second.code, second.stderr).toBe(0);
+    expect(changesOf(JSON.parse(second.stdout) as Plan)).toContainEqual({
+      action: "no-op",
+      id: "HelmChart cnpg-operator",
+      detail: `shared: held by environment ${B} on this cluster`,
+    });
+    const r = await plinth(["apply", A, "--yes", "--no-wait"], dir);
+    expect(r.code, r.stderr).toBe(0);
     for (const e of [A, B]) {
-      const r = await plinth(["apply", e, "--yes", "--no-wait"], dir);
-      expect(r.code, r.stderr).toBe(0);
+      const again = await plinth(["plan", e, "--detailed-exitcode"], dir);
+      expect(again.code, `${e}: ${again.stdout}`).toBe(0);
     }
     expect(await exists("helmchart", "cnpg-operator", "-n", "kube-system")).toBe(true);
+  });
 
+  it("destroying the holder keeps the operators the other still uses, and says why", async () => {
     const destroyed = await plinth(["destroy", B, "--yes", "--delete-data"], dir);
     expect(destroyed.code, destroyed.stderr).toBe(0);
     const kept = `(kept: environment ${A} on this cluster also uses it; released from this environment's ownership)`;

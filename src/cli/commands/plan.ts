@@ -35,7 +35,7 @@ export function formatPlan(plan: Plan): string {
       out.push(`  ${c.step} ${c.id} (${c.layer}, ${where}${deps})`);
       for (const ch of c.changes) {
         // Kept data, and a Vault that cannot be planned yet, are said even when nothing changes.
-        const said = ch.detail?.startsWith("kept") || ch.kind === "VaultServer";
+        const said = /^(kept|shared):/.test(ch.detail ?? "") || ch.kind === "VaultServer";
         if (ch.action === "no-op" && !plan.offline && !said) continue;
         const name = ch.namespace ? `${ch.namespace}/${ch.name}` : ch.name;
         const label = ch.action === "adopt" ? " (adopt: exists, not yet owned)" : "";
