@@ -31,19 +31,24 @@ const tempName = (file: string): string => `${file}.${process.pid}.${randomBytes
 export async function atomicWriteFile(file: string, text: string): Promise<void> {
   const tmp = tempName(file);
   try {
-    const fh = await open(tmp, "wx", 0o644);
-    try {
-      await fh.writeFile(text, "utf8");
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeNew(tmp, text);
     await rename(tmp, file);
   } catch (e) {
     await unlink(tmp).catch(() => {});
     throw e;
   }
   await syncDir(dirname(file));
+}
+
+/** Creates `file` (failing with EEXIST if it exists) holding `text`, flushed to disk. */
+async function writeNew(file: string, text: string): Promise<void> {
+  const fh = await open(file, "wx", 0o644);
+  try {
+    await fh.writeFile(text, "utf8");
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -67,13 +72,7 @@ async function syncDir(dir: string): Promise<void> {
  */
 async function createExclusive(file: string, text: string): Promise<boolean> {
   const tmp = tempName(file);
-  const fh = await open(tmp, "wx", 0o644);
-  try {
-    await fh.writeFile(text, "utf8");
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeNew(tmp, text);
   try {
     await link(tmp, file);
     return true;
@@ -81,13 +80,7 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
     if (errno(e) === "EEXIST") return false;
     if (!["EPERM", "ENOTSUP", "ENOSYS", "EXDEV"].includes(errno(e) ?? "")) throw e;
     try {
-      const out = await open(file, "wx", 0o644);
-      try {
-        await out.writeFile(text, "utf8");
-        await out.sync();
-      } finally {
-        await out.close();
-      }
+      await writeNew(file, text);
       return true;
     } catch (e2) {
       if (errno(e2) === "EEXIST") return false;
