@@ -9,11 +9,12 @@
  */
 import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { Agent, createServer, request, type Server } from "node:https";
+import { Agent, createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { parse, stringify } from "yaml";
+import { forward } from "../helpers/forward.js";
 
 const run = promisify(execFile);
 
@@ -181,35 +182,20 @@ export async function startKubeFaultProxy(o: { kubeconfig: string; dir: string }
       res.end(statusBody(fault.status));
       return;
     }
-    const forward = () => {
-      const up = request(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method,
-          path,
-          headers: { ...req.headers, host: upstream.host },
-          agent,
+    const send = () =>
+      forward(req, res, upstream, {
+        loseAnswer: fault?.kind === "lose-answer",
+        upstreamHost: true,
+        agent,
+        onAnswer: (status) => {
+          entry.status = status;
         },
-        (answer) => {
-          entry.status = answer.statusCode;
-          if (fault?.kind === "lose-answer") {
-            answer.resume();
-            answer.on("end", () => req.socket.destroy());
-            return;
-          }
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      up.on("error", () => req.socket.destroy());
-      req.pipe(up);
-    };
+      });
     if (fault?.kind === "latency") {
       req.pause();
-      setTimeout(forward, fault.ms);
+      setTimeout(send, fault.ms);
     } else {
-      forward();
+      send();
     }
   });
   server.on("tlsClientError", () => undefined);

@@ -3,8 +3,9 @@
  * faults: an error status, a reset connection, or a reset after the request reached the server
  * (the answer is lost, the write is not). Everything else is forwarded untouched.
  */
-import { createServer, request, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { forward } from "../helpers/forward.js";
 
 export type Fault =
   | { kind: "status"; status: number; code: string }
@@ -45,20 +46,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       );
       return;
     }
-    const forward = request(
-      { host: upstream.hostname, port: upstream.port, method, path, headers: req.headers },
-      (answer) => {
-        if (fault?.kind === "lose-answer") {
-          answer.resume();
-          answer.on("end", () => req.socket.destroy());
-          return;
-        }
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    forward.on("error", () => req.socket.destroy());
-    req.pipe(forward);
+    forward(req, res, upstream, { loseAnswer: fault?.kind === "lose-answer" });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
