@@ -19,15 +19,15 @@ function config(environments: Record<string, unknown>): Config {
   );
 }
 
+/** staging on cluster one, prod on `prodCluster`, both with observability. */
+const stagingAndProd = (prodCluster: string) => ({
+  staging: { kind: "staging", cluster: "one", domainPrefix: "x-staging", features: { observability: true } },
+  prod: { kind: "prod", cluster: prodCluster, features: { observability: true } },
+});
+
 describe("environments sharing a cluster", () => {
   const shared = config({
-    staging: {
-      kind: "staging",
-      cluster: "one",
-      domainPrefix: "x-staging",
-      features: { observability: true },
-    },
-    prod: { kind: "prod", cluster: "one", features: { observability: true } },
+    ...stagingAndProd("one"),
     ci: { kind: "ci", cluster: "two" },
   });
 
@@ -53,15 +53,6 @@ describe("environments sharing a cluster", () => {
     );
     expect(warnings[0]?.fix).toMatch(/separate clusters, or turn \S+ off in one of them/);
     // On separate clusters, nothing is shared.
-    const apart = config({
-      staging: {
-        kind: "staging",
-        cluster: "one",
-        domainPrefix: "x-staging",
-        features: { observability: true },
-      },
-      prod: { kind: "prod", cluster: "two", features: { observability: true } },
-    });
-    expect(sharedConflicts(apart)).toEqual([]);
+    expect(sharedConflicts(config(stagingAndProd("two")))).toEqual([]);
   });
 });
