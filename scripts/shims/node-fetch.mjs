@@ -2,20 +2,15 @@
 // (and for fetch in generated API classes plinth never calls). Node 20 has both built in, and
 // node-fetch's URL dependencies cost a noticeable share of start-up. Each is looked up only when
 // used: reading `globalThis.fetch` or `Headers` loads Node's undici (about 10 ms of every run).
-export class Headers {
-  constructor(init) {
-    return new globalThis.Headers(init);
-  }
+// Functions, not classes: `new Headers(init)` then gives the built-in object itself.
+export function Headers(init) {
+  return new globalThis.Headers(init);
 }
-export class Request {
-  constructor(input, init) {
-    return new globalThis.Request(input, init);
-  }
+export function Request(input, init) {
+  return new globalThis.Request(input, init);
 }
-export class Response {
-  constructor(body, init) {
-    return new globalThis.Response(body, init);
-  }
+export function Response(body, init) {
+  return new globalThis.Response(body, init);
 }
 export default (input, init) => globalThis.fetch(input, init);
 /** Re-exported by client-node's index; plinth never receives them (it makes no fetch calls). */
