@@ -89,13 +89,15 @@ export async function writeSecret(
 /**
  * Sets custom metadata keys, keeping the others: Vault replaces the whole map on write, and the
  * keys of ownership and of the database connection's password version are written apart.
+ * `current` is the map as the caller just read it (saves reading it again).
  */
 export async function writeMetadata(
   client: VaultClient,
   mount: string,
   path: string,
   custom: Record<string, string>,
+  current?: Record<string, string>,
 ): Promise<void> {
-  const kept = (await readMetadata(client, mount, path))?.custom ?? {};
+  const kept = current ?? (await readMetadata(client, mount, path))?.custom ?? {};
   await client.call("POST", `${mount}/metadata/${path}`, { custom_metadata: { ...kept, ...custom } });
 }

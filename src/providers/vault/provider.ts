@@ -484,7 +484,8 @@ export class VaultProvider implements Provider<VaultSpec> {
     const values = await this.fill(spec.secret, live?.data ?? (await this.copied(spec, ctx)));
     const changed = !live || Object.keys(values).some((k) => live.data[k] !== values[k]);
     if (changed) await writeSecret(this.client, spec.mount, spec.path, values, current);
-    await writeMetadata(this.client, spec.mount, spec.path, this.marks(change.component, spec.secret, ctx));
+    const marks = this.marks(change.component, spec.secret, ctx);
+    await writeMetadata(this.client, spec.mount, spec.path, marks, meta?.custom ?? {});
   }
 
   /**
