@@ -21,8 +21,15 @@ export interface ExternalResource {
   name: string;
   /** Shown in plan output. */
   detail: string;
-  /** For `manifest`: the pinned release URL and the images to replace. */
-  source?: { url: string; imageOverrides: { from: string; to: string }[] };
+  /** For `manifest`: the pinned release URL, its sha256 and the images to replace. */
+  source?: ManifestSource;
+}
+
+/** An upstream manifest: an immutable URL, the sha256 of its bytes, images swapped after parsing. */
+export interface ManifestSource {
+  url: string;
+  sha256: string;
+  imageOverrides: { from: string; to: string }[];
 }
 
 /** How one secret value is generated (CSPRNG) to the consumer's rules. */

@@ -57,6 +57,29 @@ export const IMAGES = Object.freeze({
   kubeRbacProxy: "quay.io/brancz/kube-rbac-proxy:v0.19.1",
 } as const);
 
-/** Kubero's operator ships as a manifest, fetched at apply time from this pinned release file. */
-export const KUBERO_OPERATOR_MANIFEST =
-  "https://raw.githubusercontent.com/kubero-dev/kubero-operator/main/deploy/operator.0.2.1.yaml";
+/**
+ * Downloads that run with power (a manifest applied as cluster-admin, an installer run as root)
+ * are pinned by an immutable commit URL and the sha256 of the exact bytes served there, so a moved
+ * branch or a tampered mirror is refused instead of applied. Bumping one: take the file at a new
+ * commit (`git show <commit>:<path> | sha256sum`, the bytes raw.githubusercontent.com serves).
+ */
+export interface PinnedDownload {
+  readonly url: string;
+  readonly sha256: string;
+}
+
+/** Kubero's operator ships as a manifest: the release v0.2.1 commit (tag v0.2.1) of kubero-operator. */
+export const KUBERO_OPERATOR_MANIFEST: PinnedDownload = Object.freeze({
+  url: "https://raw.githubusercontent.com/kubero-dev/kubero-operator/6dda0835d6e7d2bfd9d77ecc6412e13929f85138/deploy/operator.0.2.1.yaml",
+  sha256: "7908df4d0a4d6c2230bd7a8ee834134adc46b7010e4a1eb80301a1d235522a9e",
+});
+
+/**
+ * The k3s installer (what https://get.k3s.io serves, but at a fixed commit of k3s-io/k3s; the
+ * digest is the one k3s itself commits beside it in install.sh.sha256sum at that commit, which its
+ * build checks). It installs whichever pinned k3s version it is given (INSTALL_K3S_VERSION).
+ */
+export const K3S_INSTALLER: PinnedDownload = Object.freeze({
+  url: "https://raw.githubusercontent.com/k3s-io/k3s/019b0afdd830e36f5e4b7a5b237e6a4339e6a6be/install.sh",
+  sha256: "68ae766b4c4fd2c8032f712cdd346c8f9d1ae60eaeb4736a1155effda44ea23d",
+});

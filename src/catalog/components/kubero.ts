@@ -57,9 +57,10 @@ export const kubero: Component = {
       provider: "manifest",
       kind: "OperatorManifest",
       name: "kubero-operator",
-      detail: `${KUBERO_OPERATOR_MANIFEST} with kube-rbac-proxy → ${IMAGES.kubeRbacProxy}`,
+      detail: `${KUBERO_OPERATOR_MANIFEST.url} (sha256 ${KUBERO_OPERATOR_MANIFEST.sha256}) with kube-rbac-proxy → ${IMAGES.kubeRbacProxy}`,
       source: {
-        url: KUBERO_OPERATOR_MANIFEST,
+        url: KUBERO_OPERATOR_MANIFEST.url,
+        sha256: KUBERO_OPERATOR_MANIFEST.sha256,
         imageOverrides: [{ from: "gcr.io/kubebuilder/kube-rbac-proxy", to: IMAGES.kubeRbacProxy }],
       },
     },
