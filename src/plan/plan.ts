@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { CATALOG } from "../catalog/index.js";
 import type { HealthCheck } from "../catalog/types.js";
 import type { Graph, GraphNode } from "../graph/graph.js";
@@ -54,6 +54,8 @@ export interface Plan {
   partial?: boolean;
   /** The environment's DNS records at Cloudflare (live plans, when DNS is managed and a token set). */
   dns?: Change[];
+  /** `hmac-sha256:<hex>` over the canonical content, when `plan -o` ran with PLINTH_PLAN_KEY set. */
+  signature?: string;
 }
 
 /** A plan against an empty cluster: every desired object, secret and external step is a create. */
@@ -131,21 +133,81 @@ export function finishPlan(p: Omit<Plan, "summary" | "hash">, alsoHashed?: unkno
   return { ...p, summary, hash: contentHash(p, alsoHashed) };
 }
 
+/**
+ * The plan's content as one canonical string (sorted keys): what the hash and the signature cover.
+ * env and cluster are in it, so a plan cannot be re-addressed to another environment or cluster.
+ */
+function canonicalContent(p: Omit<Plan, "summary" | "hash">, alsoHashed?: unknown): string {
+  return JSON.stringify(
+    sortKeys({
+      env: p.env,
+      cluster: p.cluster,
+      offline: p.offline,
+      phases: p.phases,
+      ...(p.dns ? { dns: p.dns } : {}),
+      ...(p.partial ? { partial: true } : {}),
+      alsoHashed,
+    }),
+  );
+}
+
 function contentHash(p: Omit<Plan, "summary" | "hash">, alsoHashed?: unknown): string {
-  return createHash("sha256")
-    .update(
-      JSON.stringify(
-        sortKeys({
-          env: p.env,
-          cluster: p.cluster,
-          offline: p.offline,
-          phases: p.phases,
-          ...(p.dns ? { dns: p.dns } : {}),
-          alsoHashed,
-        }),
-      ),
-    )
-    .digest("hex");
+  return createHash("sha256").update(canonicalContent(p, alsoHashed)).digest("hex");
+}
+
+const SIGNATURE_SCHEME = "hmac-sha256:";
+
+function hmac(p: Plan, key: string): Buffer {
+  return createHmac("sha256", key).update(canonicalContent(p)).digest();
+}
+
+/** The plan signed with the hand-over key (the key itself goes nowhere but into the HMAC). */
+export function signPlan(p: Plan, key: string): Plan {
+  return { ...p, signature: `${SIGNATURE_SCHEME}${hmac(p, key).toString("hex")}` };
+}
+
+/** Whether a saved plan carries a signature made with this key: `unsigned`, `valid` or `invalid`. */
+export function checkSignature(p: Plan, key: string): "unsigned" | "valid" | "invalid" {
+  if (p.signature === undefined) return "unsigned";
+  if (typeof p.signature !== "string" || !p.signature.startsWith(SIGNATURE_SCHEME)) return "invalid";
+  const given = Buffer.from(p.signature.slice(SIGNATURE_SCHEME.length), "hex");
+  const expected = hmac(p, key);
+  // Constant time, so a forger learns nothing from how long the refusal took.
+  return given.length === expected.length && timingSafeEqual(given, expected) ? "valid" : "invalid";
+}
+
+/**
+ * Why a parsed JSON value cannot be a saved plan (undefined when its shape is one): checked
+ * before anything reads its fields, so a damaged file is named rather than crashing plinth.
+ */
+export function notAPlan(value: unknown): string | undefined {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return `its JSON is ${value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`}, not a plan object`;
+  }
+  const p = value as Record<string, unknown>;
+  for (const field of ["env", "cluster", "hash"] as const) {
+    if (typeof p[field] !== "string") return `has no "${field}" text`;
+  }
+  if (!Array.isArray(p.phases)) return 'has no "phases" list';
+  for (const phase of p.phases as unknown[]) {
+    const ph = phase as { id?: unknown; components?: unknown } | null;
+    if (typeof ph?.id !== "string" || !Array.isArray(ph.components))
+      return "has a phase without id or components";
+    for (const component of ph.components as unknown[]) {
+      const c = component as { id?: unknown; changes?: unknown } | null;
+      if (typeof c?.id !== "string" || !Array.isArray(c.changes)) {
+        return `phase ${ph.id} has a component without id or changes`;
+      }
+      for (const change of c.changes as unknown[]) {
+        const ch = change as Record<string, unknown> | null;
+        if (!ch || ["action", "provider", "kind", "name"].some((k) => typeof ch[k] !== "string")) {
+          return `component ${c.id} has a change without action, provider, kind or name`;
+        }
+      }
+    }
+  }
+  if (p.dns !== undefined && !Array.isArray(p.dns)) return '"dns" is not a list';
+  return undefined;
 }
 
 /**

@@ -1,15 +1,18 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
-import { changesMoved, type Plan, verifyHash } from "../../plan/plan.js";
+import { claimDifferences, removedIds } from "../../plan/claim.js";
+import { changesMoved, checkSignature, notAPlan, type Plan, verifyHash } from "../../plan/plan.js";
+import { isMember } from "../../providers/kubernetes/applyset.js";
+import { parseIdentity } from "../../providers/kubernetes/identity.js";
 import type { Command, CommandContext, ParsedArgs } from "../command.js";
 import { dnsChange, planDnsChanges } from "../dns.js";
 import { movedSince, narrow, planFor, runPlan, withLock } from "../run-plan.js";
-import { openSession } from "../session.js";
+import { openSession, type Session } from "../session.js";
 import { sessionVaultAccess } from "../vault-access.js";
 import { vaultMovedSince } from "../vault-step.js";
 import { bootstrapCluster } from "./bootstrap.js";
-import { formatPlan } from "./plan.js";
+import { formatPlan, PLAN_KEY, planKey } from "./plan.js";
 
 export const LIVE_OPTIONS = {
   json: { type: "boolean" },
@@ -37,35 +40,121 @@ async function confirm(
   return (await ctx.prompt(`${question} [y/N] `)).trim().toLowerCase().startsWith("y");
 }
 
-function loadPlanFile(file: string, display: string): Plan {
-  let plan: Plan;
+/**
+ * Reads a saved plan: its shape, then what it is (an offline plan is no plan to apply, whatever
+ * its hash), its hash, and its signature when PLINTH_PLAN_KEY is set. Nothing is contacted yet.
+ */
+function loadPlanFile(file: string, display: string, ctx: CommandContext): Plan {
+  const remake = `make one with plinth plan <env> -o ${display}`;
+  let value: unknown;
   try {
-    plan = JSON.parse(readFileSync(file, "utf8")) as Plan;
+    value = JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
-    throw new UserError(
-      error(`is not a plan file: ${(e as Error).message}`, {
-        path: display,
-        fix: "make one with plinth plan <env> -o plan.json",
-      }),
-    );
+    throw new UserError(error(`is not a plan file: ${(e as Error).message}`, { path: display, fix: remake }));
   }
-  if (!plan.hash || !verifyHash(plan)) {
-    throw new UserError(
-      error("does not match its content hash (edited or damaged)", {
-        path: display,
-        fix: "make a new plan with plinth plan <env> -o plan.json",
-      }),
-    );
-  }
+  const shape = notAPlan(value);
+  if (shape) throw new UserError(error(`is not a plan file: ${shape}`, { path: display, fix: remake }));
+  const plan = value as Plan;
   if (plan.offline) {
     throw new UserError(
       error("is an offline plan (against an empty cluster)", {
         path: display,
-        fix: "make a live plan: plinth plan <env> -o plan.json",
+        fix: `make a live plan: plinth plan ${plan.env} -o ${display}`,
       }),
     );
   }
+  if (!verifyHash(plan)) {
+    throw new UserError(
+      error("does not match its content hash (edited or damaged)", {
+        path: display,
+        fix: `make a new plan with plinth plan ${plan.env} -o ${display}`,
+      }),
+    );
+  }
+  const key = planKey(ctx);
+  const signed = typeof plan.signature === "string";
+  if (!key) {
+    // Not a refusal: without a key the plan still has to be exactly what the config produces.
+    ctx.stderr(
+      `notice: ${display} is ${signed ? "signed, but" : "not signed and"} ${PLAN_KEY} is not set: its signature is not checked; it is checked against the config and the cluster\n`,
+    );
+    return plan;
+  }
+  const status = checkSignature(plan, key);
+  if (status !== "valid") {
+    throw new UserError(
+      error(
+        status === "unsigned"
+          ? `is not signed, and ${PLAN_KEY} is set: only signed plans are applied`
+          : `has a signature that does not match its content (edited after signing, or signed with another ${PLAN_KEY})`,
+        {
+          path: display,
+          fix: `make the plan again with the same ${PLAN_KEY} set (plinth plan ${plan.env} -o ${display}) and review it; nothing was changed`,
+        },
+      ),
+    );
+  }
   return plan;
+}
+
+/** The session of the environment the plan names; a config that no longer has it says so. */
+async function planSession(
+  args: ParsedArgs,
+  ctx: CommandContext,
+  plan: Plan,
+  display: string,
+): Promise<Session> {
+  try {
+    return await openSession(args, ctx, plan.env);
+  } catch (e) {
+    const unknown =
+      e instanceof UserError &&
+      e.diagnostics.some((d) => d.path === "environments" && d.message.startsWith("unknown environment"));
+    if (!unknown) throw e;
+    throw new UserError([
+      error(`was made for environment ${plan.env}, which the config does not have (renamed or removed?)`, {
+        path: display,
+        fix: "make a new plan for the environment as the config names it: plinth plan <env> -o plan.json",
+      }),
+      ...(e as UserError).diagnostics,
+    ]);
+  }
+}
+
+/**
+ * Deletions and releases a saved plan holds, of objects that are not members of the environment's
+ * ApplySet: plinth removes only what it owns. (One gone since the plan is movedSince's to report.)
+ */
+async function notOwned(plan: Plan, session: Session): Promise<string[]> {
+  const out: string[] = [];
+  for (const id of removedIds(plan)) {
+    let ref: ReturnType<typeof parseIdentity>;
+    try {
+      ref = parseIdentity(id);
+    } catch {
+      out.push(`${id}: not an object identity`);
+      continue;
+    }
+    const live = await session.kube.read(ref);
+    if (live && !isMember(live, session.env.name)) {
+      out.push(
+        `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name}: not a member of ${session.env.name}'s ApplySet; plinth deletes or releases only objects it owns`,
+      );
+    }
+  }
+  return out;
+}
+
+function notWhatConfigProduces(display: string, plan: Plan, differences: string[]): UserError {
+  return new UserError(
+    error(
+      `is not what the config produces now (edited, or the config changed since it was made):\n  ${differences.join("\n  ")}`,
+      {
+        path: display,
+        fix: `make a new plan from this config (plinth plan ${plan.env} -o ${display}) and review it; nothing was changed`,
+      },
+    ),
+  );
 }
 
 export const apply: Command = {
@@ -91,10 +180,18 @@ export const apply: Command = {
         throw new UserError(
           error("does not exist", { path: target, fix: "check the path of the saved plan" }),
         );
-      const plan = loadPlanFile(file, target);
-      const session = await openSession(args, ctx, plan.env);
+      const plan = loadPlanFile(file, target, ctx);
+      const session = await planSession(args, ctx, plan, target);
+      // The file is a claim: every change in it must be what the config derives now.
+      const differences = claimDifferences(plan, session.desired, {
+        env: session.env.name,
+        cluster: session.env.cluster.name,
+      });
+      if (differences.length > 0) throw notWhatConfigProduces(target, plan, differences);
       const vault = sessionVaultAccess(session, args, ctx);
       return withLock(session, `apply ${target}`, async () => {
+        const foreign = await notOwned(plan, session);
+        if (foreign.length > 0) throw notWhatConfigProduces(target, plan, foreign);
         const dns = plan.dns ? await planDnsChanges(session.env, ctx, "write") : undefined;
         const moved = [
           ...(await movedSince(plan, session)),

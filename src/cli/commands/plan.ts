@@ -1,14 +1,61 @@
+import { statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { resolve as resolvePath } from "node:path";
+import { dirname, resolve as resolvePath } from "node:path";
+import { error, UserError } from "../../diagnostics/diagnostic.js";
 import { buildGraph } from "../../graph/graph.js";
 import { desiredComponents } from "../../plan/desired.js";
-import { offlinePlan, type Plan } from "../../plan/plan.js";
-import type { Command } from "../command.js";
+import { offlinePlan, type Plan, signPlan } from "../../plan/plan.js";
+import type { Command, CommandContext } from "../command.js";
 import { formatDns, planDnsChanges, withDns } from "../dns.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
 import { planFor } from "../run-plan.js";
 import { openSession } from "../session.js";
 import { sessionVaultAccess } from "../vault-access.js";
+
+/** The variable holding the key saved plans are signed with for hand-over between machines. */
+export const PLAN_KEY = "PLINTH_PLAN_KEY";
+
+/**
+ * The plan-signing key from the environment (read here, in the CLI, and passed down), or
+ * undefined when unset. Never echoed: errors name the variable, not its value.
+ */
+export function planKey(ctx: CommandContext): string | undefined {
+  const key = ctx.env[PLAN_KEY];
+  if (key === undefined || key === "") return undefined;
+  // An HMAC is as strong as its key: a short one could be guessed offline from any signed plan.
+  if (key.trim().length < 32) {
+    throw new UserError(
+      error("is too short to sign plans with (at least 32 characters)", {
+        path: PLAN_KEY,
+        fix: "generate one with openssl rand -hex 32 and set it in both the plan and the apply job",
+      }),
+    );
+  }
+  return key;
+}
+
+/** Where `-o` writes: a file in a folder that exists. Checked before anything is planned. */
+function outFile(ctx: CommandContext, out: string): string {
+  const file = resolvePath(ctx.cwd, out);
+  const folder = statSync(dirname(file), { throwIfNoEntry: false });
+  if (!folder?.isDirectory()) {
+    throw new UserError(
+      error(`the folder ${dirname(out) || "."} does not exist`, {
+        path: `-o ${out}`,
+        fix: `create it first (mkdir -p ${dirname(out)}) or write the plan elsewhere`,
+      }),
+    );
+  }
+  if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UserError(
+      error("is a folder, not a file", {
+        path: `-o ${out}`,
+        fix: `name a file, e.g. -o ${out.replace(/\/+$/, "")}/plan.json`,
+      }),
+    );
+  }
+  return file;
+}
 
 const SYMBOL = { create: "+", update: "~", adopt: "=", delete: "-", "no-op": " " } as const;
 
@@ -76,6 +123,8 @@ export const plan: Command = {
   positionals: ["env"],
   async handler(args, ctx) {
     const env = requireEnvArg(args, "plan");
+    const out = typeof args.values.out === "string" ? outFile(ctx, args.values.out) : undefined;
+    const key = out ? planKey(ctx) : undefined;
     let result: Plan;
     if (args.values.offline) {
       const resolved = resolveChecked(await loadFromArgs(args, ctx), env);
@@ -91,8 +140,19 @@ export const plan: Command = {
       const dns = await planned;
       if (dns) result = withDns(result, dns.changes);
     }
-    if (typeof args.values.out === "string") {
-      await writeFile(resolvePath(ctx.cwd, args.values.out), `${JSON.stringify(result, null, 2)}\n`);
+    // Signed for hand-over: apply on another machine with the same key refuses any edit.
+    if (key) result = signPlan(result, key);
+    if (out) {
+      try {
+        await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+      } catch (e) {
+        throw new UserError(
+          error(`cannot be written: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+            path: `-o ${String(args.values.out)}`,
+            fix: "write the plan to a file in a folder you can write to",
+          }),
+        );
+      }
     }
     ctx.stdout(args.values.json ? `${JSON.stringify(result, null, 2)}\n` : formatPlan(result));
     if (result.dns && !args.values.json) ctx.stdout(formatDns(result.dns));
