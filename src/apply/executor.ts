@@ -1,6 +1,7 @@
+import { CATALOG } from "../catalog/index.js";
 import { labels } from "../catalog/objects.js";
-import type { KubeObject, SecretSpec } from "../catalog/types.js";
-import { throwIfErrors, UserError } from "../diagnostics/diagnostic.js";
+import type { KubeObject, ManifestSource, SecretSpec } from "../catalog/types.js";
+import { error, throwIfErrors, UserError } from "../diagnostics/diagnostic.js";
 import { buildGraph } from "../graph/graph.js";
 import type { ComponentId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
@@ -74,10 +75,11 @@ function rank(c: Change): number {
  */
 export async function execute(plan: Plan, o: ExecuteOptions): Promise<{ changes: number }> {
   // A Secret written from a variable that is not set would stop the run half way: refuse first.
+  const secrets = secretSources(o.env);
   const fromVariables = plan.phases
     .flatMap((p) => p.components.flatMap((c) => c.changes))
     .filter((ch) => ch.provider === "secret" && ch.action !== "no-op" && ch.action !== "delete")
-    .flatMap((ch) => (ch.spec as SecretChangeSpec | undefined)?.secret ?? []);
+    .map((ch) => catalogSecret(ch, secrets));
   throwIfErrors(missingVariables(fromVariables, o.ctx.variables ?? {}));
   const started = Date.now();
   const components = plan.phases.flatMap((p) => p.components);
@@ -95,7 +97,6 @@ export async function execute(plan: Plan, o: ExecuteOptions): Promise<{ changes:
     const newKinds = desiredKinds(plan);
     await writeParent(o, [...oldKinds, ...newKinds], namespacesOf(plan, parent));
 
-    const secrets = secretSources(plan, o.env);
     for (const phase of plan.phases) {
       const applying = phase.components.filter((c) => c.changes.some((ch) => ch.action !== "delete"));
       changes += await runPhase(phase.id, applying, o, secrets, started);
@@ -146,20 +147,41 @@ function desiredKinds(plan: Plan): string[] {
 }
 
 /**
- * Every secret a template may read: the plan's, then the rest of the environment's, so that a
- * narrowed run (`--phase 3`) still finds the credentials earlier phases created.
+ * Every secret of the environment, with the rules it is written by, as the catalog derives them
+ * now: what templates read (a narrowed run, `--phase 3`, still finds the credentials earlier
+ * phases created) and what each planned Secret is written from. A plan's own copy of the rules is
+ * never used: a saved file could name any variable of the operator's environment.
  */
-function secretSources(plan: Plan, env: ResolvedEnvironment): SecretSpec[] {
-  const planned = plan.phases.flatMap((p) =>
-    p.components.flatMap((c) =>
-      c.changes.filter((ch) => ch.provider === "secret").map((ch) => (ch.spec as SecretChangeSpec).secret),
-    ),
-  );
-  const names = new Set(planned.map((s) => `${s.namespace}/${s.name}`));
-  const rest = desiredComponents(env, buildGraph(env))
-    .flatMap((d) => d.secrets)
-    .filter((s) => !names.has(`${s.namespace}/${s.name}`));
-  return [...planned, ...rest];
+function secretSources(env: ResolvedEnvironment): SecretSpec[] {
+  return desiredComponents(env, buildGraph(env)).flatMap((d) => d.secrets);
+}
+
+/** The catalog's rules for a planned Secret; a Secret the catalog does not make is refused. */
+function catalogSecret(ch: Change, secrets: SecretSpec[]): SecretSpec {
+  const spec = secrets.find((s) => s.name === ch.name && s.namespace === ch.namespace);
+  if (!spec) {
+    throw new UserError(
+      error(`Secret ${ch.namespace}/${ch.name} is not a secret the catalog makes for this environment`, {
+        path: ch.id ?? `${ch.namespace}/${ch.name}`,
+        fix: "apply a plan made by plinth plan <env> -o plan.json from this config; nothing was changed",
+      }),
+    );
+  }
+  return spec;
+}
+
+/** A manifest step's pinned source, from the catalog: a plan's URL is never fetched. */
+function catalogManifest(c: PlanComponent, ch: Change, env: ResolvedEnvironment): ManifestSource {
+  const step = CATALOG[c.id]?.external?.(env).find((e) => e.provider === "manifest" && e.name === ch.name);
+  if (!step?.source) {
+    throw new UserError(
+      error(`${ch.kind} ${ch.name} is not a manifest the catalog applies for component ${c.id}`, {
+        path: `${c.id}.${ch.name}`,
+        fix: "apply a plan made by plinth plan <env> -o plan.json from this config",
+      }),
+    );
+  }
+  return step.source;
 }
 
 /**
@@ -248,7 +270,12 @@ async function runComponent(
         if (ch.action === "no-op") continue;
         if (ch.namespace) await waitCreated(o, ch.namespace, (m) => emit("waiting", m));
         // The plan's change does not carry its component: the Secret's labels need it (prune, --target).
-        const change = { ...ch, component: c.id } as ResourceChange<SecretChangeSpec>;
+        // ...and is written by the catalog's rules, whatever the plan's copy of them says.
+        const change = {
+          ...ch,
+          component: c.id,
+          spec: { secret: catalogSecret(ch, secrets) },
+        } as ResourceChange<SecretChangeSpec>;
         await applySecret(o.kube, o.env, change, secrets, o.ctx);
       } else if (ch.provider === "kubernetes") {
         const spec = ch.spec as KubeSpec | { release?: boolean } | undefined;
@@ -277,8 +304,7 @@ async function runComponent(
           );
         }
       } else if (ch.provider === "manifest" && ch.action !== "no-op") {
-        const source = ch.spec as { url: string; imageOverrides: { from: string; to: string }[] };
-        for (const object of await fetchManifest(source.url, source.imageOverrides)) {
+        for (const object of await fetchManifest(catalogManifest(c, ch, o.env))) {
           await o.kube.applyObject(
             withMembership(
               {
