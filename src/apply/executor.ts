@@ -43,6 +43,21 @@ export interface ExecuteOptions {
   maxWaitMs?: number;
   /** Work a component needs once it is ready (Vault's own configuration), reported like its objects. */
   afterReady?: Partial<Record<ComponentId, AfterReady>>;
+  /** Aborted when the run must stop (its environment lock was lost): checked between components. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Stops a run whose signal was aborted, before `step`, saying why: the reason's own diagnostics
+ * (a lost lock names the environment and what happened), then where the run stopped.
+ */
+export function stopIfAborted(signal: AbortSignal | undefined, step: string): void {
+  if (!signal?.aborted) return;
+  const reason: unknown = signal.reason;
+  if (!(reason instanceof UserError)) throw reason;
+  throw new UserError(
+    reason.diagnostics.map((d) => ({ ...d, message: `${d.message}; stopped before ${step}` })),
+  );
 }
 
 export interface AfterReady {
@@ -261,6 +276,7 @@ async function runComponent(
       ...(detail ? { detail } : {}),
       elapsedMs: Date.now() - t0,
     });
+  stopIfAborted(o.signal, `component ${c.id} (phase ${phase})`);
   emit("applying");
   let applied = 0;
   const waits: Wait[] = [];
@@ -497,6 +513,7 @@ async function runPhaseDeletions(components: PlanComponent[], o: ExecuteOptions)
 }
 
 async function runDeletions(c: PlanComponent, o: ExecuteOptions): Promise<number> {
+  stopIfAborted(o.signal, `the deletions of component ${c.id}`);
   const deletes = c.changes.filter((ch) => ch.action === "delete").sort((a, b) => rank(b) - rank(a));
   const namespaces: string[] = [];
   for (const ch of deletes) {

@@ -1,17 +1,18 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { execute } from "../apply/executor.js";
-import { error, UserError } from "../diagnostics/diagnostic.js";
+import { error, formatDiagnostic, UserError } from "../diagnostics/diagnostic.js";
 import { livePlan, memberKinds, readParent } from "../plan/live.js";
 import type { Plan } from "../plan/plan.js";
 import { clusterPeers, wantedByPeers } from "../plan/shared.js";
 import { identityOf, parseIdentity } from "../providers/kubernetes/identity.js";
+import { type HeldLock, type HoldOptions, holdLock, type StateBackend } from "../state/index.js";
+import { withLaterFailure } from "../state/later-failure.js";
 import type { CommandContext, ParsedArgs } from "./command.js";
 import { duration, positiveInt } from "./flags.js";
 import { progressSink } from "./progress.js";
 import type { Session } from "./session.js";
 import type { VaultAccess } from "./vault-access.js";
 import { inspectForPlan, vaultAfterReady, withVault } from "./vault-step.js";
-
-const LOCK_TTL_MS = 60 * 60_000;
 
 /** Narrows a plan to `--phase` and `--target` (a target keeps only that component's changes). */
 export function narrow(plan: Plan, args: ParsedArgs): Plan {
@@ -102,16 +103,42 @@ async function deployedPeers(session: Session): Promise<Map<string, string[]>> {
 }
 
 /**
- * Holds the environment's lock around `fn`: taken before planning, so a second run stops at once
- * naming the holder, and nothing another plinth run does can slip between plan and apply.
+ * The lock the current run holds, for runPlan to stop between components once it is lost. Context
+ * rather than a parameter: every command's run under lockedRun gets it, however it reaches runPlan.
  */
-export async function withLock<T>(session: Session, operation: string, fn: () => Promise<T>): Promise<T> {
-  const lock = await session.state.lock(session.env.name, session.holder, operation, LOCK_TTL_MS);
+const heldLock = new AsyncLocalStorage<HeldLock>();
+
+/**
+ * The one way `apply`, `destroy` and `bootstrap` hold an environment's lock: taken before
+ * planning, so a second run stops at once naming the holder and nothing another run does can slip
+ * between plan and apply; renewed while `fn` runs (its `signal` aborts if the lock is lost);
+ * released after, without a failed release hiding `fn`'s own error.
+ */
+export async function lockedRun<T>(
+  state: StateBackend,
+  env: string,
+  holder: string,
+  operation: string,
+  fn: (held: HeldLock) => Promise<T>,
+  options?: HoldOptions,
+): Promise<T> {
+  const held = await holdLock(state, env, holder, operation, options);
+  let result: T;
   try {
-    return await fn();
-  } finally {
-    await session.state.release(lock);
+    result = await heldLock.run(held, () => fn(held));
+  } catch (e) {
+    throw await held.release().then(
+      () => e,
+      (later: unknown) => withLaterFailure(e, later, `releasing the lock of ${env}`),
+    );
   }
+  await held.release();
+  return result;
+}
+
+/** Holds the session's environment lock around `fn` (see lockedRun). */
+export function withLock<T>(session: Session, operation: string, fn: () => Promise<T>): Promise<T> {
+  return lockedRun(session.state, session.env.name, session.holder, operation, fn);
 }
 
 /** Runs the plan (under the caller's lock), then records its outcome and what is owned. */
@@ -128,24 +155,12 @@ export async function runPlan(
   const sink = progressSink(mode, mode === "json" ? ctx.stdout : ctx.stderr);
   let outcome: "applied" | "failed" = "failed";
   let changes = 0;
-  try {
-    const result = await execute(plan, {
-      kube: session.kube,
-      ctx: session.pctx,
-      env: session.env,
-      onEvent: sink,
-      concurrency: positiveInt(args, "concurrency", 4),
-      noWait: Boolean(args.values["no-wait"]),
-      skipHealthChecks: Boolean(args.values["no-health-checks"]),
-      ...(timeout ? { maxWaitMs: timeout } : {}),
-      ...(vault ? { afterReady: { vault: vaultAfterReady(session, vault, timeout) } } : {}),
-    });
-    outcome = "applied";
-    changes = result.changes;
-    return 0;
-  } finally {
+  const signal = heldLock.getStore()?.signal;
+  // The outcome is recorded whether the run worked or not; a failed record never replaces the
+  // run's own error, and is the error when the run worked.
+  const record = async (): Promise<void> => {
     const previous = await session.state.read(session.env.name);
-    await session.state.write({
+    const warnings = await session.state.write({
       version: 1,
       env: session.env.name,
       owned: await ownedIds(session),
@@ -162,7 +177,31 @@ export async function runPlan(
       ].slice(-50),
       outputs: { ...(previous?.outputs ?? {}), ...hostsOutput(session) },
     });
+    for (const w of warnings) ctx.stderr(`${formatDiagnostic(w)}\n`);
+  };
+  try {
+    const result = await execute(plan, {
+      kube: session.kube,
+      ctx: session.pctx,
+      env: session.env,
+      onEvent: sink,
+      concurrency: positiveInt(args, "concurrency", 4),
+      noWait: Boolean(args.values["no-wait"]),
+      skipHealthChecks: Boolean(args.values["no-health-checks"]),
+      ...(timeout ? { maxWaitMs: timeout } : {}),
+      ...(vault ? { afterReady: { vault: vaultAfterReady(session, vault, timeout) } } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    outcome = "applied";
+    changes = result.changes;
+  } catch (e) {
+    throw await record().then(
+      () => e,
+      (later: unknown) => withLaterFailure(e, later, `saving the state of ${session.env.name}`),
+    );
   }
+  await record();
+  return 0;
 }
 
 /** What the cluster says this environment owns: its ApplySet members (the truth state is rebuilt from). */

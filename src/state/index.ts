@@ -5,8 +5,9 @@ import { S3StateBackend } from "./s3.js";
 import { missingCredentialsError, type RetryOptions } from "./s3-errors.js";
 import type { StateBackend } from "./types.js";
 
+export { DEFAULT_LOCK_TTL_MS, type HeldLock, type HoldOptions, holdLock } from "./held-lock.js";
 export { LocalStateBackend } from "./local.js";
-export { defaultHolder, describeLock, isExpired } from "./lock.js";
+export { defaultHolder, describeLock, isExpired, LockLostError } from "./lock.js";
 export { S3StateBackend } from "./s3.js";
 export type { AppliedPlan, EnvironmentState, LockInfo, StateBackend } from "./types.js";
 export { findSecretsInState, SecretInStateError } from "./validate.js";

@@ -2,24 +2,23 @@ import { createHash, randomBytes } from "node:crypto";
 import { link, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { UserError } from "../diagnostics/diagnostic.js";
-import { isExpired, lockHeldError, lostUpdateError, newLock } from "./lock.js";
+import { type Diagnostic, UserError } from "../diagnostics/diagnostic.js";
+import { errno, ignoreMissing, ioError } from "./fs-errors.js";
+import { type GuardOptions, withGuard } from "./guard.js";
+import { isExpired, LockLostError, lockHeldError, lostBecause, lostUpdateError, newLock } from "./lock.js";
 import type { EnvironmentState, LockInfo, StateBackend } from "./types.js";
-import { assertEnvName, checkStateForWrite, parseLock, parseState } from "./validate.js";
+import { assertEnvName, checkStateForWrite, parseLock, parseState, stateWarnings } from "./validate.js";
 
 export interface LocalBackendOptions {
   /** Absolute folder holding `<env>.json` and `<env>.lock`. */
   dir: string;
   /** Folder messages show paths relative to (the config file's folder). */
   baseDir?: string;
+  /** Guard file tuning (tests). */
+  guard?: Pick<GuardOptions, "staleMs" | "waitMs">;
 }
 
-/** A guard is held for milliseconds; one this old was left behind by a killed process. */
-const STALE_GUARD_MS = 30_000;
-const GUARD_WAIT_MS = 10_000;
 const TAKEOVER_ATTEMPTS = 5;
-
-const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
 const tempName = (file: string): string => `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
 
@@ -99,6 +98,7 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
 export class LocalStateBackend implements StateBackend {
   readonly dir: string;
   private readonly baseDir: string | undefined;
+  private readonly guardOptions: Pick<GuardOptions, "staleMs" | "waitMs">;
   /** Hash of the state each environment had when this backend last read or wrote it (null: absent). */
   private readonly seen = new Map<string, string | null>();
 
@@ -106,6 +106,7 @@ export class LocalStateBackend implements StateBackend {
     if (!isAbsolute(options.dir)) throw new Error(`state folder must be absolute, got ${options.dir}`);
     this.dir = options.dir;
     this.baseDir = options.baseDir;
+    this.guardOptions = options.guard ?? {};
   }
 
   describe(): string {
@@ -129,7 +130,7 @@ export class LocalStateBackend implements StateBackend {
    * Replaces the state atomically, refusing a lost update: the file must still be what this
    * backend last read (or absent, if it never read it), so a run never overwrites another's write.
    */
-  async write(state: EnvironmentState): Promise<void> {
+  async write(state: EnvironmentState): Promise<Diagnostic[]> {
     const text = checkStateForWrite(state);
     const file = this.stateFile(state.env);
     await this.ensureDir();
@@ -147,6 +148,7 @@ export class LocalStateBackend implements StateBackend {
       }
     });
     this.seen.set(state.env, sha256(text));
+    return stateWarnings(state, this.show(file));
   }
 
   async lock(env: string, holder: string, operation: string, ttlMs: number): Promise<LockInfo> {
@@ -181,6 +183,32 @@ export class LocalStateBackend implements StateBackend {
       message: `the lock of environment ${env} kept changing hands while plinth tried to take it`,
       fix: "another plinth run is starting at the same moment: wait for it, then run again",
     });
+  }
+
+  async renew(lock: LockInfo, ttlMs: number): Promise<LockInfo> {
+    assertEnvName(lock.env);
+    const file = this.lockFile(lock.env);
+    const renewed: LockInfo = { ...lock, expiresAt: new Date(Date.now() + ttlMs).toISOString() };
+    await this.withGuard(this.lockGuard(lock.env), lock.env, async () => {
+      let current: LockInfo | undefined;
+      try {
+        current = await this.readLock(lock.env);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        throw new LockLostError(
+          lock.env,
+          this.show(file),
+          "its lock file was replaced by one that is not plinth's",
+        );
+      }
+      if (current?.id !== lock.id) throw new LockLostError(lock.env, this.show(file), lostBecause(current));
+      try {
+        await atomicWriteFile(file, `${JSON.stringify(renewed, null, 2)}\n`);
+      } catch (e) {
+        throw ioError(e, this.show(file), "write");
+      }
+    });
+    return renewed;
   }
 
   async release(lock: LockInfo): Promise<void> {
@@ -262,48 +290,13 @@ export class LocalStateBackend implements StateBackend {
   }
 
   /**
-   * Serialises check-then-change operations with a short-lived guard file (`wx`), so a check and
-   * the change after it cannot interleave with another process's: replacing or removing an
-   * existing lock (take-over, release, unlock) and replacing the state. Creating a lock needs no
-   * guard: it only succeeds when there is none.
+   * Check-then-change operations (replacing or removing an existing lock, replacing the state) run
+   * under a short-lived guard file, so the check and the change cannot interleave with another
+   * process's. Creating a lock needs none: it only succeeds when there is none.
    */
-  private async withGuard<T>(guard: string, env: string, fn: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + GUARD_WAIT_MS;
-    for (;;) {
-      try {
-        await (await open(guard, "wx", 0o644)).close();
-        break;
-      } catch (e) {
-        if (errno(e) !== "EEXIST") throw ioError(e, this.show(guard), "create");
-      }
-      const age = await stat(guard).then(
-        (s) => Date.now() - s.mtimeMs,
-        () => 0,
-      );
-      if (age > STALE_GUARD_MS) {
-        await unlink(guard).catch(ignoreMissing);
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new UserError({
-          severity: "error",
-          path: this.show(guard),
-          message: `another plinth process has been changing the state or lock of environment ${env} for over ${GUARD_WAIT_MS / 1000}s`,
-          fix: `if no plinth process is running, delete ${this.show(guard)}`,
-        });
-      }
-      await sleep(5 + Math.floor(Math.random() * 20));
-    }
-    try {
-      return await fn();
-    } finally {
-      await unlink(guard).catch(ignoreMissing);
-    }
+  private withGuard<T>(guard: string, env: string, fn: () => Promise<T>): Promise<T> {
+    return withGuard(guard, { where: this.show(guard), env, ...this.guardOptions }, fn);
   }
-}
-
-function ignoreMissing(e: unknown): void {
-  if (errno(e) !== "ENOENT") throw e;
 }
 
 async function unreadableLock(env: string, file: string): Promise<LockInfo> {
@@ -319,23 +312,4 @@ async function unreadableLock(env: string, file: string): Promise<LockInfo> {
     expiresAt: at,
     id: "",
   };
-}
-
-function ioError(e: unknown, where: string, action: "read" | "write" | "create"): Error {
-  const code = errno(e);
-  if (!code) return e as Error;
-  const reason: Record<string, string> = {
-    EACCES: "permission denied",
-    EPERM: "operation not permitted",
-    EROFS: "the file system is read-only",
-    ENOSPC: "the disk is full",
-    ENOTDIR: "a part of the path is a file, not a folder",
-    EISDIR: "it is a folder",
-  };
-  return new UserError({
-    severity: "error",
-    path: where,
-    message: `cannot ${action} it: ${reason[code] ?? code}`,
-    fix: "fix the folder's permissions or free space, or point state.path in the config at a writable folder",
-  });
 }

@@ -55,6 +55,27 @@ export function lostUpdateError(env: string, where: string): UserError {
 }
 
 /**
+ * Our lock is no longer ours (removed, or taken over after it expired), or could not be renewed
+ * before it expired: the run must stop, since another run may now be changing the environment.
+ */
+export class LockLostError extends UserError {
+  constructor(env: string, where: string, why: string) {
+    super({
+      severity: "error",
+      path: where,
+      message: `lost the lock of ${env}: ${why}`,
+      fix: `another plinth run may be changing ${env} now: let it finish (or run plinth unlock ${env} if none is running), then run again; this run resumes where it stopped`,
+    });
+    this.name = "LockLostError";
+  }
+}
+
+/** Why a renewal found the lock not ours: what is there now (or nothing). */
+export function lostBecause(current: LockInfo | undefined): string {
+  return current ? `it was taken over by ${describeLock(current)}` : "its lock was removed (plinth unlock?)";
+}
+
+/**
  * Who is running plinth, for locks and applied plans: the CI identity on GitHub Actions
  * (`octocat@github-actions run 1234`), otherwise `user@host`. `PLINTH_HOLDER` overrides both.
  * Environment variables are passed in (read only at the CLI edge).

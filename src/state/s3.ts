@@ -1,6 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import { UserError } from "../diagnostics/diagnostic.js";
-import { isExpired, lockHeldError, lostUpdateError, newLock } from "./lock.js";
+import { type Diagnostic, UserError } from "../diagnostics/diagnostic.js";
+import { isExpired, LockLostError, lockHeldError, lostBecause, lostUpdateError, newLock } from "./lock.js";
 import {
   codeOf,
   DEFAULT_RETRY,
@@ -11,7 +11,7 @@ import {
   withRetry,
 } from "./s3-errors.js";
 import type { EnvironmentState, LockInfo, StateBackend } from "./types.js";
-import { assertEnvName, checkStateForWrite, parseLock, parseState } from "./validate.js";
+import { assertEnvName, checkStateForWrite, parseLock, parseState, stateWarnings } from "./validate.js";
 
 export interface S3BackendOptions {
   /** `https://<account>.r2.cloudflarestorage.com`, or any S3-compatible endpoint. */
@@ -113,7 +113,7 @@ export class S3StateBackend implements StateBackend {
     return state;
   }
 
-  async write(state: EnvironmentState): Promise<void> {
+  async write(state: EnvironmentState): Promise<Diagnostic[]> {
     const text = checkStateForWrite(state);
     const key = this.stateKey(state.env);
     const etag = this.seen.get(state.env) ?? null;
@@ -127,6 +127,7 @@ export class S3StateBackend implements StateBackend {
       if (now?.text !== text) throw lostUpdateError(state.env, this.url(key));
       this.seen.set(state.env, now.etag);
     }
+    return stateWarnings(state, this.url(key));
   }
 
   async lock(env: string, holder: string, operation: string, ttlMs: number): Promise<LockInfo> {
@@ -161,6 +162,44 @@ export class S3StateBackend implements StateBackend {
       message: `the lock of environment ${env} kept changing hands while plinth tried to take it`,
       fix: "another plinth run is starting at the same moment: wait for it, then run again",
     });
+  }
+
+  async renew(lock: LockInfo, ttlMs: number): Promise<LockInfo> {
+    assertEnvName(lock.env);
+    const key = this.lockKey(lock.env);
+    const renewed: LockInfo = { ...lock, expiresAt: new Date(Date.now() + ttlMs).toISOString() };
+    const text = `${JSON.stringify(renewed, null, 2)}\n`;
+    const stored = await this.get(key);
+    const current = stored && this.lockOrUndefined(stored.text, lock.env);
+    if (!stored || current?.id !== lock.id) {
+      throw new LockLostError(
+        lock.env,
+        this.url(key),
+        stored && !current
+          ? "its lock object was replaced by one that is not plinth's"
+          : lostBecause(current),
+      );
+    }
+    try {
+      // Only the very object read: a takeover landing between the GET and this PUT wins.
+      await this.put(key, text, { IfMatch: stored.etag });
+      return renewed;
+    } catch (e) {
+      if (!isExpected(e, ...LOST)) throw e;
+      // A retried PUT whose first try landed finds its own renewal.
+      const now = await this.get(key);
+      const after = now && this.lockOrUndefined(now.text, lock.env);
+      if (after?.id === lock.id) return after;
+      throw new LockLostError(lock.env, this.url(key), lostBecause(after));
+    }
+  }
+
+  private lockOrUndefined(text: string, env: string): LockInfo | undefined {
+    try {
+      return parseLock(text, { where: "", env });
+    } catch {
+      return undefined;
+    }
   }
 
   async release(lock: LockInfo): Promise<void> {

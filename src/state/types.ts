@@ -1,3 +1,5 @@
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+
 /**
  * What plinth remembers about an environment. Never a secret value: the live systems are the truth
  * (ownership marks on the objects themselves), state is ownership and history.
@@ -39,13 +41,22 @@ export interface StateBackend {
   /** `local: .plinth/state` or `s3: https://…/bucket/prefix`, for messages. */
   describe(): string;
   read(env: string): Promise<EnvironmentState | undefined>;
-  /** Atomic write (temp file + rename locally; a single PUT remotely). */
-  write(state: EnvironmentState): Promise<void>;
+  /**
+   * Atomic write (temp file + rename locally; a single PUT remotely). Returns warnings: a host or
+   * id that happens to have a token's shape is written, and said (see validate.ts).
+   */
+  write(state: EnvironmentState): Promise<Diagnostic[]>;
   /**
    * Takes the environment's lock with a conditional create (`If-None-Match: *` remotely, `wx`
    * locally). An expired lock may be taken over; a live one throws a UserError naming its holder.
    */
   lock(env: string, holder: string, operation: string, ttlMs: number): Promise<LockInfo>;
+  /**
+   * Extends our own lock to `ttlMs` from now, only while it is still ours: the same id, replaced
+   * under the guard locally, by `If-Match` on the very object read on S3 (a renewal never
+   * overwrites another holder's lock). Throws LockLostError when it was removed or taken over.
+   */
+  renew(lock: LockInfo, ttlMs: number): Promise<LockInfo>;
   /** Releases our own lock (by id). */
   release(lock: LockInfo): Promise<void>;
   /** `plinth unlock <env>`: removes whatever lock exists; returns what was removed. */

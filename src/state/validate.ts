@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { findLiteralSecrets } from "../config/secret-ref.js";
-import { UserError } from "../diagnostics/diagnostic.js";
+import { type Diagnostic, UserError, warning } from "../diagnostics/diagnostic.js";
 import type { EnvironmentState, LockInfo } from "./types.js";
 
 const ENV_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -125,52 +125,100 @@ export function parseLock(text: string, object: StateObject): LockInfo {
   return parsed.data;
 }
 
-// Shapes of well-known credentials: PEM private keys, JWTs, cloud and forge tokens, Vault/OpenBao
-// tokens, k3s join tokens, URLs with a password in them.
-const SECRET_VALUES: readonly [string, RegExp][] = [
+// Shapes that are only ever a credential: no host, id or name plinth writes can take them.
+const ALWAYS_SECRET: readonly [string, RegExp][] = [
   ["a PEM private key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/],
   ["an OpenSSH private key", /-----BEGIN OPENSSH PRIVATE KEY-----/],
   ["a JSON Web Token", /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/],
-  ["an AWS access key id", /\b(AKIA|ASIA)[A-Z0-9]{16}\b/],
-  ["a GitHub token", /\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})\b/],
-  ["a Vault or OpenBao token", /\b(hv[sbr]|s|b|r)\.[A-Za-z0-9_-]{24,}\b/],
   ["a k3s join token", /\bK10[0-9a-f]{20,}::/],
-  ["a Slack token", /\bxox[abposr]-[A-Za-z0-9-]{10,}/],
   ["an authorization header", /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}/],
   ["a URL with a password", /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:[^\s/@]+@/i],
 ];
+
+// Token shapes a name can also have by chance (`s.` and 24 letters, `xoxb-…`), each bounded so a
+// longer dotted name (`r.mycompanyproductionservices.com`) is not taken for a token inside it.
+const TOKEN_SHAPES: readonly [string, RegExp][] = [
+  ["an AWS access key id", /\b(AKIA|ASIA)[A-Z0-9]{16}\b/],
+  // 40 characters of base64 with upper, lower and digits: hex digests and names have no capitals.
+  [
+    "an AWS secret access key",
+    /(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/,
+  ],
+  ["a GitHub token", /\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})\b/],
+  // Current tokens: `hvs.`/`hvb.`/`hvr.` and 90-odd characters; legacy ones: `s.` and exactly 24.
+  [
+    "a Vault or OpenBao token",
+    /(?<![A-Za-z0-9_.-])(hv[sbr]\.[A-Za-z0-9_-]{24,}|[sbr]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_.-])/,
+  ],
+  ["a Slack token", /\bxox[abposr]-[A-Za-z0-9-]{10,}/],
+];
+
+/** A DNS name as plinth renders hosts (lower case): an identifier, never a credential. */
+const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+\.?$/;
 
 export interface SecretFinding {
   /** Dotted path in the state, e.g. `outputs.vaultToken`. */
   path: string;
   /** What it looks like (never the value). */
   looksLike: string;
+  /** `error`: refused. `warning`: a host or id with a token's shape, written and said. */
+  severity: "error" | "warning";
 }
 
-/** Every value in a state that looks like a secret: by its key (as in config) or by its shape. */
-export function findSecretsInState(state: EnvironmentState): SecretFinding[] {
-  const byKey = findLiteralSecrets(state).map((s) => ({
+/**
+ * What plinth writes into state is typed (types.ts), so each field is judged for what it can hold:
+ * - `version`, `env`, times, `outcome`, `changes`: checked by the schema, nothing to scan;
+ * - identifiers: `owned` (ids plinth builds from object identities), `applied[].hash`, and output
+ *   values that are host names (`host.vault`): a token shape there is a name that happens to look
+ *   like one, so a warning; a private key, JWT or URL with a password never is a name, so an error;
+ * - free text: `applied[].who` (the holder, from `PLINTH_HOLDER` or CI) and the other outputs,
+ *   keys included: any credential shape is an error. Outputs are a free-form record, so their keys
+ *   are also judged as config keys are (`rootToken: …`, a `change-me` value); the holder is a name,
+ *   so a placeholder-looking one (`<ci>`) is fine.
+ */
+function scanState(state: EnvironmentState): SecretFinding[] {
+  const findings: SecretFinding[] = findLiteralSecrets(state.outputs, ["outputs"]).map((s) => ({
     path: s.path,
     looksLike: s.kind === "placeholder" ? "a placeholder password" : "a secret (by its key)",
+    severity: "error" as const,
   }));
-  const byShape: SecretFinding[] = [];
-  const visit = (value: unknown, path: string[]): void => {
-    if (typeof value === "string") {
-      const hit = SECRET_VALUES.find(([, re]) => re.test(value));
-      if (hit) byShape.push({ path: path.join("."), looksLike: hit[0] });
-    } else if (Array.isArray(value)) {
-      for (const [i, v] of value.entries()) visit(v, [...path, String(i)]);
-    } else if (value && typeof value === "object") {
-      for (const [k, v] of Object.entries(value)) {
-        // A key can hold a secret too (outputs are a free-form record).
-        visit(k, [...path, `(key ${k.length > 40 ? `${k.slice(0, 8)}…` : k})`]);
-        visit(v, [...path, k]);
-      }
+  const judge = (value: string, path: string, identifier: boolean): void => {
+    const always = ALWAYS_SECRET.find(([, re]) => re.test(value));
+    if (always) {
+      findings.push({ path, looksLike: always[0], severity: "error" });
+      return;
     }
+    const token = TOKEN_SHAPES.find(([, re]) => re.test(value));
+    if (token) findings.push({ path, looksLike: token[0], severity: identifier ? "warning" : "error" });
   };
-  visit(state, []);
+  for (const [i, id] of state.owned.entries()) judge(id, `owned.${i}`, true);
+  for (const [i, plan] of state.applied.entries()) {
+    judge(plan.hash, `applied.${i}.hash`, true);
+    judge(plan.who, `applied.${i}.who`, false);
+  }
+  for (const [key, value] of Object.entries(state.outputs)) {
+    judge(key, `outputs.(key ${key.length > 40 ? `${key.slice(0, 8)}…` : key})`, false);
+    judge(value, `outputs.${key}`, HOST.test(value));
+  }
   const seen = new Set<string>();
-  return [...byKey, ...byShape].filter((f) => !seen.has(f.path) && seen.add(f.path));
+  return findings.filter((f) => !seen.has(f.path) && seen.add(f.path));
+}
+
+/** Every value in a state that is refused: a secret by its key, or by its shape in free text. */
+export function findSecretsInState(state: EnvironmentState): SecretFinding[] {
+  return scanState(state).filter((f) => f.severity === "error");
+}
+
+/** Hosts and ids written although they have a token's shape, said after the write. */
+export function stateWarnings(state: EnvironmentState, where: string): Diagnostic[] {
+  return scanState(state)
+    .filter((f) => f.severity === "warning")
+    .map((f) =>
+      warning(`${f.path} has the shape of ${f.looksLike}; written, as it is a host or id, not a secret`, {
+        path: where,
+        fix: "nothing to do if it is a name from your config; if it is a credential, take it out of the config",
+      }),
+    );
 }
 
 /** Thrown when plinth itself tried to store a secret: a bug in plinth, never the user's input. */

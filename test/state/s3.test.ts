@@ -6,7 +6,7 @@
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../src/diagnostics/diagnostic.js";
-import { type StateBackend, stateBackend } from "../../src/state/index.js";
+import { holdLock, LockLostError, type StateBackend, stateBackend } from "../../src/state/index.js";
 import { testbedEnv } from "../testbed/env.js";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
 import { s3Env, s3Place, uniquePrefix } from "./s3-place.js";
@@ -200,5 +200,52 @@ describe("s3 state (test bed's S3 server)", () => {
       ).toHaveLength(2);
       await place.cleanup();
     });
+
+    it("a renewal whose answer was lost, retried against its own new ETag, is recognised as its own", async () => {
+      const { b, place } = viaProxy();
+      const held = await holdLock(b, "staging", "alice@laptop", "apply staging", {
+        ttlMs: 2_000,
+        renewEveryMs: 300,
+      });
+      const before = proxy.seen.length;
+      proxy.inject(
+        { kind: "lose-answer" },
+        1,
+        (method, path) => method === "PUT" && path.includes("lock.json"),
+      );
+      await new Promise((r) => setTimeout(r, 1_000));
+      // The renewal's PUT landed, its answer was lost; the retry (If-Match on the ETag read before)
+      // got 412 and found its own renewal: the run keeps its lock.
+      expect(proxy.seen.slice(before).filter((r) => r.startsWith("PUT")).length).toBeGreaterThanOrEqual(2);
+      expect(held.signal.aborted).toBe(false);
+      expect(JSON.parse((await place.readRaw("staging", "lock")) ?? "{}")).toEqual(held.lock);
+      await held.release();
+      expect(await place.readRaw("staging", "lock")).toBeUndefined();
+      await place.cleanup();
+    }, 20_000);
+
+    it("a lock that cannot be renewed before it expires (the store unreachable) stops the run", async () => {
+      const { b, place } = viaProxy();
+      const held = await holdLock(b, "staging", "alice@laptop", "apply staging", {
+        ttlMs: 2_000,
+        renewEveryMs: 500,
+      });
+      const expiresAt = held.lock.expiresAt;
+      proxy.inject({ kind: "status", status: 503, code: "ServiceUnavailable" }, 10_000, (_, path) =>
+        path.includes("lock.json"),
+      );
+      await new Promise((resolve) => held.signal.addEventListener("abort", resolve, { once: true }));
+      proxy.clear();
+      // Given up before its term ended: after it, another run may take the lock.
+      expect(Date.now()).toBeLessThan(Date.parse(expiresAt));
+      expect(held.signal.reason).toBeInstanceOf(LockLostError);
+      expect((held.signal.reason as Error).message).toMatch(
+        new RegExp(
+          `lost the lock of staging: could not renew it before it expired at ${reEscape(expiresAt)} \\(.*503 ServiceUnavailable`,
+        ),
+      );
+      await held.release();
+      await place.cleanup();
+    }, 20_000);
   });
 });

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/schema.js";
 import { UserError } from "../../src/diagnostics/diagnostic.js";
-import { stateBackend } from "../../src/state/index.js";
+import { holdLock, LockLostError, stateBackend } from "../../src/state/index.js";
 import type { EnvironmentState, LockInfo, StateBackend } from "../../src/state/types.js";
 import { SecretInStateError } from "../../src/state/validate.js";
 
@@ -325,6 +325,71 @@ export function backendBehaviour(harness: Harness): void {
         expect(await place.readRaw("staging", "lock")).toBeUndefined();
         await open(place).lock("staging", "bob@ci", "apply staging", 60_000);
       });
+
+      it("renewal: a run that outlives its lock's first term still holds it", async () => {
+        const place = await fresh();
+        const held = await holdLock(open(place), "staging", "alice@laptop", "apply staging", {
+          ttlMs: 2_000,
+          renewEveryMs: 500,
+        });
+        const first = held.lock;
+        await sleep(3_000); // past the first term's end
+        expect(Date.parse(first.expiresAt)).toBeLessThan(Date.now());
+        const e = await userError(open(place).lock("staging", "bob@ci", "apply staging", 60_000));
+        expect(e.message).toContain("environment staging is locked by alice@laptop (apply staging)");
+        expect(held.signal.aborted).toBe(false);
+        expect(held.lock.id).toBe(first.id);
+        expect(Date.parse(held.lock.expiresAt)).toBeGreaterThan(Date.now());
+        const stored = JSON.parse((await place.readRaw("staging", "lock")) ?? "{}") as LockInfo;
+        expect(stored).toEqual(held.lock);
+        await held.release();
+        expect(await place.readRaw("staging", "lock")).toBeUndefined();
+        await open(place).lock("staging", "bob@ci", "apply staging", 60_000);
+      }, 20_000);
+
+      it("renewal: a lock taken over stops the run, saying by whom; its release leaves the new lock", async () => {
+        const place = await fresh();
+        const held = await holdLock(open(place), "staging", "alice@laptop", "apply staging", {
+          ttlMs: 2_000,
+          renewEveryMs: 500,
+        });
+        // Another run's lock lands in its place in one write (as a takeover after expiry does).
+        const now = new Date();
+        const bob: LockInfo = {
+          env: "staging",
+          holder: "bob@ci",
+          operation: "apply staging",
+          acquiredAt: now.toISOString(),
+          expiresAt: new Date(now.getTime() + 60_000).toISOString(),
+          id: "b".repeat(32),
+        };
+        await place.writeRaw("staging", "lock", JSON.stringify(bob));
+        const reason = await new Promise<unknown>((resolve) =>
+          held.signal.addEventListener("abort", () => resolve(held.signal.reason), { once: true }),
+        );
+        expect(reason).toBeInstanceOf(LockLostError);
+        expect((reason as Error).message).toContain(
+          `lost the lock of staging: it was taken over by bob@ci (apply staging) since ${bob.acquiredAt}`,
+        );
+        expect((reason as Error).message).toMatch(harness.objectName("staging", "lock"));
+        await held.release();
+        expect(JSON.parse((await place.readRaw("staging", "lock")) ?? "{}")).toEqual(bob);
+      }, 20_000);
+
+      it("renewal: a lock removed under the run stops it", async () => {
+        const place = await fresh();
+        const held = await holdLock(open(place), "staging", "alice@laptop", "apply staging", {
+          ttlMs: 2_000,
+          renewEveryMs: 300,
+        });
+        await open(place).forceUnlock("staging");
+        await new Promise((resolve) => held.signal.addEventListener("abort", resolve, { once: true }));
+        expect((held.signal.reason as Error).message).toContain(
+          "lost the lock of staging: its lock was removed (plinth unlock?)",
+        );
+        await held.release();
+        expect(await place.readRaw("staging", "lock")).toBeUndefined();
+      }, 20_000);
 
       it("a damaged lock blocks with a clear message, and unlock clears it", async () => {
         const place = await fresh();

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve as resolvePath } from "node:path";
+import { stopIfAborted } from "../../apply/executor.js";
 import { describeSecretRef, type SecretRef } from "../../config/secret-ref.js";
 import { error, throwIfErrors, UserError } from "../../diagnostics/diagnostic.js";
 import { buildGraph } from "../../graph/graph.js";
@@ -14,12 +15,11 @@ import type { Command, CommandContext, ParsedArgs } from "../command.js";
 import { dnsChange, formatDns, planDnsChanges } from "../dns.js";
 import { duration, positiveInt } from "../flags.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
-import { narrow, planFor, runPlan } from "../run-plan.js";
+import { lockedRun, narrow, planFor, runPlan } from "../run-plan.js";
 import type { Session } from "../session.js";
 import { openSession } from "../session.js";
 import { formatPlan } from "./plan.js";
 
-const LOCK_TTL_MS = 60 * 60_000;
 /** plinth's own known_hosts, beside the config (never the user's ~/.ssh/known_hosts). */
 export const KNOWN_HOSTS = ".plinth/known_hosts";
 /**
@@ -263,8 +263,7 @@ export const bootstrap: Command = {
     requireVariables(desiredComponents(env, buildGraph(env)), ctx);
     const configDir = dirname(loaded.file);
     const state = stateBackend(loaded.config, { configDir, env: ctx.env });
-    const lock = await state.lock(name, defaultHolder(ctx.env), `bootstrap ${name}`, LOCK_TTL_MS);
-    try {
+    return lockedRun(state, name, defaultHolder(ctx.env), `bootstrap ${name}`, async ({ signal }) => {
       // Everything that can be planned before the cluster exists: k3s, then DNS; one question.
       const k3s =
         env.cluster.type === "k3s-vps"
@@ -285,12 +284,15 @@ export const bootstrap: Command = {
           ctx.stderr("bootstrap cancelled; nothing changed\n");
           return 0;
         }
+        stopIfAborted(signal, "installing k3s");
         if (k3s) await k3s.apply();
+        stopIfAborted(signal, "the DNS records");
         if (dns) await dns();
       } finally {
         k3s?.close();
       }
       // The cluster answers now: phase 0's Kubernetes objects through the engine, under this lock.
+      stopIfAborted(signal, "phase 0's Kubernetes objects");
       const session = await openSession(args, ctx, name);
       const plan = narrow(await planFor(session), { ...args, values: { ...args.values, phase: "0" } });
       if (!args.values.json) ctx.stdout(formatPlan(plan));
@@ -303,8 +305,6 @@ export const bootstrap: Command = {
         return 0;
       }
       return await runPlan(plan, session, args, ctx);
-    } finally {
-      await state.release(lock);
-    }
+    });
   },
 };
