@@ -271,6 +271,30 @@ describe("a saved plan is a claim checked against the config", () => {
     ]);
   });
 
+  it("a change may wait for the deletion of its own object or namespace, nothing else", () => {
+    const plan = edited((changes) => {
+      const [own, other] = changes.filter((c) => c.provider === "kubernetes" && c.namespace);
+      const ref = (c: Change) => ({
+        apiVersion: "v1",
+        kind: c.kind,
+        name: c.name,
+        namespace: c.namespace as string,
+      });
+      (own?.spec as Record<string, unknown>).afterDeletionOf = {
+        apiVersion: "v1",
+        kind: "Namespace",
+        name: own?.namespace,
+      };
+      (other?.spec as Record<string, unknown>).afterDeletionOf = {
+        ...ref(other as Change),
+        name: "elsewhere",
+      };
+    });
+    expect(claimDifferences(plan, derived, OPTIONS)).toEqual([
+      expect.stringMatching(/: waits for the deletion of another object$/),
+    ]);
+  });
+
   it("a plan made for another environment or cluster, an offline or partial one, is refused", () => {
     const plan = { ...savedPlan(), env: "prod", cluster: "two", offline: true, partial: true };
     expect(claimDifferences(plan, derived, OPTIONS)).toEqual([

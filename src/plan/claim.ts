@@ -8,7 +8,7 @@
 import type { ExternalResource, KubeObject, SecretSpec } from "../catalog/types.js";
 import { COMPONENT_IDS } from "../model/ids.js";
 import { withMembership } from "../providers/kubernetes/applyset.js";
-import { identityOf, refOf } from "../providers/kubernetes/identity.js";
+import { identityOf, type ObjectRef, refOf } from "../providers/kubernetes/identity.js";
 import { sortKeys } from "../render/yaml.js";
 import { variablesOf } from "../secrets/environment.js";
 import type { DesiredComponent } from "./desired.js";
@@ -171,7 +171,7 @@ function changeDifferences(
       const object = spec?.object;
       if (!object?.metadata) return [`${what}: carries no object to apply`];
       const id = identityOf(refOf(object));
-      const problems = identityProblems(ch, what, id);
+      const problems = [...identityProblems(ch, what, id), ...awayProblems(ch, what, refOf(object))];
       const owner = wanted.get(id);
       if (!exp?.objects.has(id)) {
         return [
@@ -189,7 +189,15 @@ function changeDifferences(
       const secret = (ch.spec as { secret?: SecretSpec } | undefined)?.secret;
       if (!secret?.keys || typeof secret.name !== "string") return [`${what}: carries no secret rule`];
       const id = secretId(secret);
-      const problems = identityProblems(ch, what, id);
+      const problems = [
+        ...identityProblems(ch, what, id),
+        ...awayProblems(ch, what, {
+          apiVersion: "v1",
+          kind: "Secret",
+          name: secret.name,
+          namespace: secret.namespace,
+        }),
+      ];
       const variables = variablesOf(secret).filter((v) => !allowed.has(v));
       for (const v of variables) {
         problems.push(
@@ -229,6 +237,20 @@ function identityProblems(ch: Change, what: string, id?: string): string[] {
     return [`${what}: its id (${ch.id ?? "none"}) does not name the object it carries`];
   }
   return [];
+}
+
+/**
+ * A change planned while its object (or namespace) was being deleted waits for that deletion
+ * before it is applied: only that object or its own namespace may be named, not any object.
+ */
+function awayProblems(ch: Change, what: string, ref: ObjectRef): string[] {
+  const away = (ch.spec as { afterDeletionOf?: ObjectRef } | undefined)?.afterDeletionOf;
+  if (away === undefined) return [];
+  const own = [
+    identityOf(ref),
+    ...(ref.namespace ? [identityOf({ apiVersion: "v1", kind: "Namespace", name: ref.namespace })] : []),
+  ];
+  return away && own.includes(identityOf(away)) ? [] : [`${what}: waits for the deletion of another object`];
 }
 
 function notWanted(ch: Change, what: string, wanted: Map<string, string>, o: ClaimOptions): string[] {
