@@ -36,7 +36,7 @@ await build({
   splitting: true,
   format: "esm",
   platform: "node",
-  target: "node20",
+  target: "node22",
   // esbuild ships a native binary and ssh2 optional native add-ons: both load from node_modules.
   external: ["esbuild", "ssh2"],
   // CommonJS dependencies inside an ES module bundle still call require(), and ssh2's crypto
@@ -44,7 +44,7 @@ await build({
   banner: {
     js: "import { createRequire as __plinthCreateRequire } from 'node:module'; import { fileURLToPath as __plinthFileURLToPath } from 'node:url'; const require = __plinthCreateRequire(import.meta.url); const __filename = __plinthFileURLToPath(import.meta.url); const __dirname = __plinthFileURLToPath(new URL('.', import.meta.url));",
   },
-  alias: { "node-fetch": "./scripts/shims/node-fetch.mjs" },
+  alias: { "node-fetch": "./scripts/shims/node-fetch.mjs", undici: "./scripts/shims/undici.mjs" },
   plugins: [treeShakeKubernetesClient],
   logLevel: "warning",
 });

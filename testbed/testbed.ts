@@ -1,13 +1,15 @@
 /**
- * The test bed's command line: `npm run testbed -- up|down|status|env [service...]`.
+ * The test bed's command line: `npm run testbed -- setup|up|down|status|env [service...]`.
  * Services live in testbed/services/*.ts; state (logs, pids, data, env file) in .testbed/.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { down, status, up } from "./lib/bed.js";
 import { createContext } from "./lib/context.js";
+import { setup } from "./lib/prereqs.js";
 
 const usage = `usage: npm run testbed -- <command> [service...]
+  setup    install what the test bed needs (Debian packages as root, Go modules); npm test runs it first
   up       build and start what is not running; writes .testbed/env and .testbed/env.json
   down     stop the test bed's processes (by the pids it recorded)
   status   each service, whether it answers, and its pids
@@ -17,6 +19,9 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...names] = argv;
   const ctx = createContext();
   switch (command) {
+    case "setup":
+      await setup(ctx);
+      return 0;
     case "up": {
       const started = Date.now();
       const result = await up(ctx, names);

@@ -1,5 +1,5 @@
 // Stands in for node-fetch inside the bundle: @kubernetes/client-node imports it for `Headers`
-// (and for fetch in generated API classes plinth never calls). Node 20 has both built in, and
+// (and for fetch in generated API classes plinth never calls). Node has both built in, and
 // node-fetch's URL dependencies cost a noticeable share of start-up. Each is looked up only when
 // used: reading `globalThis.fetch` or `Headers` loads Node's undici (about 10 ms of every run).
 // Functions, not classes: `new Headers(init)` then gives the built-in object itself.

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { ensurePackages } from "./prereqs.js";
 import { daemonPid } from "./proc.js";
 import type { Service, TestbedContext } from "./service.js";
 
@@ -134,6 +135,11 @@ export interface UpResult {
 export async function up(ctx: TestbedContext, only?: string[]): Promise<UpResult> {
   return withLock(ctx, async () => {
     const services = select(await discoverServices(ctx), only);
+    // A missing Debian package stops the run before anything is built or started.
+    await ensurePackages(
+      ctx,
+      services.map((s) => s.name),
+    );
     const failures: string[] = [];
     const failed = new Set<string>();
     for (const service of services) {

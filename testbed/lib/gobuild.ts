@@ -29,7 +29,7 @@ export interface GoBuildOptions {
 let goVersionCache: string | undefined;
 
 /** `go version`, or a clear message when there is no Go toolchain. */
-async function goVersion(): Promise<string> {
+export async function goVersion(): Promise<string> {
   if (goVersionCache) return goVersionCache;
   try {
     const { stdout } = await run("go", ["version"]);
