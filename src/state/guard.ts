@@ -46,8 +46,8 @@ export async function withGuard<T>(guard: string, o: GuardOptions, fn: () => Pro
       if (errno(e) !== "EEXIST") throw ioError(e, o.where, "create");
     }
     const seen = await stat(guard).catch(() => undefined);
-    if (seen && Date.now() - seen.mtimeMs > staleMs) {
-      if (await breakStale(guard, seen, staleMs)) o.onStaleBroken?.();
+    if (seen && Date.now() - seen.mtimeMs > staleMs && (await breakStale(guard, seen, staleMs))) {
+      o.onStaleBroken?.();
       continue;
     }
     if (Date.now() > deadline) {
