@@ -15,6 +15,8 @@ export interface CommandContext {
 }
 
 export interface ParsedArgs {
+  /** The command these arguments were given to, for messages that name it (`plinth destroy`). */
+  command?: string;
   positionals: string[];
   values: Record<string, string | boolean | (string | boolean)[] | undefined>;
 }

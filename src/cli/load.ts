@@ -1,13 +1,35 @@
 import { type LoadedConfig, loadConfig } from "../config/load.js";
-import { type Diagnostic, UserError } from "../diagnostics/diagnostic.js";
+import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
 import { assertEnvironment, resolveEnvironment } from "../model/resolve.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { validateAll } from "../model/validate.js";
 import type { CommandContext, ParsedArgs } from "./command.js";
+import { duration } from "./flags.js";
 
 export async function loadFromArgs(args: ParsedArgs, ctx: CommandContext): Promise<LoadedConfig> {
   const configPath = typeof args.values.config === "string" ? args.values.config : undefined;
-  return loadConfig({ cwd: ctx.cwd, ...(configPath ? { configPath } : {}) });
+  const timeLimitMs = configTimeLimit(ctx.env);
+  return loadConfig({
+    cwd: ctx.cwd,
+    ...(configPath ? { configPath } : {}),
+    ...(timeLimitMs ? { timeLimitMs } : {}),
+  });
+}
+
+/** `PLINTH_CONFIG_TIMEOUT` (a duration such as `90s`): how long the config may take to evaluate. */
+function configTimeLimit(env: CommandContext["env"]): number | undefined {
+  const raw = env.PLINTH_CONFIG_TIMEOUT;
+  if (raw === undefined || raw === "") return undefined;
+  try {
+    return duration({ positionals: [], values: { timeout: raw } }, "timeout");
+  } catch {
+    throw new UserError(
+      error(`is not a duration: ${JSON.stringify(raw)}`, {
+        path: "PLINTH_CONFIG_TIMEOUT",
+        fix: "give a positive duration such as 30s or 2m, or unset it (default 30s)",
+      }),
+    );
+  }
 }
 
 /** Diagnostics from the model carry config paths; the CLI adds the file they come from. */
@@ -43,8 +65,13 @@ function sameDiagnostic(a: Diagnostic, b: Diagnostic): boolean {
   return a.path === b.path && a.message === b.message;
 }
 
-export function requireEnvArg(args: ParsedArgs, command: string): string {
+/**
+ * The environment positional. The message names the command actually run (`args.command`), not
+ * the helper's caller: `destroy` and `status` open their session through code shared with `apply`.
+ */
+export function requireEnvArg(args: ParsedArgs, fallback: string): string {
   const env = args.positionals[0];
+  const command = args.command ?? fallback;
   if (!env) {
     throw new UserError({
       severity: "error",

@@ -94,7 +94,10 @@ export async function run(argv: string[], ctx: CommandContext): Promise<number> 
         fix: `usage: ${command.usage}`,
       });
     }
-    return await command.handler({ positionals: parsed.positionals, values: parsed.values }, ctx);
+    return await command.handler(
+      { command: command.name, positionals: parsed.positionals, values: parsed.values },
+      ctx,
+    );
   } catch (e) {
     if (e instanceof UserError) {
       ctx.stderr(renderDiagnostics(e.diagnostics));

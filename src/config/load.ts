@@ -1,20 +1,15 @@
-import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { basename, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import type * as z from "zod";
 import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
 import { COMPONENT_IDS } from "../model/ids.js";
+import { compileConfig } from "./compile.js";
+import { readCompiled, saveCompiled } from "./compile-cache.js";
+import { evaluateCompiled } from "./evaluate.js";
+import { findConfigFile } from "./find.js";
 import { type Config, configSchema } from "./schema.js";
 import { findLiteralSecrets } from "./secret-ref.js";
-
-export const CONFIG_FILES = [
-  "plinth.config.ts",
-  "plinth.config.mts",
-  "plinth.config.js",
-  "plinth.config.mjs",
-];
 
 export interface LoadedConfig {
   /** Absolute path of the config file. */
@@ -24,36 +19,30 @@ export interface LoadedConfig {
   config: Config;
 }
 
-export function findConfigFile(cwd: string, explicit?: string): string {
-  if (explicit) {
-    const file = resolve(cwd, explicit);
-    if (!existsSync(file)) {
-      throw new UserError(
-        error(`config file ${explicit} does not exist`, { fix: "check the --config path" }),
-      );
-    }
-    return file;
-  }
-  for (const name of CONFIG_FILES) {
-    const file = join(cwd, name);
-    if (existsSync(file)) return file;
-  }
-  throw new UserError(
-    error(`no plinth config found in ${cwd}`, {
-      fix: `create ${CONFIG_FILES[0]} (see examples/blueprint) or pass --config PATH`,
-    }),
-  );
-}
-
 /** Loads, evaluates and validates a config file; every problem becomes a diagnostic naming the file. */
-export async function loadConfig(options: { cwd: string; configPath?: string }): Promise<LoadedConfig> {
+export async function loadConfig(options: {
+  cwd: string;
+  configPath?: string;
+  /** How long evaluating the config may take (default 30 s). */
+  timeLimitMs?: number;
+}): Promise<LoadedConfig> {
   const file = findConfigFile(options.cwd, options.configPath);
   const displayFile = relative(options.cwd, file) || basename(file);
-  const raw = await evaluateConfigFile(file, displayFile);
+  const raw = await evaluateConfigFile(file, displayFile, options.timeLimitMs);
   return { file, displayFile, config: validateConfig(raw, displayFile) };
 }
 
 export function validateConfig(raw: unknown, displayFile: string): Config {
+  const cycle = findCycle(raw);
+  if (cycle) {
+    throw new UserError(
+      error(`refers back to ${cycle.target || "the config itself"}, so the config never ends`, {
+        file: displayFile,
+        path: cycle.path,
+        fix: "make it a copy ({ ...value }) or remove the reference",
+      }),
+    );
+  }
   const secrets = findLiteralSecrets(raw);
   if (secrets.length > 0) {
     throw new UserError(
@@ -74,6 +63,27 @@ export function validateConfig(raw: unknown, displayFile: string): Config {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new UserError(parsed.error.issues.map((i) => issueToDiagnostic(i, displayFile)));
   return parsed.data;
+}
+
+/**
+ * The first place where the config contains one of its own ancestors (`config.self = config`).
+ * An object shared by two places is fine; only a loop would send every walk below round forever.
+ */
+function findCycle(
+  value: unknown,
+  path: string[] = [],
+  ancestors = new Map<object, string>(),
+): { path: string; target: string } | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const target = ancestors.get(value);
+  if (target !== undefined) return { path: path.join("."), target };
+  ancestors.set(value, path.join("."));
+  for (const [key, child] of Object.entries(value)) {
+    const found = findCycle(child, [...path, key], ancestors);
+    if (found) return found;
+  }
+  ancestors.delete(value);
+  return undefined;
 }
 
 function issueToDiagnostic(issue: z.core.$ZodIssue, file: string): Diagnostic {
@@ -126,154 +136,19 @@ function issueInput(issue: z.core.$ZodIssue): unknown {
 }
 
 /**
- * A compiled config, kept under `.plinth/cache` beside the config file and used again while every
- * file that went into it is unchanged: bundling starts esbuild's service process, a large share of
- * a no-op `plinth plan`. Only the compilation is cached; the config is evaluated on every run.
+ * TypeScript configs are bundled with esbuild (as Vite does), or taken from the compiled-config
+ * cache when nothing that went into them changed, then evaluated under a time limit.
  */
-interface CompiledConfig {
-  /** The plinth the config was compiled against (`import "plinth"` points at it). */
-  plinth: string;
-  /** sha256 of each bundled file, by absolute path. */
-  inputs: Record<string, string>;
-  code: string;
-}
-
-const CACHE_VERSION = 1;
-
-function cacheFileOf(file: string): string {
-  return join(dirname(file), ".plinth", "cache", `${basename(file)}.v${CACHE_VERSION}.json`);
-}
-
-async function sha256Of(path: string): Promise<string | undefined> {
-  try {
-    return createHash("sha256")
-      .update(await readFile(path))
-      .digest("hex");
-  } catch {
-    return undefined;
-  }
-}
-
-async function cachedCompile(file: string, plinth: string): Promise<string | undefined> {
-  let cached: CompiledConfig;
-  try {
-    cached = JSON.parse(await readFile(cacheFileOf(file), "utf8")) as CompiledConfig;
-  } catch {
-    return undefined;
-  }
-  if (cached.plinth !== plinth || typeof cached.code !== "string" || !cached.inputs?.[file]) return undefined;
-  const hashes = await Promise.all(Object.keys(cached.inputs).map((path) => sha256Of(path)));
-  return Object.values(cached.inputs).every((hash, i) => hash === hashes[i]) ? cached.code : undefined;
-}
-
-async function saveCompile(file: string, entry: CompiledConfig): Promise<void> {
-  const target = cacheFileOf(file);
-  const temp = `${target}.${randomBytes(6).toString("hex")}`;
-  try {
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(temp, JSON.stringify(entry));
-    await rename(temp, target);
-  } catch {
-    // A read-only checkout runs without the cache.
-    await rm(temp, { force: true });
-  }
-}
-
-async function compileConfig(file: string, displayFile: string, ownEntry: string): Promise<string> {
-  const { build } = await import("esbuild");
-  let code: string;
-  let inputs: string[];
-  try {
-    const result = await build({
-      entryPoints: [file],
-      absWorkingDir: dirname(file),
-      metafile: true,
-      bundle: true,
-      write: false,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      logLevel: "silent",
-      packages: "external",
-      plugins: [
-        {
-          // `import { defineConfig } from "plinth"` resolves to this very installation, wherever the
-          // config lives, and plinth's own dependencies resolve from plinth's folder.
-          name: "plinth-self",
-          setup(b) {
-            b.onResolve({ filter: /^plinth$/ }, () => ({
-              path: pathToFileURL(ownEntry).href,
-              external: true,
-            }));
-          },
-        },
-      ],
-    });
-    code = result.outputFiles[0]?.text ?? "";
-    inputs = Object.keys(result.metafile.inputs).map((p) => resolve(dirname(file), p));
-  } catch (e) {
-    const errors = (
-      e as {
-        errors?: {
-          text: string;
-          location?: { file: string; line: number; column: number; lineText: string } | null;
-        }[];
-      }
-    ).errors;
-    if (!errors) throw e;
-    throw new UserError(
-      errors.map((m) => {
-        const loc = m.location;
-        return error(m.text, {
-          file: loc ? `${displayFile}:${loc.line}:${loc.column + 1}` : displayFile,
-          fix: loc ? `fix the TypeScript at: ${loc.lineText.trim()}` : "fix the TypeScript syntax",
-        });
-      }),
-    );
-  }
-  const hashes = await Promise.all(inputs.map((path) => sha256Of(path)));
-  if (hashes.every(Boolean)) {
-    await saveCompile(file, {
-      plinth: ownEntry,
-      inputs: Object.fromEntries(inputs.map((path, i) => [path, hashes[i] as string])),
-      code,
-    });
-  }
-  return code;
-}
-
-/**
- * TypeScript configs are bundled with esbuild (as Vite does), then written next to the config file,
- * so that the config's own imports and `import.meta.url` resolve from its folder, imported and
- * removed.
- */
-async function evaluateConfigFile(file: string, displayFile: string): Promise<unknown> {
+async function evaluateConfigFile(file: string, displayFile: string, timeLimitMs?: number): Promise<unknown> {
   // Compiled, this module sits beside dist/index.js (bundled, dist/bundle/ is beside it too); run
   // from source (tests), beside src/index.ts.
   const compiled = fileURLToPath(new URL("../index.js", import.meta.url));
   const ownEntry = existsSync(compiled) ? compiled : compiled.replace(/\.js$/, ".ts");
-  const code = (await cachedCompile(file, ownEntry)) ?? (await compileConfig(file, displayFile, ownEntry));
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.mjs`);
-  await writeFile(temp, code);
-  try {
-    const mod = (await import(pathToFileURL(temp).href)) as { default?: unknown };
-    let exported = mod.default;
-    if (exported === undefined) {
-      throw new UserError(
-        error("has no default export", { file: displayFile, fix: "export default defineConfig({ ... })" }),
-      );
-    }
-    if (typeof exported === "function") exported = await (exported as () => unknown)();
-    return await exported;
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(
-      error(`failed while evaluating: ${(e as Error).message}`, {
-        file: displayFile,
-        fix: "fix the error in the config's code",
-      }),
-    );
-  } finally {
-    await rm(temp, { force: true });
+  let code = await readCompiled(file, ownEntry);
+  if (code === undefined) {
+    const fresh = await compileConfig(file, displayFile, ownEntry);
+    await saveCompiled(file, ownEntry, fresh);
+    code = fresh.code;
   }
+  return evaluateCompiled(code, file, displayFile, timeLimitMs);
 }

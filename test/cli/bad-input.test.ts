@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli, EXAMPLE_PATH, projectWithConfig, tempDir } from "../helpers/config.js";
@@ -189,6 +189,101 @@ describe("bad input gets a clear error, exit 2, nothing written", () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
       // The example's staging is a VPS nobody has: getting past the flags would be an SSH error.
       expect(r.stderr).not.toMatch(/ssh|connect/i);
+    }
+  });
+
+  it("a config that throws something that is not an Error says what it threw", async () => {
+    for (const [thrown, words] of [
+      ["null", "plinth.config.ts: failed while evaluating: threw null, not an Error"],
+      ['"text"', 'plinth.config.ts: failed while evaluating: threw "text"'],
+    ] as const) {
+      const dir = projectWithConfig(`throw ${thrown};\n${EXAMPLE}`);
+      await expectUserError(
+        dir,
+        ["plan", "staging", "--offline"],
+        words,
+        "fix the error in the config's code",
+      );
+      const r = await cli(["validate"], dir);
+      expect(r.stderr).not.toContain("undefined");
+    }
+  });
+
+  it("a config object that contains itself", async () => {
+    const dir = projectWithConfig(
+      EXAMPLE.replace("export default defineConfig({", "const config = defineConfig({").concat(
+        "\n(config.defaults as Record<string, unknown>).again = config;\nexport default config;\n",
+      ),
+    );
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      "plinth.config.ts: defaults.again: refers back to the config itself",
+      "make it a copy",
+    );
+  });
+
+  it("a config that never settles stops at its time limit (PLINTH_CONFIG_TIMEOUT)", async () => {
+    const dir = projectWithConfig(
+      EXAMPLE.replace("export default defineConfig({", "export default new Promise(() => {}) ?? ({"),
+    );
+    process.env.PLINTH_CONFIG_TIMEOUT = "300ms";
+    try {
+      await expectUserError(
+        dir,
+        ["plan", "staging", "--offline"],
+        "plinth.config.ts: did not finish evaluating within 0.3 s",
+      );
+      process.env.PLINTH_CONFIG_TIMEOUT = "soon";
+      const r = await cli(["validate"], dir);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('PLINTH_CONFIG_TIMEOUT: is not a duration: "soon"');
+    } finally {
+      delete process.env.PLINTH_CONFIG_TIMEOUT;
+    }
+    expect(readdirSync(dir).sort()).toEqual([".plinth", "plinth.config.ts"]);
+  });
+
+  it("render --out onto a file, or below one, names it and leaves it alone", async () => {
+    const dir = projectWithConfig(EXAMPLE);
+    writeFileSync(join(dir, "notes.txt"), "mine\n");
+    for (const [out, words] of [
+      ["notes.txt", "--out: notes.txt is a file, not a folder"],
+      ["notes.txt/render", `--out: notes.txt/render is inside ${join(dir, "notes.txt")}, which is a file`],
+    ] as const) {
+      const r = await cli(["render", "staging", "--out", out], dir);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(words);
+      expect(r.stderr).toContain("choose a new folder");
+      expect(readFileSync(join(dir, "notes.txt"), "utf8")).toBe("mine\n");
+    }
+  });
+
+  it("--config naming a folder, or a file that is not a config, is refused without quoting it", async () => {
+    const dir = projectWithConfig(EXAMPLE);
+    const folder = await cli(["validate", "--config", "."], dir);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toContain("--config . is a folder, not a config file");
+    expect(folder.stderr).toContain("--config plinth.config.ts");
+    expect(folder.stderr).not.toMatch(/TypeScript syntax/);
+
+    const passwd = await cli(["validate", "--config", "/etc/passwd"], dir);
+    expect(passwd.code).toBe(2);
+    expect(passwd.stderr).toContain("--config /etc/passwd is not a TypeScript or JavaScript file");
+    for (const line of readFileSync("/etc/passwd", "utf8").split("\n").filter(Boolean)) {
+      expect(passwd.stderr).not.toContain(line);
+    }
+    expect(passwd.stderr).not.toContain("root:");
+  });
+
+  it("destroy, status and refresh without an environment name their own command", async () => {
+    const dir = projectWithConfig(EXAMPLE);
+    for (const command of ["destroy", "status", "refresh", "unlock"]) {
+      const r = await cli([command], dir);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`plinth ${command}: needs an environment name`);
+      expect(r.stderr).toContain(`run plinth ${command} <env>`);
+      expect(r.stderr).not.toContain("plinth apply");
     }
   });
 

@@ -1,4 +1,5 @@
 import type { Command } from "../command.js";
+import { requireEnvArg } from "../load.js";
 import { ownedIds } from "../run-plan.js";
 import { openSession } from "../session.js";
 
@@ -9,7 +10,7 @@ export const refresh: Command = {
   options: {},
   positionals: ["env"],
   async handler(args, ctx) {
-    const session = await openSession(args, ctx);
+    const session = await openSession(args, ctx, requireEnvArg(args, "refresh"));
     const owned = await ownedIds(session);
     const previous = await session.state.read(session.env.name);
     await session.state.write({

@@ -1,5 +1,6 @@
-import { resolve as resolvePath } from "node:path";
-import { UserError } from "../../diagnostics/diagnostic.js";
+import { type Stats, statSync } from "node:fs";
+import { dirname, resolve as resolvePath } from "node:path";
+import { error, UserError } from "../../diagnostics/diagnostic.js";
 import { buildGraph } from "../../graph/graph.js";
 import { desiredComponents } from "../../plan/desired.js";
 import { renderFiles, writeRender } from "../../render/render.js";
@@ -23,6 +24,7 @@ export const render: Command = {
         fix: `run plinth render ${env} --out DIR`,
       });
     }
+    checkOutFolder(resolvePath(ctx.cwd, out), out);
     const loaded = await loadFromArgs(args, ctx);
     const resolved = resolveChecked(loaded, env);
     const graph = buildGraph(resolved);
@@ -32,3 +34,33 @@ export const render: Command = {
     return 0;
   },
 };
+
+/**
+ * `--out` must be a folder or not exist yet, and what exists on its way up must be folders: found
+ * before the config is even loaded, so a mistyped path stops with its name rather than ENOTDIR.
+ */
+function checkOutFolder(dir: string, shown: string): void {
+  for (let at = dir; ; at = dirname(at)) {
+    const stat = statOrMissing(at);
+    if (stat && !stat.isDirectory()) {
+      throw new UserError(
+        error(at === dir ? `${shown} is a file, not a folder` : `${shown} is inside ${at}, which is a file`, {
+          path: "--out",
+          fix: "choose a new folder, or an earlier render's folder",
+        }),
+      );
+    }
+    if (stat || dirname(at) === at) return;
+  }
+}
+
+/** Missing, or below a file (ENOTDIR), is not there yet: the walk goes on up to what is. */
+function statOrMissing(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw e;
+  }
+}

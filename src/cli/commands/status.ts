@@ -1,5 +1,6 @@
 import { type ComponentStatus, gatherStatus } from "../../status/status.js";
 import type { Command } from "../command.js";
+import { requireEnvArg } from "../load.js";
 import { table } from "../output.js";
 import { openSession } from "../session.js";
 
@@ -31,7 +32,7 @@ export const status: Command = {
   options: { json: { type: "boolean" } },
   positionals: ["env"],
   async handler(args, ctx) {
-    const session = await openSession(args, ctx);
+    const session = await openSession(args, ctx, requireEnvArg(args, "status"));
     const rows = await gatherStatus(session.env, session.graph, session.desired, session.kube);
     ctx.stdout(
       args.values.json

@@ -1,0 +1,105 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { dirname, extname, isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Loader, Message } from "esbuild";
+import { error, UserError } from "../diagnostics/diagnostic.js";
+import { esbuildHides } from "./secret-env.js";
+
+/** A bundled config and what went into it, for the compiled-config cache's key. */
+export interface Compiled {
+  code: string;
+  /** sha256 of each bundled file, by absolute path: exactly the bytes esbuild compiled. */
+  inputs: Record<string, string>;
+  /** Where each relative or absolute import pointed before resolution (a new file may shadow it). */
+  imports: string[];
+}
+
+const LOADERS: Record<string, Loader> = {
+  ".ts": "ts",
+  ".mts": "ts",
+  ".cts": "ts",
+  ".tsx": "tsx",
+  ".js": "js",
+  ".mjs": "js",
+  ".cjs": "js",
+  ".jsx": "jsx",
+  ".json": "json",
+};
+
+/**
+ * Bundles the config with esbuild. Every file is read here rather than by esbuild, so the hashes
+ * the cache is keyed on are of the very bytes compiled (an edit during the build cannot make a
+ * stale compile look current).
+ */
+export async function compileConfig(file: string, displayFile: string, ownEntry: string): Promise<Compiled> {
+  const { build } = await import("esbuild");
+  const inputs: Record<string, string> = {};
+  const imports = new Set<string>();
+  const options = {
+    entryPoints: [file],
+    absWorkingDir: dirname(file),
+    bundle: true,
+    write: false,
+    platform: "node" as const,
+    format: "esm" as const,
+    target: "node22",
+    logLevel: "silent" as const,
+    packages: "external" as const,
+    plugins: [
+      {
+        // `import { defineConfig } from "plinth"` resolves to this very installation, wherever the
+        // config lives, and plinth's own dependencies resolve from plinth's folder.
+        name: "plinth-self",
+        setup(b: import("esbuild").PluginBuild) {
+          b.onResolve({ filter: /^plinth$/ }, () => ({ path: pathToFileURL(ownEntry).href, external: true }));
+          b.onResolve({ filter: /^(\.|\/|[A-Za-z]:[\\/])/ }, (args) => {
+            if (args.resolveDir)
+              imports.add(isAbsolute(args.path) ? args.path : resolve(args.resolveDir, args.path));
+            return undefined;
+          });
+          b.onLoad({ filter: /.*/, namespace: "file" }, async (args) => {
+            const loader = LOADERS[extname(args.path).toLowerCase()];
+            if (!loader) return undefined;
+            const contents = await readFile(args.path);
+            inputs[args.path] = createHash("sha256").update(contents).digest("hex");
+            return { contents, loader };
+          });
+        },
+      },
+    ],
+  };
+  try {
+    const result = await withoutSecretEnv(() => build(options));
+    return { code: result.outputFiles?.[0]?.text ?? "", inputs, imports: [...imports] };
+  } catch (e) {
+    const errors = (e as { errors?: Message[] }).errors;
+    if (!errors) throw e;
+    // esbuild names files relative to the config's folder; the config itself as the user wrote it.
+    const shown = (f: string) => (resolve(dirname(file), f) === file ? displayFile : f);
+    throw new UserError(
+      errors.map((m) => {
+        const loc = m.location;
+        return error(m.text, {
+          file: loc ? `${shown(loc.file)}:${loc.line}:${loc.column + 1}` : displayFile,
+          fix: loc ? `fix the code at: ${loc.lineText.trim()}` : "fix the config's code",
+        });
+      }),
+    );
+  }
+}
+
+/**
+ * esbuild's JS API spawns its service process with no `env` option (it inherits process.env, at
+ * the first call, synchronously). The secrets leave process.env for exactly that synchronous call
+ * and come back before any other code can run.
+ */
+function withoutSecretEnv<T>(call: () => T): T {
+  const hidden = esbuildHides(process.env).map((name) => [name, process.env[name]] as const);
+  for (const [name] of hidden) delete process.env[name];
+  try {
+    return call();
+  } finally {
+    for (const [name, value] of hidden) process.env[name] = value;
+  }
+}
