@@ -1,5 +1,6 @@
 import { dirname, isAbsolute, resolve as resolvePath } from "node:path";
 import type { LoadedConfig } from "../config/load.js";
+import { referencedVariables } from "../config/secret-env.js";
 import { buildGraph, type Graph } from "../graph/graph.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { type DesiredComponent, desiredComponents } from "../plan/desired.js";
@@ -55,7 +56,11 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
 export function kubeTarget(s: Pick<Session, "loaded" | "env">): KubeTarget {
   const file = s.env.cluster.kubeconfig;
   const kubeconfig = isAbsolute(file) ? file : resolvePath(dirname(s.loaded.file), file);
-  return { kubeconfig, ...(s.env.cluster.context ? { context: s.env.cluster.context } : {}) };
+  return {
+    kubeconfig,
+    ...(s.env.cluster.context ? { context: s.env.cluster.context } : {}),
+    configVariables: referencedVariables(s.loaded.config),
+  };
 }
 
 function lazyApi(open: () => Promise<{ api: KubeApi }>): KubeApi {

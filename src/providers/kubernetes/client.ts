@@ -5,6 +5,8 @@ import type { KubeApi } from "./api.js";
 export interface KubeTarget {
   kubeconfig: string;
   context?: string;
+  /** Variables the config's `secret.env(...)` names: kept from exec plugins with plinth's own secrets. */
+  configVariables?: readonly string[];
 }
 
 /**

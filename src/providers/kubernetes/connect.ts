@@ -1,4 +1,6 @@
+import type { spawn } from "node:child_process";
 import { KubeConfig } from "@kubernetes/client-node";
+import { execPluginEnv } from "../../config/secret-env.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import { KubeApi } from "./api.js";
 import type { KubeTarget } from "./client.js";
@@ -37,6 +39,7 @@ export function connectTo(target: KubeTarget): { api: KubeApi; server: string } 
     );
   }
   shareAgents(kc);
+  scrubExecPlugins(kc, target.configVariables ?? []);
   return { api: new KubeApi(kc, server), server };
 }
 
@@ -63,4 +66,28 @@ function shareAgents(kc: object): void {
     }
     return agent;
   };
+}
+
+type Spawn = typeof spawn;
+
+/**
+ * client-node runs a kubeconfig's exec plugin (`aws eks get-token`, `gke-gcloud-auth-plugin`) with
+ * the whole of process.env, plinth's secrets included, and has no option for another environment.
+ * Its ExecAuth spawns through `execFn`: replaced here by a spawn that passes the plugin's own env
+ * entries over an environment without plinth's secrets (AWS credentials stay: the plugin may sign
+ * with them).
+ */
+function scrubExecPlugins(kc: object, configVariables: readonly string[]): void {
+  const auths = (kc as { authenticators?: unknown[] }).authenticators ?? [];
+  for (const auth of auths) {
+    // ExecAuth is not exported: it is the authenticator with an `execFn` (pinned 2.0.1 has it).
+    const target = auth as { execFn?: Spawn };
+    if (typeof target.execFn !== "function") continue;
+    const run: Spawn = target.execFn;
+    target.execFn = ((command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}) =>
+      run(command, args ?? [], {
+        ...options,
+        env: execPluginEnv(options.env ?? process.env, configVariables) as NodeJS.ProcessEnv,
+      })) as Spawn;
+  }
 }
