@@ -110,7 +110,26 @@ const clusterSchema = z.strictObject({
       version: z
         .string()
         .regex(/^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$/, "must be a pinned k3s release such as v1.33.5+k3s1"),
-      installerUrl: z.url().optional(),
+      /**
+       * A mirror of the pinned installer (K3S_INSTALLER in catalog/versions.ts). It runs as root, so
+       * only https:// (or file:// for a local copy), and only with the sha256 of what it serves.
+       */
+      installerUrl: z
+        .url({
+          protocol: /^(https|file)$/,
+          error:
+            "must be an https:// URL (or file:// for a local copy): the installer runs as root, and http:// can be altered on the way",
+        })
+        .optional(),
+      installerSha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/, "must be the installer's sha256 in hex, as `sha256sum install.sh` prints it")
+        .optional(),
+    })
+    .refine((k) => (k.installerUrl === undefined) === (k.installerSha256 === undefined), {
+      path: ["installerSha256"],
+      message:
+        "installerUrl and installerSha256 go together: set installerSha256 to the output of `sha256sum` on the file the mirror serves (or remove both to use the pinned installer)",
     })
     .optional(),
   /** Kubeconfig file: written by bootstrap for `k3s-vps`, read for `existing`. */

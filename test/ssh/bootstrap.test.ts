@@ -19,7 +19,7 @@ import type { Plan } from "../../src/plan/plan.js";
 import { CloudflareStandin } from "../cloudflare/standin.js";
 import { ensureStandInCrds, kubectl, kubectlJson, plinth, type Run } from "../engine/bed.js";
 import { optionalTestbedEnv, testbedEnv } from "../testbed/env.js";
-import { asRoot, hostRoot, standInInstaller } from "./standin.js";
+import { asRoot, hostRoot, standInK3s } from "./standin.js";
 
 const ENV = "sshci";
 const root = hostRoot();
@@ -55,7 +55,7 @@ export default defineConfig({
         memory: "16Gi",
         cores: 8,
       },
-      k3s: { channel: "stable", version: ${JSON.stringify(o.version ?? "v1.33.5+k3s1")}, installerUrl: ${JSON.stringify(standInInstaller(project))} },
+      k3s: ${JSON.stringify({ channel: "stable", version: o.version ?? "v1.33.5+k3s1", ...standInK3s(project) })},
     },
   },
   environments: {
@@ -222,7 +222,7 @@ export default defineConfig({
         memory: "16Gi",
         cores: 8,
       },
-      k3s: { channel: "stable", version: "v1.33.5+k3s1", installerUrl: ${JSON.stringify(standInInstaller(project, { tlsServerName: "localhost" }))} },
+      k3s: ${JSON.stringify({ channel: "stable", version: "v1.33.5+k3s1", ...standInK3s(project, { tlsServerName: "localhost" }) })},
     },
   },
   environments: {

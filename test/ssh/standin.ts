@@ -8,8 +8,9 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parse, stringify } from "yaml";
+import { sha256Hex } from "../../src/providers/download.js";
 import { openSsh, type SshTarget } from "../../src/providers/ssh/connection.js";
 import { command } from "../../src/providers/ssh/shell.js";
 import { privileged } from "../../src/providers/ssh/sudo.js";
@@ -68,6 +69,18 @@ echo "[stand-in] installed k3s $INSTALL_K3S_VERSION under $INSTALL_K3S_BIN_DIR"
   const file = join(dir, "standin-k3s-install.sh");
   writeFileSync(file, script, { mode: 0o644 });
   return pathToFileURL(file).toString();
+}
+
+/**
+ * The config fields for the stand-in: its `file://` URL and the sha256 of the script written there
+ * (plinth runs an installer only when its bytes have the sha256 the config gives).
+ */
+export function standInK3s(
+  dir: string,
+  o: { tlsServerName?: string } = {},
+): { installerUrl: string; installerSha256: string } {
+  const installerUrl = standInInstaller(dir, o);
+  return { installerUrl, installerSha256: sha256Hex(readFileSync(fileURLToPath(installerUrl))) };
 }
 
 /** A fresh install root on the SSH host for one test file. */

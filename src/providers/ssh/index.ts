@@ -8,7 +8,6 @@ export {
   type K3sSpec,
   k3sConfigYaml,
   k3sPaths,
-  OFFICIAL_INSTALLER,
   planK3s,
 } from "./k3s.js";
 export { rewriteServer, writePrivateFile } from "./kubeconfig.js";

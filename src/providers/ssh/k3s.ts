@@ -1,16 +1,19 @@
-import { readFile } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
+import { K3S_INSTALLER } from "../../catalog/versions.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { toYaml } from "../../render/yaml.js";
+import { fetchBytes, sha256Hex } from "../download.js";
 import type { ResourceChange } from "../types.js";
 import { rewriteServer, storedServer, writePrivateFile } from "./kubeconfig.js";
 import { ABSOLUTE_PATH, checked, command, envWords, HOST, K3S_CHANNEL, K3S_VERSION } from "./shell.js";
 import type { RemoteHost } from "./sudo.js";
 
-/** The official installer; `clusters.<name>.k3s.installerUrl` points at a mirror instead. */
-export const OFFICIAL_INSTALLER = "https://get.k3s.io";
+/**
+ * Schemes an installer may come from: it runs as root on the VPS, so never plain http (anyone on
+ * the way could swap it); `file:` is a copy on the machine plinth runs on.
+ */
+const INSTALLER_SCHEMES = ["https:", "file:"];
 
 /** What plinth wants on the VPS, and what apply has to do to get there. */
 export interface K3sSpec {
@@ -18,6 +21,8 @@ export interface K3sSpec {
   version: string;
   channel: string;
   installerUrl: string;
+  /** sha256 the installer's bytes must have before anything runs (the pin, or a mirror's own). */
+  installerSha256: string;
   /** `/etc/rancher/k3s/config.yaml`, from the model. */
   configYaml: string;
   /** The host the stored kubeconfig's server names (the k3s API host, else the VPS host). */
@@ -39,8 +44,8 @@ export interface K3sOptions {
   /** How long to wait for the node to be Ready after an install (ms), default 5 minutes. */
   readyTimeoutMs?: number;
   pollIntervalMs?: number;
-  /** Fetches the installer script; default: `fetch` for http(s), the file for `file:`. */
-  loadInstaller?: (url: string) => Promise<string>;
+  /** Fetches the installer's bytes; default: same-origin-redirect `fetch` for https, the file for `file:`. */
+  loadInstaller?: (url: string) => Promise<Uint8Array>;
   /** Progress lines (the CLI prints them to stderr). */
   onProgress?: (message: string) => void;
 }
@@ -134,20 +139,14 @@ export function desiredK3s(env: ResolvedEnvironment, o: Pick<K3sOptions, "kubeco
       "use letters, digits, '.', '_', '-' and '/' only, e.g. /var/lib/plinth/volumes",
     );
   }
-  const installerUrl = k3s.installerUrl ?? OFFICIAL_INSTALLER;
-  const scheme = new URL(installerUrl).protocol;
-  if (!["https:", "http:", "file:"].includes(scheme)) {
-    throw invalid(
-      `${path}.k3s.installerUrl`,
-      `has scheme ${scheme}`,
-      "use an https:// mirror of https://get.k3s.io",
-    );
-  }
+  const installer = k3s.installerUrl ? { url: k3s.installerUrl, sha256: k3s.installerSha256 } : K3S_INSTALLER;
+  checkInstallerSource(cluster.name, installer.url, installer.sha256);
   return {
     cluster: cluster.name,
     version: k3s.version,
     channel: k3s.channel,
-    installerUrl,
+    installerUrl: installer.url,
+    installerSha256: installer.sha256,
     configYaml: k3sConfigYaml(env),
     apiHost,
     kubeconfigPath: o.kubeconfigPath,
@@ -234,30 +233,69 @@ export async function planK3s(
   };
 }
 
-async function loadInstaller(url: string): Promise<string> {
-  if (url.startsWith("file:")) return readFile(fileURLToPath(url), "utf8");
-  const response = await fetch(url, { redirect: "follow", signal: AbortSignal.timeout(60_000) });
-  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
-  return response.text();
+/**
+ * The installer's source checked again where it is used (a spec can come from a saved plan, not
+ * only from a validated config): https or file, with a sha256 to hold the bytes to.
+ */
+function checkInstallerSource(
+  cluster: string,
+  url: string,
+  sha256: string | undefined,
+): asserts sha256 is string {
+  const path = `clusters.${cluster}.k3s`;
+  let scheme: string;
+  try {
+    scheme = new URL(url).protocol;
+  } catch {
+    throw invalid(`${path}.installerUrl`, `"${url}" is not a URL`, "write an https:// URL");
+  }
+  if (!INSTALLER_SCHEMES.includes(scheme)) {
+    throw invalid(
+      `${path}.installerUrl`,
+      `is ${scheme}// (the installer runs as root on the VPS; ${scheme}// can be altered on the way)`,
+      `use an https:// mirror (or file:// for a local copy), or remove installerUrl to use the pinned ${K3S_INSTALLER.url}`,
+    );
+  }
+  if (!sha256 || !/^[0-9a-f]{64}$/.test(sha256)) {
+    throw invalid(
+      `${path}.installerSha256`,
+      `the installer ${url} has no sha256 to check it against`,
+      "set installerSha256 to the output of `sha256sum` on the file the mirror serves",
+    );
+  }
 }
 
+/**
+ * The installer's script, refused unless its bytes have the expected sha256: it is checked before
+ * anything is written or run on the VPS, so a wrong download changes nothing there.
+ */
 async function fetchInstaller(spec: K3sSpec, o: K3sOptions): Promise<string> {
   const path = `clusters.${spec.cluster}.k3s.installerUrl`;
-  let script: string;
+  checkInstallerSource(spec.cluster, spec.installerUrl, spec.installerSha256);
+  let bytes: Uint8Array;
   try {
-    script = await (o.loadInstaller ?? loadInstaller)(spec.installerUrl);
+    bytes = await (o.loadInstaller ?? ((url) => fetchBytes(url)))(spec.installerUrl);
   } catch (e) {
     throw invalid(
       path,
       `cannot fetch the k3s installer from ${spec.installerUrl}: ${(e as Error).message}; nothing was changed on the VPS`,
-      "check the network, or set installerUrl to a reachable mirror of https://get.k3s.io",
+      `check the network, or set installerUrl to a reachable https:// mirror of ${K3S_INSTALLER.url}`,
     );
   }
+  const actual = sha256Hex(bytes);
+  if (actual !== spec.installerSha256) {
+    throw invalid(
+      path,
+      `the k3s installer from ${spec.installerUrl} has sha256 ${actual}, not the expected ${spec.installerSha256}; nothing was changed on the VPS`,
+      "check what serves that URL (a proxy or a mirror that altered the file?); for a mirror whose file you have reviewed, set installerSha256 to its sha256",
+    );
+  }
+  const script = new TextDecoder().decode(bytes);
   if (!script.startsWith("#!")) {
     throw invalid(
       path,
       `${spec.installerUrl} did not return a shell script (it starts with ${JSON.stringify(script.slice(0, 20))}); nothing was changed on the VPS`,
-      "point installerUrl at the installer script itself (a mirror of https://get.k3s.io)",
+      `point installerUrl at the installer script itself (a mirror of ${K3S_INSTALLER.url})`,
     );
   }
   return script;
