@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { basename, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type * as z from "zod";
 import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
@@ -8,6 +8,7 @@ import { compileConfig } from "./compile.js";
 import { readCompiled, saveCompiled } from "./compile-cache.js";
 import { evaluateCompiled } from "./evaluate.js";
 import { findConfigFile } from "./find.js";
+import { makePrivateDir, PLINTH_DIR } from "./plinth-dir.js";
 import { type Config, configSchema } from "./schema.js";
 import { findLiteralSecrets } from "./secret-ref.js";
 
@@ -28,8 +29,22 @@ export async function loadConfig(options: {
 }): Promise<LoadedConfig> {
   const file = findConfigFile(options.cwd, options.configPath);
   const displayFile = relative(options.cwd, file) || basename(file);
+  ignorePlinthDir(dirname(file));
   const raw = await evaluateConfigFile(file, displayFile, options.timeLimitMs);
   return { file, displayFile, config: validateConfig(raw, displayFile) };
+}
+
+/**
+ * Every command loads the config before it writes anything under `.plinth/` (kubeconfig, known
+ * hosts, unseal file, state), so making the folder here, with its `.gitignore`, covers them all,
+ * and a folder an older plinth made gets its `.gitignore` too. A read-only checkout goes without.
+ */
+function ignorePlinthDir(configDir: string): void {
+  try {
+    makePrivateDir(join(configDir, PLINTH_DIR));
+  } catch {
+    // nothing will be written there either
+  }
 }
 
 export function validateConfig(raw: unknown, displayFile: string): Config {

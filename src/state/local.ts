@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
-import { link, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { makePrivateDir } from "../config/plinth-dir.js";
 import { type Diagnostic, UserError } from "../diagnostics/diagnostic.js";
 import { errno, ignoreMissing, ioError } from "./fs-errors.js";
 import { type GuardOptions, withGuard } from "./guard.js";
@@ -258,7 +259,7 @@ export class LocalStateBackend implements StateBackend {
 
   private async ensureDir(): Promise<void> {
     try {
-      await mkdir(this.dir, { recursive: true });
+      makePrivateDir(this.dir); // owner-only; inside .plinth/, with its .gitignore
     } catch (e) {
       throw ioError(e, this.show(this.dir), "create");
     }

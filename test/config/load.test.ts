@@ -1,9 +1,11 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cacheFileOf } from "../../src/config/compile-cache.js";
 import { loadConfig } from "../../src/config/load.js";
+import { makePrivateDir } from "../../src/config/plinth-dir.js";
 import { UserError } from "../../src/diagnostics/diagnostic.js";
 import { tempDir } from "../helpers/config.js";
 
@@ -163,5 +165,34 @@ describe("the compiled-config cache", () => {
     writeFileSync(cache, JSON.stringify(resealed));
     chmodSync(cache, 0o600);
     expect(await projectName(dir)).toBe("forged");
+  });
+});
+
+describe(".plinth/ stays out of git", () => {
+  it("a fresh project's .plinth/ (cache, state, known hosts) is ignored by git without any setup", async () => {
+    const dir = project("", '"gitcheck"');
+    execFileSync("git", ["init", "-q", dir]);
+    expect(await projectName(dir)).toBe("gitcheck");
+    // What the state backend and the SSH step write there later.
+    makePrivateDir(join(dir, ".plinth", "state"));
+    writeFileSync(join(dir, ".plinth", "state", "dev.json"), "{}");
+    writeFileSync(join(dir, ".plinth", "known_hosts"), "host ssh-ed25519 AAAA\n");
+    const untracked = execFileSync("git", ["status", "--porcelain", "--untracked-files=all"], { cwd: dir })
+      .toString()
+      .trim();
+    expect(untracked).toBe("?? plinth.config.ts");
+    expect(statSync(join(dir, ".plinth")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, ".plinth", "state")).mode & 0o777).toBe(0o700);
+  });
+
+  it("a .gitignore the user wrote is kept; a folder outside .plinth/ gets none", () => {
+    const dir = tempDir("plinth-dir-");
+    makePrivateDir(join(dir, ".plinth"));
+    writeFileSync(join(dir, ".plinth", ".gitignore"), "cache/\n");
+    makePrivateDir(join(dir, ".plinth", "vault"));
+    expect(readFileSync(join(dir, ".plinth", ".gitignore"), "utf8")).toBe("cache/\n");
+    makePrivateDir(join(dir, "state"));
+    expect(readdirSync(join(dir, "state"))).toEqual([]);
+    expect(existsSync(join(dir, ".gitignore"))).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { makePrivateDir } from "../../config/plinth-dir.js";
 
 /** A server's host key as the SSH protocol sends it (the public key blob). */
 export interface HostKey {
@@ -61,7 +62,7 @@ export function knownEntries(file: string, host: string, port: number): KnownEnt
 
 /** Appends `host:port`'s key to the known_hosts file (atomic replace; the folder is created). */
 export function recordHostKey(file: string, host: string, port: number, key: HostKey): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  makePrivateDir(dirname(file));
   const before = existsSync(file) ? readFileSync(file, "utf8") : "";
   const sep = before === "" || before.endsWith("\n") ? "" : "\n";
   const tmp = `${file}.tmp-${process.pid}`;

@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parse, stringify } from "yaml";
+import { makePrivateDir } from "../../config/plinth-dir.js";
 
 interface KubeconfigDoc {
   clusters?: { name?: string; cluster?: { server?: string } }[];
@@ -38,7 +39,7 @@ export function storedServer(path: string): string | undefined {
 
 /** Writes a file readable by its owner only, atomically (a temp file renamed over it). */
 export function writePrivateFile(path: string, content: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  makePrivateDir(dirname(path));
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     writeFileSync(tmp, content, { mode: 0o600 });
