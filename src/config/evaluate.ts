@@ -36,7 +36,7 @@ export async function evaluateCompiled(
         new UserError(
           error(`did not finish evaluating within ${formatSeconds(timeLimitMs)}`, {
             file: displayFile,
-            fix: "look for a loop or a promise that never settles in the config's code (PLINTH_CONFIG_TIMEOUT=90s raises the limit)",
+            fix: "look for a loop or a promise that never settles in the config's code, or raise the limit with PLINTH_CONFIG_TIMEOUT=90s",
           }),
         ),
       );
