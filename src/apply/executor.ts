@@ -18,9 +18,23 @@ import {
 } from "../providers/kubernetes/applyset.js";
 import { apiError, type Obj } from "../providers/kubernetes/client.js";
 import { checkable, healthWait } from "../providers/kubernetes/health.js";
-import { groupKind, parseIdentity } from "../providers/kubernetes/identity.js";
+import {
+  displayName,
+  groupKind,
+  type ObjectRef,
+  parseIdentity,
+  refOf,
+} from "../providers/kubernetes/identity.js";
 import type { KubernetesProvider, KubeSpec } from "../providers/kubernetes/provider.js";
-import { CONFIG_HASH, type Wait, waitsFor, waitUntil } from "../providers/kubernetes/readiness.js";
+import {
+  CONFIG_HASH,
+  deletionProbe,
+  deletionWait,
+  isTerminating,
+  type Wait,
+  waitsFor,
+  waitUntil,
+} from "../providers/kubernetes/readiness.js";
 import { applySecret, type SecretChangeSpec } from "../providers/kubernetes/secrets.js";
 import { fetchManifest } from "../providers/manifest.js";
 import type { ProviderContext, ResourceChange } from "../providers/types.js";
@@ -300,13 +314,15 @@ async function runComponent(
           continue;
         }
         const object = (spec as KubeSpec).object;
-        if (object.kind === "Namespace")
-          await waitGone(o, object.metadata.name, {
-            onlyIfTerminating: true,
-            onWait: (m) => emit("waiting", m),
-          });
+        // Planned while it (or its namespace) was being deleted: created once that deletion is
+        // done. A namespace whose deletion began after the plan is waited for all the same, and
+        // then applied even when planned as a no-op: it is gone by then.
+        const away = (spec as KubeSpec).afterDeletionOf;
+        const waited = away
+          ? await waitDeleted(o, away, (m) => emit("waiting", m))
+          : object.kind === "Namespace" && (await waitDeleted(o, refOf(object), (m) => emit("waiting", m)));
         const previousConfigHash = object.kind === "HelmChart" ? await helmJobHash(o, object) : undefined;
-        if (ch.action !== "no-op") {
+        if (ch.action !== "no-op" || waited) {
           await applyWhenKindExists(o, ch, spec as KubeSpec, (s) => emit("waiting", s));
         }
         if (!o.noWait) {
@@ -381,21 +397,34 @@ async function runComponent(
   }
 }
 
-/** A CR whose CRD is installed by an earlier chart in this run: wait (named) until its kind is served. */
+/**
+ * A CR whose CRD is installed by an earlier chart in this run: wait (named) until its kind is
+ * served. An object or namespace whose deletion began after the plan: wait until it is gone, then
+ * create it (a patch of a dying object is lost with it).
+ */
 async function applyWhenKindExists(
   o: ExecuteOptions,
   ch: Change,
   spec: KubeSpec,
   onWait: (s: string) => void,
 ): Promise<void> {
-  const deadline = Date.now() + waitMs(o, 5 * 60_000);
+  let deadline = Date.now() + waitMs(o, 5 * 60_000);
+  const ref = refOf(spec.object);
   for (let delay = 250; ; delay = Math.min(3_000, delay * 1.5)) {
     try {
-      await o.kube.applyRaw(withMembership(spec.object, o.ctx.env), spec.force);
-      return;
+      const stored = await o.kube.applyRaw(withMembership(spec.object, o.ctx.env), spec.force);
+      if (!isTerminating(stored)) return;
+      // Applied to an object whose deletion began after the plan: lost with it, so again.
+      await waitDeleted(o, ref, onWait);
+      deadline = Date.now() + waitMs(o, 5 * 60_000);
     } catch (e) {
       // The API's own words (the Status message) as well as ours: an unknown kind is a 404 too.
       const said = `${(e as Error).message}\n${apiError(e).message}`;
+      if (ref.namespace && apiError(e).code === 403 && /because it is being terminated/.test(said)) {
+        await waitDeleted(o, { apiVersion: "v1", kind: "Namespace", name: ref.namespace }, onWait);
+        deadline = Date.now() + waitMs(o, 5 * 60_000);
+        continue;
+      }
       const missingKind = /no matches for kind|could not find the requested resource/i.test(said);
       const missingNs =
         !missingKind && (apiError(e).code === 404 || /namespaces? "[^"]+" not found/.test(said));
@@ -466,35 +495,24 @@ async function waitCreated(o: ExecuteOptions, name: string, onWait: (m: string) 
 }
 
 /**
- * A namespace being deleted cannot take new objects: wait (named, with a timeout) until it is gone,
- * so that destroy-then-apply, or a re-created component, never races the namespace controller.
+ * An object being deleted (a namespace that cannot take new objects, an object whose finalizers
+ * still run) must be gone before it is created again: wait, named and with a timeout, saying which
+ * finalizers it waits for. True when there was a deletion to wait for.
  */
-async function waitGone(
+async function waitDeleted(
   o: ExecuteOptions,
-  name: string,
-  w: { onlyIfTerminating?: boolean; onWait?: (m: string) => void },
-): Promise<void> {
-  const ref = { apiVersion: "v1", kind: "Namespace", name };
-  const first = await o.kube.read(ref);
-  if (!first) return;
-  if (w.onlyIfTerminating && (first.status as { phase?: string } | undefined)?.phase !== "Terminating")
-    return;
-  w.onWait?.(`Namespace ${name}: waiting until its deletion finishes`);
-  await waitUntil(
-    {
-      object: ref,
-      condition: "deleted",
-      timeoutMs: waitMs(o, 5 * 60_000),
-      probe: async () => {
-        const live = await o.kube.read(ref);
-        return {
-          ready: !live,
-          status: live ? `phase ${(live.status as { phase?: string } | undefined)?.phase ?? "?"}` : "gone",
-        };
-      },
-    },
-    o.ctx.signal ? { signal: o.ctx.signal } : {},
-  );
+  ref: ObjectRef,
+  onWait?: (m: string) => void,
+): Promise<boolean> {
+  const first = deletionProbe(await o.kube.read(ref));
+  if (first.ready) return false;
+  const name = displayName(ref);
+  onWait?.(`${name}: waiting until its deletion finishes (${first.status})`);
+  await waitUntil(deletionWait(o.kube, ref, waitMs(o, 5 * 60_000)), {
+    ...(o.ctx.signal ? { signal: o.ctx.signal } : {}),
+    onStatus: (status) => onWait?.(`${name}: ${status}`),
+  });
+  return true;
 }
 
 /**
@@ -515,8 +533,13 @@ async function runPhaseDeletions(components: PlanComponent[], o: ExecuteOptions)
 async function runDeletions(c: PlanComponent, o: ExecuteOptions): Promise<number> {
   stopIfAborted(o.signal, `the deletions of component ${c.id}`);
   const deletes = c.changes.filter((ch) => ch.action === "delete").sort((a, b) => rank(b) - rank(a));
-  const namespaces: string[] = [];
+  const waitFor: ObjectRef[] = [];
   for (const ch of deletes) {
+    // Already being deleted when planned: nothing to send, only its end to wait for.
+    if ((ch.spec as { terminating?: boolean } | undefined)?.terminating && ch.id) {
+      waitFor.push(parseIdentity(ch.id));
+      continue;
+    }
     await o.kube.apply({
       provider: "kubernetes",
       id: ch.id ?? "",
@@ -535,9 +558,9 @@ async function runDeletions(c: PlanComponent, o: ExecuteOptions): Promise<number
       name: ch.name,
       ...(ch.namespace ? { namespace: ch.namespace } : {}),
     });
-    if (ch.kind === "Namespace") namespaces.push(ch.name);
+    if (ch.kind === "Namespace") waitFor.push({ apiVersion: "v1", kind: "Namespace", name: ch.name });
   }
   // Namespaces come last; the namespace controller empties them side by side.
-  await Promise.all(namespaces.map((name) => waitGone(o, name, {})));
+  await Promise.all(waitFor.map((ref) => waitDeleted(o, ref)));
   return deletes.length;
 }

@@ -6,8 +6,9 @@ import { COMPONENT_IDS, type ComponentId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { applySetId, PARENT_NAMESPACE, PART_OF, parentName } from "../providers/kubernetes/applyset.js";
 import type { Obj } from "../providers/kubernetes/client.js";
-import { identityOf } from "../providers/kubernetes/identity.js";
+import { displayName, identityOf, type ObjectRef } from "../providers/kubernetes/identity.js";
 import { type KubernetesProvider, type KubeSpec, refOfObj } from "../providers/kubernetes/provider.js";
+import { deletionProbe, isTerminating } from "../providers/kubernetes/readiness.js";
 import { planSecret } from "../providers/kubernetes/secrets.js";
 import type { ProviderContext, ResourceChange } from "../providers/types.js";
 import { describeKeys, FROM_ENVIRONMENT } from "../secrets/environment.js";
@@ -200,6 +201,8 @@ function planDeletions(
       : "k3s";
     const sharedWith = peers.get(identityOf(ref));
     const keep = kept(live) || (ref.kind === "Namespace" && keptNamespaces.has(ref.name));
+    // Already going away (an interrupted destroy): apply sends no second delete, it waits.
+    const dying = !keep && isTerminating(live);
     const change: Change = {
       action: keep ? "no-op" : "delete",
       provider: "kubernetes",
@@ -212,8 +215,10 @@ function planDeletions(
         ? `kept: environment ${sharedWith.join(", ")} on this cluster also uses it; released from this environment's ownership`
         : keep
           ? "kept: holds data; released from plinth's ownership (delete it with --delete-data)"
-          : "no longer desired",
-      spec: { release: keep },
+          : dying
+            ? `already being deleted (${deletionProbe(live).status}); apply waits until it is gone`
+            : "no longer desired",
+      spec: { release: keep, ...(dying ? { terminating: true } : {}) },
       ...(live.metadata?.resourceVersion ? { liveVersion: live.metadata.resourceVersion } : {}),
     };
     out.set(component, [...(out.get(component) ?? []), change]);
@@ -221,8 +226,14 @@ function planDeletions(
   return out;
 }
 
+/** How a plan says that a create waits for a deletion in progress. */
+export function afterDeletionDetail(ref: ObjectRef): string {
+  return `after the deletion of ${displayName(ref)} finishes`;
+}
+
 function toChange(c: ResourceChange<unknown>): Change {
   const obj = (c.spec as KubeSpec | undefined)?.object;
+  const away = (c.spec as KubeSpec | undefined)?.afterDeletionOf;
   return {
     action: c.action,
     provider: c.provider as Change["provider"],
@@ -232,7 +243,16 @@ function toChange(c: ResourceChange<unknown>): Change {
     ...(c.namespace ? { namespace: c.namespace } : {}),
     ...(obj ? { apiVersion: obj.apiVersion } : {}),
     ...(c.diff.length ? { diff: c.diff } : {}),
-    ...(c.provider === "secret" ? { detail: describeKeys((c.spec as { secret: SecretSpec }).secret) } : {}),
+    ...(c.provider === "secret" || away
+      ? {
+          detail: [
+            c.provider === "secret" ? describeKeys((c.spec as { secret: SecretSpec }).secret) : "",
+            away ? afterDeletionDetail(away) : "",
+          ]
+            .filter(Boolean)
+            .join("; "),
+        }
+      : {}),
     spec: c.spec,
     ...(c.liveVersion ? { liveVersion: c.liveVersion } : {}),
   };

@@ -7,6 +7,7 @@ import { applySetId, isMember, PART_OF, withMembership } from "./applyset.js";
 import { apiError, type Obj, withRetry } from "./client.js";
 import { diffObjects, secretPathsOf } from "./diff.js";
 import { displayName, groupKind, identityOf, type ObjectRef, refOf } from "./identity.js";
+import { isTerminating } from "./readiness.js";
 
 export const FIELD_MANAGER = "plinth";
 
@@ -17,6 +18,11 @@ export interface KubeSpec {
   force?: boolean;
   /** Stateful data (PVCs, databases): deleted only with --delete-data. */
   keepOnDelete?: boolean;
+  /**
+   * Planned while it, or its namespace, was being deleted: apply waits until that deletion
+   * finishes, then creates the object (applied to the dying object, it would vanish with it).
+   */
+  afterDeletionOf?: ObjectRef;
 }
 
 export interface KubernetesProviderOptions {
@@ -38,6 +44,8 @@ interface Conflict {
  */
 export class KubernetesProvider {
   readonly name = "kubernetes";
+  /** A planning provider's namespace reads, one each: many objects live in one namespace. */
+  private readonly namespaces = new Map<string, Promise<Obj | undefined>>();
   constructor(private readonly o: KubernetesProviderOptions) {}
 
   /**
@@ -71,12 +79,42 @@ export class KubernetesProvider {
     desired: DesiredResource<KubeObject>[],
     ctx: ProviderContext,
   ): Promise<ResourceChange<KubeSpec>[]> {
-    return mapLimit(desired, this.o.concurrency ?? 16, (d) => this.planOne(d, ctx));
+    // Only a snapshot (one plan's) may keep what it read; a long-lived provider reads again.
+    const namespaces = this.o.snapshot ? this.namespaces : new Map<string, Promise<Obj | undefined>>();
+    return mapLimit(desired, this.o.concurrency ?? 16, (d) => this.planOne(d, ctx, namespaces));
+  }
+
+  /**
+   * What must finish going away before the object can be created: its namespace when that is
+   * being deleted (everything in it goes too), else the object itself when it is; undefined when
+   * neither is. `live` is the object as read (or being read: the namespace is read meanwhile).
+   */
+  async goingAway(
+    ref: ObjectRef,
+    live: Obj | undefined | Promise<Obj | undefined>,
+    namespaces = this.o.snapshot ? this.namespaces : new Map<string, Promise<Obj | undefined>>(),
+  ): Promise<ObjectRef | undefined> {
+    const home = ref.namespace ? this.readNamespace(ref.namespace, namespaces) : undefined;
+    const [object, namespace] = await Promise.all([live, home]);
+    if (ref.namespace && isTerminating(namespace))
+      return { apiVersion: "v1", kind: "Namespace", name: ref.namespace };
+    return isTerminating(object) ? ref : undefined;
+  }
+
+  private readNamespace(name: string, memo: Map<string, Promise<Obj | undefined>>): Promise<Obj | undefined> {
+    let read = memo.get(name);
+    if (!read) {
+      read = this.read({ apiVersion: "v1", kind: "Namespace", name });
+      read.catch(() => {}); // awaited by each caller; one failure is reported there
+      memo.set(name, read);
+    }
+    return read;
   }
 
   private async planOne(
     d: DesiredResource<KubeObject>,
     ctx: ProviderContext,
+    namespaces: Map<string, Promise<Obj | undefined>>,
   ): Promise<ResourceChange<KubeSpec>> {
     const object = withMembership(d.spec, ctx.env);
     const ref = refOf(object);
@@ -90,7 +128,8 @@ export class KubernetesProvider {
     };
     const secretPaths = [...secretPathsOf(ref.kind), ...(d.secretPaths ?? [])];
     // The read and the dry run are independent requests: in flight together, a plan takes one
-    // round trip per object instead of two.
+    // round trip per object instead of two (its namespace's read too, once per namespace).
+    if (ref.namespace) this.readNamespace(ref.namespace, namespaces);
     const [live, first] = await Promise.all([
       this.read(ref),
       this.dryRun(object, this.o.forceConflicts ?? false).then(
@@ -98,6 +137,14 @@ export class KubernetesProvider {
         (e: unknown) => ({ e }),
       ),
     ]);
+    // An object being deleted is not there: what apply does is create it once the deletion is
+    // done, whatever the dry run said (a patch of the dying object, or a namespace refusing new
+    // content while it terminates).
+    const away = await this.goingAway(ref, live, namespaces);
+    if (away) {
+      const force = this.o.forceConflicts ? { force: true } : {};
+      return { ...base, action: "create", diff: [], spec: { object, ...force, afterDeletionOf: away } };
+    }
     let force = false;
     let dry: Obj | undefined;
     try {
@@ -161,12 +208,18 @@ export class KubernetesProvider {
     return this.applyObject(spec.object, spec.force);
   }
 
-  /** Deletes one object (its dependents in the background); one already gone is fine. */
+  /**
+   * Deletes one object (its dependents in the background); one already gone, or already being
+   * deleted (a terminating namespace answers 409), is fine: the caller waits if it must.
+   */
   async deleteObject(ref: ObjectRef): Promise<void> {
     try {
       await withRetry(`delete ${displayName(ref)}`, () => this.o.api.delete(ref));
     } catch (e) {
-      if (apiError(e).code !== 404) throw e;
+      const code = apiError(e).code;
+      if (code === 404) return;
+      if (code === 409 && isTerminating(await this.read(ref))) return;
+      throw e;
     }
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Obj } from "./client.js";
-import { conditionProbe, jobProbe } from "./readiness.js";
+import { conditionProbe, deletionProbe, isTerminating, jobProbe } from "./readiness.js";
 
 const withConditions = (conditions: object[], generation?: number): Obj =>
   ({
@@ -37,5 +37,38 @@ describe("readiness conditions", () => {
       failed: "Failed: DeadlineExceeded",
     });
     expect(jobProbe(withConditions([{ type: "Complete", status: "True" }]))).toMatchObject({ ready: true });
+  });
+});
+
+describe("deletion in progress", () => {
+  const dying = (extra: object): Obj =>
+    ({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "x", deletionTimestamp: "2026-01-01T00:00:00Z", finalizers: ["a.example/hold"] },
+      ...extra,
+    }) as unknown as Obj;
+
+  it("is done once the object is gone or another one stands in its place, and names what holds it", () => {
+    expect(deletionProbe(undefined)).toEqual({ ready: true, status: "gone" });
+    expect(deletionProbe({ apiVersion: "v1", kind: "Namespace", metadata: { name: "x" } } as Obj)).toEqual({
+      ready: true,
+      status: "created again",
+    });
+    const ns = dying({
+      spec: { finalizers: ["kubernetes"] },
+      status: {
+        phase: "Terminating",
+        conditions: [
+          { type: "NamespaceDeletionDiscoveryFailure", status: "False", message: "All resources discovered" },
+          { type: "NamespaceFinalizersRemaining", status: "True", message: "Some content has finalizers" },
+        ],
+      },
+    });
+    expect(isTerminating(ns)).toBe(true);
+    expect(deletionProbe(ns)).toEqual({
+      ready: false,
+      status: "finalizers pending: a.example/hold, kubernetes; Some content has finalizers",
+    });
   });
 });

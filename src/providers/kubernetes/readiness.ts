@@ -247,6 +247,41 @@ function helmChartWaits(chart: KubeObject, o: WaitOptions, t: (ms: number) => nu
   ];
 }
 
+/** Whether a live object is going away: it has a deletionTimestamp, its finalizers still pending. */
+export function isTerminating(live: Obj | undefined): boolean {
+  return Boolean(live?.metadata?.deletionTimestamp);
+}
+
+/**
+ * The deletion of one object, seen from a read: finished once it is absent or another object of
+ * the same name (no deletionTimestamp) stands in its place. While pending, the status names the
+ * finalizers holding it and, for a namespace, the namespace controller's word on its content.
+ */
+export function deletionProbe(live: Obj | undefined): Probe {
+  if (!isTerminating(live)) return { ready: true, status: live ? "created again" : "gone" };
+  const finalizers = [
+    ...(live?.metadata?.finalizers ?? []),
+    ...(((live?.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) as string[]),
+  ];
+  const content = (
+    ((live?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []) as Condition[]
+  )
+    .filter((c) => c.status === "True" && c.message)
+    .map((c) => c.message as string);
+  const pending = finalizers.length ? `finalizers pending: ${finalizers.join(", ")}` : "no finalizer left";
+  return { ready: false, status: [pending, ...content].join("; ") };
+}
+
+/** A named wait for an object that is being deleted to be gone (usually its finalizers running). */
+export function deletionWait(kube: KubernetesProvider, ref: ObjectRef, timeoutMs: number): Wait {
+  return {
+    object: ref,
+    condition: "deleted (its finalizers done)",
+    timeoutMs,
+    probe: async () => deletionProbe(await kube.read(ref)),
+  };
+}
+
 /** Polls a wait until ready, failed or timed out; the error names the object, condition and last status. */
 export async function waitUntil(
   w: Wait,

@@ -8,12 +8,14 @@ import { fillSecret, templateSources } from "../../secrets/generate.js";
 import type { ProviderContext, ResourceChange } from "../types.js";
 import { withMembership } from "./applyset.js";
 import type { Obj } from "./client.js";
-import { identityOf } from "./identity.js";
+import { identityOf, type ObjectRef } from "./identity.js";
 import type { KubernetesProvider } from "./provider.js";
 
 /** A generated secret change: the spec names keys and rules, never values (those exist only at apply). */
 export interface SecretChangeSpec {
   secret: SecretSpec;
+  /** Planned while it or its namespace was being deleted: written anew once that is done. */
+  afterDeletionOf?: ObjectRef;
 }
 
 function ref(spec: SecretSpec) {
@@ -48,7 +50,11 @@ export async function planSecret(
   ctx?: ProviderContext,
 ): Promise<ResourceChange<SecretChangeSpec>> {
   const fromEnv = environmentValues(spec, ctx?.variables ?? {});
-  const live = await kube.read(ref(spec));
+  const reading = kube.read(ref(spec));
+  // A Secret being deleted (or in a namespace being deleted) is not there: apply writes it anew.
+  const away = await kube.goingAway(ref(spec), reading);
+  const found = await reading;
+  const live = away ? undefined : found;
   const have = decode(live);
   const diff = Object.entries(spec.keys)
     .filter(([k]) => have[k] === undefined || (k in fromEnv && have[k] !== fromEnv[k]))
@@ -68,7 +74,7 @@ export async function planSecret(
     name: spec.name,
     namespace: spec.namespace,
     diff,
-    spec: { secret: spec },
+    spec: { secret: spec, ...(away ? { afterDeletionOf: away } : {}) },
     ...(live?.metadata?.resourceVersion ? { liveVersion: live.metadata.resourceVersion } : {}),
   };
 }
