@@ -5,7 +5,7 @@
 // Keep versions equal to what plinth deploys (src/catalog pins the charts to these).
 module plinth.dev/testbed/crds
 
-go 1.26.0
+go 1.26.7
 
 require (
 	github.com/cert-manager/cert-manager v1.21.2
