@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createContext } from "../../testbed/lib/context.js";
 import { executable, installCommand, missing, type Prerequisite } from "../../testbed/lib/prereqs.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -55,6 +56,8 @@ describe("prerequisites", () => {
     const bin = mkdtempSync(join(tmpdir(), "plinth-prereqs-path-"));
     symlinkSync(process.execPath, join(bin, "node"));
     chmodSync(bin, 0o755);
+    // .testbed/ exists on a fresh clone only once something made it; nobody may not create it.
+    createContext(ROOT);
     const asRoot = process.getuid?.() === 0;
     const r = spawnSync(process.execPath, ["--import", "tsx", "testbed/testbed.ts", "setup"], {
       cwd: ROOT,
