@@ -8,6 +8,7 @@ const NEEDS_TESTBED = [
   "test/ssh/**",
   "test/state/s3.test.ts",
   "test/state/unlock.test.ts",
+  "test/state/run-state.test.ts",
   "test/vault/**",
 ];
 /**
