@@ -5,10 +5,12 @@ import { readSecretValues } from "../../providers/kubernetes/secrets.js";
 import type { ProviderContext } from "../../providers/types.js";
 import {
   authenticate,
+  type ConvergeResult,
   convergeVault,
   DEFAULT_LAYOUT,
   databaseResources,
   getSecretValue,
+  inspectVault,
   listSecrets,
   rotateSecret,
   secretEntries,
@@ -70,6 +72,19 @@ async function ready(a: VaultAccess, env: ResolvedEnvironment): Promise<VaultCli
   }
   return (await authenticate(a.client, { lifecycle: a.lifecycle, layout: DEFAULT_LAYOUT, write: true }))
     .client;
+}
+
+/** What `secrets sync` would do to a Vault that a plan cannot read yet. */
+function wouldPrepare(health: string, a: VaultAccess, envName: string): string {
+  const address = a.client.address;
+  if (health === "uninitialized") {
+    const shares = a.lifecycle.shares ?? 5;
+    const threshold = a.lifecycle.threshold ?? 3;
+    return `Vault at ${address} is not initialized: plinth secrets sync ${envName} would initialize it (${shares} key shares, ${threshold} to unseal) and write its keys, encrypted, to ${a.lifecycle.unsealFile}; nothing else can be planned before that`;
+  }
+  if (health === "sealed")
+    return `Vault at ${address} is sealed: plinth secrets sync ${envName} would unseal it from ${a.lifecycle.unsealFile}; nothing else can be planned before that`;
+  return `Vault at ${address} is ${health}: nothing can be planned (check its server log)`;
 }
 
 function ctxFor(env: ResolvedEnvironment): ProviderContext {
@@ -163,25 +178,39 @@ async function handle(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     }
     default: {
       const plan = Boolean(args.values.plan);
-      const result = await convergeVault({
+      const options = {
         client: a.client,
         env,
         ctx: ctxFor(env),
         layout,
         kubernetes: a.kubernetes,
         ...(a.reviewerJwt ? { reviewerJwt: a.reviewerJwt } : {}),
-        kubeSecret: (namespace, name) => readSecretValues(session.kube, namespace, name),
+        kubeSecret: (namespace: string, name: string) => readSecretValues(session.kube, namespace, name),
         lifecycle: a.lifecycle,
-        apply: !plan,
-      });
+      };
+      // A plan only reads, so it has no lifecycle to report: initializing or unsealing is what the
+      // sync itself would do.
+      let result: Omit<ConvergeResult, "lifecycle"> & { lifecycle?: ConvergeResult["lifecycle"] };
+      if (plan) {
+        const inspection = await inspectVault(options);
+        if (!inspection.ready) {
+          ctx.stdout(`${wouldPrepare(inspection.health.health, a, env.name)}\n`);
+          return 0;
+        }
+        result = inspection;
+      } else {
+        result = await convergeVault({ ...options, apply: true });
+      }
       const l = result.lifecycle;
-      if (l.initialized)
+      if (l?.initialized)
         ctx.stdout(
           `initialized Vault; unseal keys encrypted into ${a.lifecycle.unsealFile} (back it up); plinth uses its own token from now on\n`,
         );
-      if (l.unsealed) ctx.stdout(`unsealed Vault (${l.before} -> ${l.after})\n`);
-      if (result.tokenChange)
-        ctx.stdout(`${result.tokenChange === "create" ? "made" : "renewed"} plinth's own Vault token\n`);
+      if (l?.unsealed) ctx.stdout(`unsealed Vault (${l.before} -> ${l.after})\n`);
+      if (result.tokenChange) {
+        const verb = result.tokenChange === "create" ? ["make", "made"] : ["renew", "renewed"];
+        ctx.stdout(`${plan ? `would ${verb[0]}` : verb[1]} plinth's own Vault token\n`);
+      }
       const counts = new Map<string, number>();
       for (const c of result.changes) {
         counts.set(c.action, (counts.get(c.action) ?? 0) + 1);

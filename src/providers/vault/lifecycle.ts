@@ -1,7 +1,14 @@
 import { existsSync } from "node:fs";
 import { UserError } from "../../diagnostics/diagnostic.js";
 import type { VaultClient } from "./client.js";
-import { MIN_PASSPHRASE_LENGTH, passphraseError, readUnsealFile, writeUnsealFile } from "./unseal-file.js";
+import {
+  MIN_PASSPHRASE_LENGTH,
+  passphraseError,
+  proveWritable,
+  readUnsealFile,
+  unsealSealer,
+  writeFileDurably,
+} from "./unseal-file.js";
 
 /** What `/v1/sys/health` says, by its status code (200 active, 429 standby, 501, 503). */
 export type VaultHealth = "active" | "standby" | "uninitialized" | "sealed" | "other";
@@ -115,6 +122,10 @@ async function initialize(client: VaultClient, o: LifecycleOptions): Promise<str
       fix: `if that Vault is gone for good, move ${o.unsealFile} aside (keep a copy) and run again; if not, point plinth at the Vault it belongs to`,
     });
   }
+  // Everything that can fail is done before init: once Vault hands out the keys they exist only
+  // in this process, so only in-memory encryption and one durable write may follow.
+  const seal = await unsealSealer({ passphrase: o.passphrase, cluster: o.cluster, address: client.address });
+  proveWritable(o.unsealFile);
   // An auto-unseal (OpenBao's static key) unseals itself: init hands out recovery keys instead,
   // which is what generate-root then takes.
   const autoUnseal = (await sealType(client)) !== "shamir";
@@ -129,18 +140,52 @@ async function initialize(client: VaultClient, o: LifecycleOptions): Promise<str
       ? { recovery_shares: shares, recovery_threshold: threshold }
       : { secret_shares: shares, secret_threshold: threshold },
   );
-  await writeUnsealFile(
-    o.unsealFile,
-    {
-      keys: autoUnseal ? (init.recovery_keys_base64 ?? []) : init.keys_base64,
-      threshold,
-      shares,
-      rootToken: init.root_token,
-      ...(autoUnseal ? { recovery: true } : {}),
-    },
-    { passphrase: o.passphrase, cluster: o.cluster, address: client.address },
-  );
+  const envelope = seal({
+    keys: autoUnseal ? (init.recovery_keys_base64 ?? []) : init.keys_base64,
+    threshold,
+    shares,
+    rootToken: init.root_token,
+    ...(autoUnseal ? { recovery: true } : {}),
+  });
+  try {
+    writeFileDurably(o.unsealFile, envelope, { replace: false });
+  } catch (e) {
+    throw new UnsealFileNotWritten(o.unsealFile, client.address, envelope, e);
+  }
   return init.root_token;
+}
+
+export const ENVELOPE_BEGIN = "-----BEGIN PLINTH UNSEAL FILE-----";
+export const ENVELOPE_END = "-----END PLINTH UNSEAL FILE-----";
+
+/**
+ * Vault is initialized but its unseal file could not be written after all (the disk filled, the
+ * folder went away between the probe and the write). The keys then exist only here, so the error
+ * carries the already-encrypted file for the operator to save: the CLI renders user errors on
+ * stderr (also under --json), and the envelope is safe to show without the passphrase.
+ */
+export class UnsealFileNotWritten extends UserError {
+  constructor(
+    readonly file: string,
+    address: string,
+    /** The unseal file's whole text: encrypted, never the plaintext keys. */
+    readonly envelope: string,
+    cause: unknown,
+  ) {
+    super({
+      severity: "error",
+      path: file,
+      message: [
+        `Vault at ${address} is now initialized, but its unseal file could not be written (${cause instanceof Error ? cause.message : String(cause)}).`,
+        "Its unseal keys and root token exist nowhere else than in the encrypted file below: save it NOW.",
+        ENVELOPE_BEGIN,
+        envelope.trimEnd(),
+        ENVELOPE_END,
+      ].join("\n"),
+      fix: `save the lines between ${ENVELOPE_BEGIN} and ${ENVELOPE_END} exactly as ${file} (mode 0600: chmod 600 ${file}) and a copy in your password manager or offline store; PLINTH_VAULT_PASSPHRASE decrypts it, and with it in place the next plinth run unseals Vault`,
+    });
+    this.name = "UnsealFileNotWritten";
+  }
 }
 
 async function sealType(client: VaultClient): Promise<string> {

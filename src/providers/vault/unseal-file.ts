@@ -1,6 +1,19 @@
 import { createCipheriv, createDecipheriv, randomBytes, type ScryptOptions, scrypt } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import {
+  closeSync,
+  existsSync,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { UserError } from "../../diagnostics/diagnostic.js";
 
 /**
@@ -74,19 +87,33 @@ export function passphraseError(variable: string, why: "missing" | "short"): Use
 }
 
 /**
- * Encrypts and writes the material: to a temporary file in the same folder (mode 0600), then
- * renamed over the target, so a crash never leaves half a file. Refuses to replace an existing one
- * unless `replace` (plinth updating its own token in the file it wrote).
+ * Encrypts and writes the material durably (see `writeFileDurably`). Refuses to replace an
+ * existing file unless `replace` (plinth updating its own token in the file it wrote).
  */
 export async function writeUnsealFile(
   file: string,
   material: UnsealMaterial,
   o: { passphrase: string; cluster: string; address: string; now?: Date; replace?: boolean },
 ): Promise<void> {
+  const seal = await unsealSealer(o);
+  writeFileDurably(file, seal(material), { replace: o.replace ?? false });
+}
+
+/** Turns material into the unseal file's text; never fails, and needs no I/O. */
+export type Sealer = (material: UnsealMaterial) => string;
+
+/**
+ * Derives the key (the slow, memory-hungry scrypt step) ahead of time, so that when Vault hands
+ * out its keys nothing that can fail stands between them and their encrypted form.
+ */
+export async function unsealSealer(o: {
+  passphrase: string;
+  cluster: string;
+  address: string;
+  now?: Date;
+}): Promise<Sealer> {
   if (o.passphrase.length < MIN_PASSPHRASE_LENGTH) throw passphraseError("PLINTH_VAULT_PASSPHRASE", "short");
-  if (existsSync(file) && !o.replace) throw new Error(`refusing to replace the existing unseal file ${file}`);
   const salt = randomBytes(16);
-  const iv = randomBytes(12);
   const header = {
     format: FORMAT as typeof FORMAT,
     cluster: o.cluster,
@@ -96,20 +123,118 @@ export async function writeUnsealFile(
     cipher: "aes-256-gcm" as const,
   };
   const key = await deriveKey(o.passphrase, salt, KDF);
-  const cipher = createCipheriv("aes-256-gcm", key, iv);
-  cipher.setAAD(aad(header));
-  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(material), "utf8"), cipher.final()]);
-  const envelope: Envelope = {
-    ...header,
-    iv: iv.toString("base64"),
-    tag: cipher.getAuthTag().toString("base64"),
-    ciphertext: ciphertext.toString("base64"),
+  return (material) => {
+    // A fresh nonce per call: the same key may seal twice without ever reusing one.
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", key, iv);
+    cipher.setAAD(aad(header));
+    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(material), "utf8"), cipher.final()]);
+    const envelope: Envelope = {
+      ...header,
+      iv: iv.toString("base64"),
+      tag: cipher.getAuthTag().toString("base64"),
+      ciphertext: ciphertext.toString("base64"),
+    };
+    return `${JSON.stringify(envelope, null, 2)}\n`;
   };
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(envelope, null, 2)}\n`, { mode: 0o600, flag: "wx" });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+}
+
+/** The error code and text of a failed file operation, without a stack. */
+const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/**
+ * Proves, before Vault is initialized, that the unseal file can be written where it goes: the
+ * folder is made (0700) and a probe file beside the target is written, fsynced and removed. A
+ * refusal here costs nothing; the same failure after `sys/init` would lose the only copy of the keys.
+ */
+export function proveWritable(file: string): void {
+  const dir = dirname(file);
+  const probe = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.probe`);
+  try {
+    makeFolder(dir);
+    const fd = openSync(probe, "wx", 0o600);
+    try {
+      writeSync(fd, "plinth: probe before Vault init\n");
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    unlinkSync(probe);
+    fsyncDir(dir);
+  } catch (e) {
+    removeQuietly(probe);
+    throw new UserError({
+      severity: "error",
+      path: file,
+      message: `cannot be written (${reason(e)}), so Vault was not initialized: its unseal keys would have had nowhere to go`,
+      fix: `make ${dir} a folder plinth can create and write (no file in its way, a disk that is neither full nor read-only), then run again`,
+    });
+  }
+}
+
+/**
+ * Writes a file so that a crash or power loss leaves either the old file or the whole new one:
+ * a temporary file in the same folder (mode 0600) is written and fsynced, renamed over the
+ * target, and the folder fsynced so the rename itself is on disk.
+ */
+export function writeFileDurably(file: string, text: string, o: { replace: boolean }): void {
+  if (existsSync(file) && !o.replace) throw new Error(`refusing to replace the existing unseal file ${file}`);
+  const dir = dirname(file);
+  makeFolder(dir);
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  try {
+    const fd = openSync(tmp, "wx", 0o600);
+    try {
+      fchmodSync(fd, 0o600);
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    removeQuietly(tmp);
+    throw e;
+  }
+  fsyncDir(dir);
+}
+
+/**
+ * `mkdir -p` with mode 0700, one level at a time. Not `mkdirSync(dir, { recursive: true })`: on
+ * a path under /proc (mkdir answers ENOENT although the parent exists) Node's recursive mkdir
+ * retries forever.
+ */
+function makeFolder(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") {
+      if (statSync(dir).isDirectory()) return;
+      throw Object.assign(new Error(`ENOTDIR: a file, not a folder, is at '${dir}'`), { code: "ENOTDIR" });
+    }
+    if (code !== "ENOENT" || dirname(dir) === dir) throw e;
+    makeFolder(dirname(dir));
+    mkdirSync(dir, { mode: 0o700 });
+  }
+}
+
+/** Clean-up after a failure: the failure itself is what gets reported. */
+function removeQuietly(file: string): void {
+  try {
+    rmSync(file, { force: true });
+  } catch {
+    // The folder may be the very thing that broke.
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Decrypts the file; every failure is the user's to fix, and the message says how. */
