@@ -319,8 +319,9 @@ interface ApiResource {
 }
 
 /**
- * Built-in kinds plinth applies, whose REST names are fixed by Kubernetes itself: no discovery
- * round trip before the first request. Everything else (CRDs) is discovered.
+ * Kinds plinth applies whose REST names are fixed (by Kubernetes itself, or by the CRD of an
+ * operator pinned in the catalog): no discovery round trip before the first request. Any other
+ * kind is discovered.
  */
 const BUILT_IN: Readonly<Record<string, ApiResource>> = Object.freeze(
   Object.fromEntries(
@@ -345,6 +346,20 @@ const BUILT_IN: Readonly<Record<string, ApiResource>> = Object.freeze(
         ["rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", false],
         ["rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", false],
         ["apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", false],
+        // The pinned operators' kinds the catalog renders: a plan lists them at once instead of
+        // waiting a round trip for each group's discovery. A CRD not installed yet answers 404
+        // either way.
+        ["helm.cattle.io/v1", "HelmChart", "helmcharts", true],
+        ["helm.cattle.io/v1", "HelmChartConfig", "helmchartconfigs", true],
+        ["postgresql.cnpg.io/v1", "Cluster", "clusters", true],
+        ["redis.redis.opstreelabs.in/v1beta2", "Redis", "redis", true],
+        ["cert-manager.io/v1", "Certificate", "certificates", true],
+        ["cert-manager.io/v1", "ClusterIssuer", "clusterissuers", false],
+        ["database.arangodb.com/v1", "ArangoDeployment", "arangodeployments", true],
+        ["clickhouse.altinity.com/v1", "ClickHouseInstallation", "clickhouseinstallations", true],
+        ["secrets.hashicorp.com/v1beta1", "VaultConnection", "vaultconnections", true],
+        ["secrets.hashicorp.com/v1beta1", "VaultAuth", "vaultauths", true],
+        ["secrets.hashicorp.com/v1beta1", "VaultStaticSecret", "vaultstaticsecrets", true],
       ] as const
     ).map(([apiVersion, kind, name, namespaced]) => [`${apiVersion}/${kind}`, { name, namespaced }]),
   ),

@@ -8,6 +8,7 @@ import { apiError, type Obj, withRetry } from "./client.js";
 import { diffObjects, secretPathsOf } from "./diff.js";
 import { displayName, groupKind, identityOf, type ObjectRef, refOf } from "./identity.js";
 import { isTerminating } from "./readiness.js";
+import { applyChangesNothing } from "./unchanged.js";
 
 export const FIELD_MANAGER = "plinth";
 
@@ -127,6 +128,25 @@ export class KubernetesProvider {
       ...(ref.namespace ? { namespace: ref.namespace } : {}),
     };
     const secretPaths = [...secretPathsOf(ref.kind), ...(d.secretPaths ?? [])];
+    // A member the ApplySet's lists hold exactly as sent and owned as sent needs no dry run: a
+    // converged plan is then its lists alone. Anything else (drift included) asks the server below.
+    const listed = (await this.o.snapshot)?.get(base.id);
+    if (
+      listed &&
+      isMember(listed, ctx.env) &&
+      applyChangesNothing(object, listed, FIELD_MANAGER) &&
+      !(await this.goingAway(ref, listed, namespaces))
+    ) {
+      const force = this.o.forceConflicts ? { force: true } : {};
+      const version = listed.metadata?.resourceVersion;
+      return {
+        ...base,
+        action: "no-op",
+        diff: [],
+        spec: { object, ...force },
+        ...(version ? { liveVersion: version } : {}),
+      };
+    }
     // The read and the dry run are independent requests: in flight together, a plan takes one
     // round trip per object instead of two (its namespace's read too, once per namespace).
     if (ref.namespace) this.readNamespace(ref.namespace, namespaces);
