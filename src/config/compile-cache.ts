@@ -30,7 +30,7 @@ interface CacheEntry {
   seal: string;
 }
 
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 const CONFIG_FILES_ON_THE_WAY_UP = ["package.json", "tsconfig.json", "jsconfig.json"];
 
 const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");

@@ -6,8 +6,15 @@ import type { Loader, Message } from "esbuild";
 import { error, UserError } from "../diagnostics/diagnostic.js";
 import { esbuildHides } from "./secret-env.js";
 
+/**
+ * The first line of a config compiled to CommonJS, which evaluate.ts runs as a script with a time
+ * limit; without it the code is an ES module (a config with top-level await).
+ */
+export const COMMONJS_BANNER = "// plinth: compiled config, CommonJS";
+
 /** A bundled config and what went into it, for the compiled-config cache's key. */
 export interface Compiled {
+  /** CommonJS (starting with COMMONJS_BANNER), or an ES module where top-level await needs one. */
   code: string;
   /** sha256 of each bundled file, by absolute path: exactly the bytes esbuild compiled. */
   inputs: Record<string, string>;
@@ -28,11 +35,28 @@ const LOADERS: Record<string, Loader> = {
 };
 
 /**
- * Bundles the config with esbuild. Every file is read here rather than by esbuild, so the hashes
- * the cache is keyed on are of the very bytes compiled (an edit during the build cannot make a
- * stale compile look current).
+ * Bundles the config with esbuild: to CommonJS, which evaluate.ts can run under V8's own time
+ * limit (no watchdog thread to start), or, for a config with top-level await, which CommonJS
+ * cannot hold, to an ES module. Every file is read here rather than by esbuild, so the hashes the
+ * cache is keyed on are of the very bytes compiled (an edit during the build cannot make a stale
+ * compile look current).
  */
 export async function compileConfig(file: string, displayFile: string, ownEntry: string): Promise<Compiled> {
+  try {
+    return await bundle(file, displayFile, ownEntry, "cjs");
+  } catch (e) {
+    const topLevelAwait = e instanceof UserError && /top-level await/i.test(e.message);
+    if (!topLevelAwait) throw e;
+    return bundle(file, displayFile, ownEntry, "esm");
+  }
+}
+
+async function bundle(
+  file: string,
+  displayFile: string,
+  ownEntry: string,
+  format: "cjs" | "esm",
+): Promise<Compiled> {
   const { build } = await import("esbuild");
   const inputs: Record<string, string> = {};
   const imports = new Set<string>();
@@ -42,17 +66,25 @@ export async function compileConfig(file: string, displayFile: string, ownEntry:
     bundle: true,
     write: false,
     platform: "node" as const,
-    format: "esm" as const,
+    format,
     target: "node22",
     logLevel: "silent" as const,
     packages: "external" as const,
+    // CommonJS has no import.meta: evaluate.ts passes the config's own in this variable.
+    ...(format === "cjs"
+      ? { banner: { js: COMMONJS_BANNER }, define: { "import.meta": "__plinth_import_meta" } }
+      : {}),
     plugins: [
       {
         // `import { defineConfig } from "plinth"` resolves to this very installation, wherever the
-        // config lives, and plinth's own dependencies resolve from plinth's folder.
+        // config lives (CommonJS: evaluate.ts's require answers "plinth"), and plinth's own
+        // dependencies resolve from plinth's folder.
         name: "plinth-self",
         setup(b: import("esbuild").PluginBuild) {
-          b.onResolve({ filter: /^plinth$/ }, () => ({ path: pathToFileURL(ownEntry).href, external: true }));
+          b.onResolve({ filter: /^plinth$/ }, () => ({
+            path: format === "cjs" ? "plinth" : pathToFileURL(ownEntry).href,
+            external: true,
+          }));
           b.onResolve({ filter: /^(\.|\/|[A-Za-z]:[\\/])/ }, (args) => {
             if (args.resolveDir)
               imports.add(isAbsolute(args.path) ? args.path : resolve(args.resolveDir, args.path));

@@ -165,5 +165,5 @@ async function evaluateConfigFile(file: string, displayFile: string, timeLimitMs
     await saveCompiled(file, ownEntry, fresh);
     code = fresh.code;
   }
-  return evaluateCompiled(code, file, displayFile, timeLimitMs);
+  return evaluateCompiled(code, { file, displayFile, ownEntry, ...(timeLimitMs ? { timeLimitMs } : {}) });
 }
