@@ -201,7 +201,7 @@ export function kubeNeverBuilt(ctx: TestbedContext): boolean {
  * Go, the Go modules; and a word on how long a cold build takes when it is one.
  */
 export async function setup(ctx: TestbedContext): Promise<void> {
-  await ensurePackages(ctx);
+  if ((await ensurePackages(ctx)).length === 0) ctx.log("Debian packages the test bed needs: all installed");
   ctx.log(await goVersion());
   await downloadGoModules(ctx);
   if (kubeNeverBuilt(ctx)) {
