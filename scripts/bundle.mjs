@@ -6,6 +6,7 @@
 // commands' heavy SDKs (Cloudflare, S3, SSH) stay in chunks loaded on first use. `dist/index.js`
 // (defineConfig for config files) is not bundled.
 import { rmSync } from "node:fs";
+import { builtinModules } from "node:module";
 import { build } from "esbuild";
 
 const SIDE_EFFECT_FREE = /[\\/]node_modules[\\/]@kubernetes[\\/]client-node[\\/]/;
@@ -28,6 +29,72 @@ const treeShakeKubernetesClient = {
   },
 };
 
+/**
+ * Node's built-in modules that only some commands use (the network stack, threads, compression)
+ * load on first use instead of at start-up: about 25 ms of a cold start went to loading them
+ * (http alone pulls in undici for its WebSocket export), for an offline plan that sends nothing.
+ * Each import gets a stand-in whose properties read the real module through
+ * `process.getBuiltinModule` when first touched; the names it offers are the module's own, read
+ * here at build time. fs is among them: its ES module facade alone loads the file streams and
+ * readline (its getters are all read when the facade is made).
+ */
+const LAZY_BUILTINS = new Set([
+  "assert",
+  "async_hooks",
+  "child_process",
+  "crypto",
+  "dns",
+  "fs",
+  "fs/promises",
+  "http",
+  "http2",
+  "https",
+  "net",
+  "os",
+  "perf_hooks",
+  "readline",
+  "stream",
+  "timers/promises",
+  "tls",
+  "util",
+  "vm",
+  "worker_threads",
+  "zlib",
+]);
+
+const lazyBuiltins = {
+  name: "lazy-builtins",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?[a-z_0-9/]+$/ }, (args) => {
+      const id = args.path.replace(/^node:/, "");
+      if (!LAZY_BUILTINS.has(id) || !builtinModules.includes(id)) return undefined;
+      return { path: id, namespace: "lazy-builtin" };
+    });
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => {
+      const names = Object.getOwnPropertyNames(process.getBuiltinModule(`node:${args.path}`));
+      return {
+        contents: `module.exports = __plinthLazyBuiltin(${JSON.stringify(`node:${args.path}`)}, ${JSON.stringify(names)});`,
+        loader: "js",
+      };
+    });
+  },
+};
+
+/** The stand-in (defined in every chunk's banner): a Proxy that loads the module when first read. */
+const LAZY_BUILTIN_HELPER = `const __plinthLazyBuiltin = (id, names) => {
+  let real;
+  const load = () => (real ??= process.getBuiltinModule(id));
+  const own = new Set(names);
+  return new Proxy({}, {
+    get: (_, k) => load()[k],
+    set: (_, k, v) => ((load()[k] = v), true),
+    has: (_, k) => k in load(),
+    ownKeys: () => names,
+    getOwnPropertyDescriptor: (_, k) => (own.has(k) ? { configurable: true, enumerable: true, writable: true, value: undefined } : undefined),
+    getPrototypeOf: () => Object.prototype,
+  });
+};`;
+
 rmSync("dist/bundle", { recursive: true, force: true });
 await build({
   entryPoints: ["dist/cli/main.js"],
@@ -42,9 +109,9 @@ await build({
   // CommonJS dependencies inside an ES module bundle still call require(), and ssh2's crypto
   // (emscripten) code reads __dirname when it loads.
   banner: {
-    js: "import { createRequire as __plinthCreateRequire } from 'node:module'; import { fileURLToPath as __plinthFileURLToPath } from 'node:url'; const require = __plinthCreateRequire(import.meta.url); const __filename = __plinthFileURLToPath(import.meta.url); const __dirname = __plinthFileURLToPath(new URL('.', import.meta.url));",
+    js: `import { createRequire as __plinthCreateRequire } from 'node:module'; import { fileURLToPath as __plinthFileURLToPath } from 'node:url'; const require = __plinthCreateRequire(import.meta.url); const __filename = __plinthFileURLToPath(import.meta.url); const __dirname = __plinthFileURLToPath(new URL('.', import.meta.url));\n${LAZY_BUILTIN_HELPER}`,
   },
   alias: { "node-fetch": "./scripts/shims/node-fetch.mjs", undici: "./scripts/shims/undici.mjs" },
-  plugins: [treeShakeKubernetesClient],
+  plugins: [lazyBuiltins, treeShakeKubernetesClient],
   logLevel: "warning",
 });

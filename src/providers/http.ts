@@ -8,7 +8,10 @@ export interface HttpAnswer {
 }
 
 /** Keep-alive pools for callers without their own agent (idle sockets do not hold the process open). */
-const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+// Made on the first request: an offline command never loads the network stack (see scripts/bundle.mjs).
+let agents: { http: HttpAgent; https: HttpsAgent } | undefined;
+const agentsOf = () =>
+  (agents ??= { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) });
 
 /**
  * One HTTP/1.1 request with Node's own client, its answer read whole; resolves for every status
@@ -26,7 +29,7 @@ export function requestText(
   return new Promise((resolve, reject) => {
     const req = (plain ? httpRequest : httpsRequest)(
       url,
-      { agent: plain ? agents.http : agents.https, ...options },
+      { agent: plain ? agentsOf().http : agentsOf().https, ...options },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
