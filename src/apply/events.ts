@@ -1,4 +1,4 @@
-import type { ComponentId, PhaseId } from "../model/ids.js";
+import type { ComponentId, PhaseId } from "../config/ids.js";
 import type { Action } from "../plan/plan.js";
 
 export type ComponentStatus = "pending" | "applying" | "waiting" | "ready" | "failed" | "skipped";

@@ -1,30 +1,17 @@
 import { CATALOG } from "../catalog/index.js";
 import { labels } from "../catalog/objects.js";
 import type { KubeObject, ManifestSource, SecretSpec } from "../catalog/types.js";
+import type { ComponentId } from "../config/ids.js";
 import { error, throwIfErrors, UserError } from "../diagnostics/diagnostic.js";
 import { buildGraph } from "../graph/graph.js";
-import type { ComponentId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { desiredComponents } from "../plan/desired.js";
-import { KINDS_ANNOTATION, memberKinds, readParent } from "../plan/live.js";
 import type { Change, Plan, PlanComponent } from "../plan/plan.js";
-import {
-  isMember,
-  PARENT_NAMESPACE,
-  PART_OF,
-  parentName,
-  parentObject,
-  withMembership,
-} from "../providers/kubernetes/applyset.js";
-import { apiError, type Obj } from "../providers/kubernetes/client.js";
+import { isMember, PART_OF, withMembership } from "../providers/kubernetes/applyset.js";
+import { readParent, recordOf, shrinkParent, widenParent } from "../providers/kubernetes/applyset-parent.js";
+import { apiError } from "../providers/kubernetes/errors.js";
 import { checkable, healthWait } from "../providers/kubernetes/health.js";
-import {
-  displayName,
-  groupKind,
-  type ObjectRef,
-  parseIdentity,
-  refOf,
-} from "../providers/kubernetes/identity.js";
+import { displayName, type ObjectRef, parseIdentity, refOf } from "../providers/kubernetes/identity.js";
 import type { KubernetesProvider, KubeSpec } from "../providers/kubernetes/provider.js";
 import {
   CONFIG_HASH,
@@ -39,8 +26,8 @@ import { applySecret, type SecretChangeSpec } from "../providers/kubernetes/secr
 import { fetchManifest } from "../providers/manifest.js";
 import type { ProviderContext, ResourceChange } from "../providers/types.js";
 import { missingVariables } from "../secrets/environment.js";
+import { inDependencyOrder } from "../util/pool.js";
 import type { EventSink } from "./events.js";
-import { inDependencyOrder } from "./pool.js";
 
 export interface ExecuteOptions {
   kube: KubernetesProvider;
@@ -121,32 +108,18 @@ export async function execute(plan: Plan, o: ExecuteOptions): Promise<{ changes:
   });
   let changes = 0;
   try {
-    const parent = await readParent(o.kube, o.ctx.env);
-    const oldKinds = memberKinds(parent).map((k) => `${k.apiVersion}/${k.kind}`);
-    const newKinds = desiredKinds(plan);
-    await writeParent(o, [...oldKinds, ...newKinds], namespacesOf(plan, parent));
+    const recorded = await readParent(o.kube, o.ctx.env);
+    const members = recordOf(plan.phases.flatMap((p) => p.components.flatMap((c) => c.changes)));
+    await widenParent(o.kube, o.ctx.env, o.ctx.tooling, recorded, members);
 
     for (const phase of plan.phases) {
       const applying = phase.components.filter((c) => c.changes.some((ch) => ch.action !== "delete"));
       changes += await runPhase(phase.id, applying, o, secrets, started);
     }
     for (const phase of [...plan.phases].reverse()) changes += await runPhaseDeletions(phase.components, o);
-    // A narrowed plan saw only part of the set: keep every kind recorded, shrink only after a full
-    // run; a full run that leaves no member (destroy) removes the parent itself.
-    if (!plan.partial && newKinds.length === 0) {
-      await o.kube.deleteObject({
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        name: parentName(o.ctx.env),
-        namespace: PARENT_NAMESPACE,
-      });
-    } else {
-      await writeParent(
-        o,
-        plan.partial ? [...oldKinds, ...newKinds] : newKinds,
-        namespacesOf(plan, plan.partial ? parent : undefined),
-      );
-    }
+    // A narrowed plan saw only part of the set: the parent keeps what it was widened to; only a
+    // full run shrinks it (and one that leaves no member, destroy, removes it).
+    if (!plan.partial) await shrinkParent(o.kube, o.ctx.env, o.ctx.tooling, members);
     o.onEvent({ type: "done", outcome: "applied", elapsedMs: Date.now() - started, changes });
     return { changes };
   } catch (e) {
@@ -159,20 +132,6 @@ export async function execute(plan: Plan, o: ExecuteOptions): Promise<{ changes:
     });
     throw e;
   }
-}
-
-function desiredKinds(plan: Plan): string[] {
-  const out = new Set<string>();
-  for (const c of plan.phases.flatMap((p) => p.components)) {
-    for (const ch of c.changes) {
-      if (ch.provider !== "kubernetes" && ch.provider !== "secret") continue;
-      if (ch.action === "delete") continue;
-      if ((ch.spec as { release?: boolean } | undefined)?.release) continue;
-      const ref = parseIdentity(ch.id ?? "");
-      out.add(`${ref.apiVersion}/${ref.kind}`);
-    }
-  }
-  return [...out];
 }
 
 /**
@@ -221,32 +180,6 @@ function chartSpecChanged(ch: Change): boolean {
   return (
     ch.action === "create" || (ch.diff ?? []).some((d) => d.path === "spec" || d.path.startsWith("spec."))
   );
-}
-
-function namespacesOf(plan: Plan, parent?: Obj): string[] {
-  const ns = new Set<string>(
-    (parent?.metadata?.annotations?.["applyset.kubernetes.io/additional-namespaces"] ?? "")
-      .split(",")
-      .filter(Boolean),
-  );
-  for (const c of plan.phases.flatMap((p) => p.components))
-    for (const ch of c.changes) if (ch.namespace && ch.action !== "delete") ns.add(ch.namespace);
-  return [...ns];
-}
-
-async function writeParent(o: ExecuteOptions, kinds: string[], namespaces: string[]): Promise<void> {
-  const unique = [...new Set(kinds)].sort();
-  const parent = parentObject(
-    o.ctx.env,
-    o.ctx.tooling,
-    unique.map((k) => {
-      const i = k.lastIndexOf("/");
-      return groupKind({ apiVersion: k.slice(0, i), kind: k.slice(i + 1) });
-    }),
-    namespaces,
-  );
-  parent.metadata.annotations = { ...parent.metadata.annotations, [KINDS_ANNOTATION]: unique.join(",") };
-  await o.kube.applyObject(parent, true);
 }
 
 async function runPhase(

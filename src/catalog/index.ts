@@ -1,4 +1,4 @@
-import type { ComponentId } from "../model/ids.js";
+import type { ComponentId } from "../config/ids.js";
 import { arangodb } from "./components/arangodb.js";
 import { backstage } from "./components/backstage.js";
 import { certManager } from "./components/cert-manager.js";

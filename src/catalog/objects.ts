@@ -1,6 +1,6 @@
-import type { ComponentId } from "../model/ids.js";
+import type { ComponentId } from "../config/ids.js";
 import type { Namespaces, ResolvedEnvironment } from "../model/types.js";
-import { toYaml } from "../render/yaml.js";
+import { toYaml } from "../util/yaml.js";
 import type { KubeObject } from "./types.js";
 
 export const MANAGED_BY = "plinth";

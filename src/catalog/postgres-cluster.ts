@@ -1,4 +1,4 @@
-import type { ComponentId } from "../model/ids.js";
+import type { ComponentId } from "../config/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { labels, STORAGE_CLASS } from "./objects.js";
 import type { HealthCheck, KubeObject, SecretSpec } from "./types.js";

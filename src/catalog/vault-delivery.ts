@@ -1,10 +1,10 @@
-import type { ComponentId } from "../model/ids.js";
+import type { ComponentId } from "../config/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
-import { DEFAULT_LAYOUT, roleName, type SecretEntry, serviceAccountName } from "../providers/vault/layout.js";
 import { VAULT_CONNECTION, VSO_NAMESPACE } from "./components/vault-secrets-operator.js";
 import { CATALOG } from "./index.js";
 import { labels } from "./objects.js";
 import type { KubeObject } from "./types.js";
+import { DEFAULT_LAYOUT, roleName, type SecretEntry, serviceAccountName } from "./vault-layout.js";
 
 const API_VERSION = "secrets.hashicorp.com/v1beta1";
 

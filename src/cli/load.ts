@@ -2,7 +2,7 @@ import { type LoadedConfig, loadConfig } from "../config/load.js";
 import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
 import { assertEnvironment, resolveEnvironment } from "../model/resolve.js";
 import type { ResolvedEnvironment } from "../model/types.js";
-import { validateAll } from "../model/validate.js";
+import { validateAll } from "../validate/validate.js";
 import type { CommandContext, ParsedArgs } from "./command.js";
 import { duration } from "./flags.js";
 

@@ -1,9 +1,10 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { execute } from "../apply/executor.js";
 import { error, formatDiagnostic, UserError } from "../diagnostics/diagnostic.js";
-import { livePlan, memberKinds, readParent } from "../plan/live.js";
+import { livePlan } from "../plan/live.js";
 import type { Plan } from "../plan/plan.js";
 import { clusterPeers, wantedByPeers } from "../plan/shared.js";
+import { listMembers, readParent } from "../providers/kubernetes/applyset-parent.js";
 import { identityOf, parseIdentity } from "../providers/kubernetes/identity.js";
 import { type HeldLock, type HoldOptions, holdLock, type StateBackend } from "../state/index.js";
 import { withLaterFailure } from "../state/later-failure.js";
@@ -206,8 +207,7 @@ export async function runPlan(
 
 /** What the cluster says this environment owns: its ApplySet members (the truth state is rebuilt from). */
 export async function ownedIds(session: Session): Promise<string[]> {
-  const kinds = memberKinds(await readParent(session.kube, session.env.name));
-  const owned = await session.kube.listOwned(session.env.name, kinds);
+  const owned = await listMembers(session.kube, session.env.name);
   return owned
     .map((o) =>
       identityOf({

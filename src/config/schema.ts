@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { COMPONENT_IDS, ENVIRONMENT_KINDS, SERVICE_IDS } from "../model/ids.js";
+import { COMPONENT_IDS, ENVIRONMENT_KINDS, SERVICE_IDS } from "./ids.js";
 
 export const secretRefSchema = z.union([
   z.strictObject({

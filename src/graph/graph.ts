@@ -1,6 +1,6 @@
 import { CATALOG } from "../catalog/index.js";
+import { COMPONENT_IDS, type ComponentId, PHASES, type PhaseId } from "../config/ids.js";
 import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
-import { COMPONENT_IDS, type ComponentId, PHASES, type PhaseId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 
 export interface GraphNode {

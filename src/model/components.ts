@@ -1,6 +1,6 @@
+import { COMPONENT_IDS, type ComponentId } from "../config/ids.js";
 import type { Config, EnvironmentSettings, Placement } from "../config/schema.js";
 import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
-import { COMPONENT_IDS, type ComponentId } from "./ids.js";
 import type { Preset } from "./presets.js";
 import type { ResolvedCluster, ResolvedComponent, ResolvedPlacement } from "./types.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { exampleConfig, exampleWith } from "../../test/helpers/config.js";
+import { validateAll } from "../validate/validate.js";
 import { resolve, resolveEnvironment } from "./resolve.js";
-import { validateAll } from "./validate.js";
 
 function hostTable(env: string, config = exampleConfig()): Record<string, string> {
   const r = resolve(config, env);

@@ -1,5 +1,5 @@
+import type { ComponentId, EnvironmentKind, ServiceId } from "../config/ids.js";
 import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
-import type { ComponentId, EnvironmentKind, ServiceId } from "./ids.js";
 import type { HostEntry, ResolvedCluster, ResolvedComponent } from "./types.js";
 
 /** Service host names on the internal domain (seed 7), and which component serves each. */

@@ -1,4 +1,4 @@
-import type { ComponentId, EnvironmentKind } from "./ids.js";
+import type { ComponentId, EnvironmentKind } from "../config/ids.js";
 import type { Storage } from "./types.js";
 
 export interface Preset {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { exampleConfig, exampleWith } from "../../test/helpers/config.js";
-import { COMPONENT_IDS, type ComponentId } from "./ids.js";
+import { COMPONENT_IDS, type ComponentId } from "../config/ids.js";
 import { resolve, resolveEnvironment } from "./resolve.js";
 
 function enabled(env: string, config = exampleConfig()): ComponentId[] {

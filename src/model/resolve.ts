@@ -1,8 +1,8 @@
+import { ENVIRONMENT_KINDS, type EnvironmentKind } from "../config/ids.js";
 import type { Config, EnvironmentSettings } from "../config/schema.js";
 import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
 import { resolveComponents } from "./components.js";
 import { resolveDomains } from "./domains.js";
-import { ENVIRONMENT_KINDS, type EnvironmentKind } from "./ids.js";
 import { KIND_RANK, PRESETS } from "./presets.js";
 import { parseQuantity } from "./quantity.js";
 import type { Namespaces, ResolvedCluster, ResolvedEnvironment } from "./types.js";

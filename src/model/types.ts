@@ -1,6 +1,6 @@
+import type { ComponentId, EnvironmentKind, ServiceId } from "../config/ids.js";
 import type { ClusterConfig } from "../config/schema.js";
 import type { SecretRef } from "../config/secret-ref.js";
-import type { ComponentId, EnvironmentKind, ServiceId } from "./ids.js";
 
 export type ResolvedPlacement =
   | { kind: "local"; cluster: string }

@@ -6,11 +6,11 @@
  * be applied as written. Pure: what only the cluster can say (ApplySet membership) is the caller's.
  */
 import type { ExternalResource, KubeObject, SecretSpec } from "../catalog/types.js";
-import { COMPONENT_IDS } from "../model/ids.js";
+import { COMPONENT_IDS } from "../config/ids.js";
 import { withMembership } from "../providers/kubernetes/applyset.js";
 import { identityOf, type ObjectRef, refOf } from "../providers/kubernetes/identity.js";
-import { sortKeys } from "../render/yaml.js";
 import { variablesOf } from "../secrets/environment.js";
+import { sortKeys } from "../util/yaml.js";
 import type { DesiredComponent } from "./desired.js";
 import type { Change, Plan } from "./plan.js";
 

@@ -2,10 +2,10 @@ import { CATALOG } from "../catalog/index.js";
 import { labels, namespace as namespaceObject } from "../catalog/objects.js";
 import type { ExternalResource, HealthCheck, KubeObject, SecretSpec } from "../catalog/types.js";
 import { vaultDelivery } from "../catalog/vault-delivery.js";
+import { deliveredByVault, secretEntries, usesVault } from "../catalog/vault-layout.js";
+import type { ComponentId, PhaseId } from "../config/ids.js";
 import type { Graph } from "../graph/graph.js";
-import type { ComponentId, PhaseId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
-import { deliveredByVault, secretEntries, usesVault } from "../providers/vault/layout.js";
 
 export interface DesiredComponent {
   id: ComponentId;

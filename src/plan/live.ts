@@ -1,17 +1,18 @@
-import { mapLimit } from "../apply/pool.js";
 import { CATALOG } from "../catalog/index.js";
 import type { SecretSpec } from "../catalog/types.js";
+import { COMPONENT_IDS, type ComponentId } from "../config/ids.js";
 import type { Graph } from "../graph/graph.js";
-import { COMPONENT_IDS, type ComponentId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
-import { applySetId, PARENT_NAMESPACE, PART_OF, parentName } from "../providers/kubernetes/applyset.js";
-import type { Obj } from "../providers/kubernetes/client.js";
+import { applySetId, PART_OF } from "../providers/kubernetes/applyset.js";
+import { memberKinds, readParent } from "../providers/kubernetes/applyset-parent.js";
+import type { Obj } from "../providers/kubernetes/identity.js";
 import { displayName, identityOf, type ObjectRef } from "../providers/kubernetes/identity.js";
 import { type KubernetesProvider, type KubeSpec, refOfObj } from "../providers/kubernetes/provider.js";
 import { deletionProbe, isTerminating } from "../providers/kubernetes/readiness.js";
 import { planSecret } from "../providers/kubernetes/secrets.js";
 import type { ProviderContext, ResourceChange } from "../providers/types.js";
 import { describeKeys, FROM_ENVIRONMENT } from "../secrets/environment.js";
+import { mapLimit } from "../util/pool.js";
 import type { DesiredComponent } from "./desired.js";
 import { type Change, finishPlan, type Plan, type PlanComponent, planComponent } from "./plan.js";
 
@@ -27,9 +28,6 @@ const DATA_KINDS = new Set([
   "secrets.hashicorp.com/v1beta1/VaultStaticSecret",
 ]);
 
-/** The annotation on the ApplySet parent listing the full `apiVersion/Kind` of every member kind ever applied. */
-export const KINDS_ANNOTATION = "plinth.dev/member-kinds";
-
 export interface LivePlanOptions {
   kube: KubernetesProvider;
   ctx: ProviderContext;
@@ -38,26 +36,6 @@ export interface LivePlanOptions {
   deleteData?: boolean;
   /** Identities that other deployed environments of the cluster want: never deleted from here. */
   wantedByPeers?: Promise<Map<string, string[]>>;
-}
-
-export async function readParent(kube: KubernetesProvider, env: string): Promise<Obj | undefined> {
-  return kube.read({
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    name: parentName(env),
-    namespace: PARENT_NAMESPACE,
-  });
-}
-
-export function memberKinds(parent: Obj | undefined): { apiVersion: string; kind: string }[] {
-  const raw = parent?.metadata?.annotations?.[KINDS_ANNOTATION] ?? "";
-  return raw
-    .split(",")
-    .filter(Boolean)
-    .map((k) => {
-      const i = k.lastIndexOf("/");
-      return { apiVersion: k.slice(0, i), kind: k.slice(i + 1) };
-    });
 }
 
 /**

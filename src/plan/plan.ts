@@ -1,12 +1,12 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { CATALOG } from "../catalog/index.js";
 import type { HealthCheck } from "../catalog/types.js";
+import type { ComponentId, PhaseId } from "../config/ids.js";
 import type { Graph, GraphNode } from "../graph/graph.js";
-import type { ComponentId, PhaseId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import type { FieldDiff } from "../providers/types.js";
-import { sortKeys } from "../render/yaml.js";
 import { describeKeys } from "../secrets/environment.js";
+import { sortKeys } from "../util/yaml.js";
 import type { DesiredComponent } from "./desired.js";
 
 export type Action = "create" | "update" | "adopt" | "delete" | "no-op";

@@ -1,4 +1,4 @@
-import type { ComponentId } from "../model/ids.js";
+import type { ComponentId } from "../config/ids.js";
 
 /**
  * The contract every backend implements (Kubernetes, Cloudflare DNS, Vault, SSH/k3s), so that plan,

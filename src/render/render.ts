@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { error, UserError } from "../diagnostics/diagnostic.js";
 import type { DesiredComponent } from "../plan/desired.js";
 import { describeKeys } from "../secrets/environment.js";
-import { toYaml } from "./yaml.js";
+import { toYaml } from "../util/yaml.js";
 
 /** Marks a folder as plinth's render output, so a re-render may replace it and nothing else. */
 export const RENDER_MARKER = ".plinth-render";

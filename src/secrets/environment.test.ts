@@ -2,9 +2,9 @@ import { describe, expect, test } from "vitest";
 import { exampleConfig } from "../../test/helpers/config.js";
 import { CATALOG } from "../catalog/index.js";
 import type { SecretSpec } from "../catalog/types.js";
+import { secretEntries } from "../catalog/vault-layout.js";
 import { UserError } from "../diagnostics/diagnostic.js";
 import { resolve } from "../model/resolve.js";
-import { secretEntries } from "../providers/vault/layout.js";
 import { describeKeys, environmentValues, fromEnvironment, missingVariables } from "./environment.js";
 import { fillSecret } from "./generate.js";
 

@@ -1,5 +1,5 @@
-import type { SecretSpec } from "../catalog/types.js";
 import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
+import type { SecretSpec } from "./spec.js";
 
 /** The operator's environment variables (the CLI's `ctx.env`). */
 export type Variables = Readonly<Record<string, string | undefined>>;

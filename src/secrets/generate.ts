@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from "node:crypto";
-import type { SecretKeySpec, SecretSpec } from "../catalog/types.js";
+import type { SecretKeySpec, SecretSpec } from "./spec.js";
 
 const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 

@@ -1,8 +1,8 @@
 import { promises as dns } from "node:dns";
 import { connect as tlsConnect } from "node:tls";
 import type { KubeObject } from "../catalog/types.js";
+import type { ComponentId, ServiceId } from "../config/ids.js";
 import type { Graph } from "../graph/graph.js";
-import type { ComponentId, ServiceId } from "../model/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import type { DesiredComponent } from "../plan/desired.js";
 import { type HealthResult, runCheck } from "../providers/kubernetes/health.js";

@@ -5,7 +5,7 @@
 import type { EngineEvent } from "../../src/apply/events.js";
 import { type ExecuteOptions, execute } from "../../src/apply/executor.js";
 import type { HealthCheck, KubeObject } from "../../src/catalog/types.js";
-import type { ComponentId } from "../../src/model/ids.js";
+import type { ComponentId } from "../../src/config/ids.js";
 import type { ResolvedEnvironment } from "../../src/model/types.js";
 import { type Change, finishPlan, type Plan } from "../../src/plan/plan.js";
 import type { KubernetesProvider, KubeSpec } from "../../src/providers/kubernetes/provider.js";

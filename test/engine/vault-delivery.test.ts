@@ -8,8 +8,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { roleName, serviceAccountName } from "../../src/catalog/vault-layout.js";
 import type { Plan } from "../../src/plan/plan.js";
-import { roleName, serviceAccountName } from "../../src/providers/vault/layout.js";
 import { ensureStandInCrds, kubeconfig, kubectl, kubectlJson, plinth, project } from "./bed.js";
 
 const ENV = "vsod";

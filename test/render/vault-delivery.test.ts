@@ -5,16 +5,16 @@
  */
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../src/catalog/types.js";
-import type { Config } from "../../src/config/schema.js";
-import { buildGraph } from "../../src/graph/graph.js";
-import { resolve } from "../../src/model/resolve.js";
-import { type DesiredComponent, desiredComponents } from "../../src/plan/desired.js";
 import {
   DEFAULT_LAYOUT,
   roleName,
   secretEntries,
   serviceAccountName,
-} from "../../src/providers/vault/layout.js";
+} from "../../src/catalog/vault-layout.js";
+import type { Config } from "../../src/config/schema.js";
+import { buildGraph } from "../../src/graph/graph.js";
+import { resolve } from "../../src/model/resolve.js";
+import { type DesiredComponent, desiredComponents } from "../../src/plan/desired.js";
 import { desiredVault } from "../../src/providers/vault/resources.js";
 import { exampleConfig, exampleWith } from "../helpers/config.js";
 

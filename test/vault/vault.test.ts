@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serviceAccountName } from "../../src/catalog/vault-layout.js";
 import { run } from "../../src/cli/main.js";
 import type { Config } from "../../src/config/schema.js";
 import { UserError } from "../../src/diagnostics/diagnostic.js";
@@ -22,7 +23,6 @@ import {
   unsealFilePath,
   VaultClient,
 } from "../../src/providers/vault/index.js";
-import { serviceAccountName } from "../../src/providers/vault/layout.js";
 import { readUnsealFile } from "../../src/providers/vault/unseal-file.js";
 import { KubeClient } from "../../testbed/kube/client.js";
 import { exampleWith, tempDir } from "../helpers/config.js";

@@ -1,4 +1,4 @@
-import { TOKEN_PERMISSIONS } from "../../providers/cloudflare/dns.js";
+import { TOKEN_PERMISSIONS } from "../cloudflare.js";
 import { helmChart, labels, WILDCARD_TLS_SECRET } from "../objects.js";
 import type { Component } from "../types.js";
 import { CHARTS } from "../versions.js";

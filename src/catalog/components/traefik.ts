@@ -1,4 +1,4 @@
-import { toYaml } from "../../render/yaml.js";
+import { toYaml } from "../../util/yaml.js";
 import { labels, WILDCARD_TLS_SECRET } from "../objects.js";
 import type { Component } from "../types.js";
 

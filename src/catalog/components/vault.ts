@@ -1,8 +1,8 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { auditDeviceHcl } from "../../providers/vault/hcl.js";
 import { helmChart, hostOf, namespaceOf } from "../objects.js";
 import { ownerSecretName } from "../postgres-cluster.js";
 import type { Component, SecretSpec } from "../types.js";
+import { auditDeviceHcl } from "../vault-hcl.js";
 import { CHARTS, IMAGES } from "../versions.js";
 import { platformPostgresOptions } from "./platform-postgres.js";
 

@@ -1,4 +1,4 @@
-import type { ServiceId } from "../../model/ids.js";
+import type { ServiceId } from "../../config/ids.js";
 import type { Command } from "../command.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
 import { table } from "../output.js";

@@ -1,6 +1,6 @@
 import { hasErrors } from "../../diagnostics/diagnostic.js";
-import { validateAll } from "../../model/validate.js";
 import { sharedConflicts } from "../../plan/shared.js";
+import { validateAll } from "../../validate/validate.js";
 import type { Command } from "../command.js";
 import { inFile, loadFromArgs } from "../load.js";
 import { renderDiagnostics } from "../output.js";

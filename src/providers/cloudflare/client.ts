@@ -1,6 +1,6 @@
 import Cloudflare, { APIConnectionError, APIError } from "cloudflare";
+import { TOKEN_PERMISSIONS } from "../../catalog/cloudflare.js";
 import { type Diagnostic, error, UserError } from "../../diagnostics/diagnostic.js";
-import { TOKEN_PERMISSIONS } from "./dns.js";
 
 export interface CloudflareClientOptions {
   /** From `CLOUDFLARE_API_TOKEN`, read at the CLI edge only; never logged or put in a message. */

@@ -3,9 +3,6 @@ import type { ProviderContext, ResourceChange } from "../types.js";
 import type { Access, CloudflareDnsProvider } from "./provider.js";
 import { type DnsRecordSpec, dnsRecordsFor } from "./records.js";
 
-/** What `CLOUDFLARE_API_TOKEN` needs on every zone (read-only is enough for a plan). */
-export const TOKEN_PERMISSIONS = "Zone.Zone:Read and Zone.DNS:Edit";
-
 /** Whether the environment has DNS for plinth to manage (so the CLI knows to ask for a token). */
 export function needsCloudflare(env: ResolvedEnvironment): boolean {
   return env.publicHosts && env.zones.length > 0 && !!env.cluster.vps?.host;

@@ -1,5 +1,6 @@
+export { TOKEN_PERMISSIONS } from "../../catalog/cloudflare.js";
 export type { CloudflareClientOptions } from "./client.js";
-export { applyDns, needsCloudflare, planDns, TOKEN_PERMISSIONS } from "./dns.js";
+export { applyDns, needsCloudflare, planDns } from "./dns.js";
 export { COMMENT_MAX, formatMark, type OwnerMark, parseMark } from "./ownership.js";
 export {
   type Access,

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import type { ComponentId, ServiceId } from "../../model/ids.js";
+import type { ComponentId, ServiceId } from "../../config/ids.js";
 import type { HostEntry, ResolvedEnvironment } from "../../model/types.js";
 import type { DesiredResource } from "../types.js";
 

@@ -2,10 +2,11 @@ import { type ClientHttp2Session, connect as connectHttp2 } from "node:http2";
 import type { RequestOptions } from "node:https";
 import { createSecureContext, type SecureContext } from "node:tls";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { limiter } from "../../apply/pool.js";
+import { limiter } from "../../util/pool.js";
 import { type HttpAnswer, requestText } from "../http.js";
-import { KubeApiError, withRetry } from "./client.js";
+import { KubeApiError } from "./errors.js";
 import type { ObjectRef } from "./identity.js";
+import { withRetry } from "./retry.js";
 
 /**
  * The handful of REST calls plinth makes (read, server-side apply, merge patch, delete, list by

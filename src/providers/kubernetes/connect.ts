@@ -3,7 +3,13 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { execPluginEnv } from "../../config/secret-env.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import { KubeApi } from "./api.js";
-import type { KubeTarget } from "./client.js";
+
+export interface KubeTarget {
+  kubeconfig: string;
+  context?: string;
+  /** Variables the config's `secret.env(...)` names: kept from exec plugins with plinth's own secrets. */
+  configVariables?: readonly string[];
+}
 
 /** The kubeconfig read (and its context chosen) by the official client, requests made by KubeApi. */
 export function connectTo(target: KubeTarget): { api: KubeApi; server: string } {

@@ -5,7 +5,7 @@
  * once; `plinth apply` waits, bounded, until every check of a component passes.
  */
 import type { HealthCheck } from "../../catalog/types.js";
-import { KubeApiError } from "./client.js";
+import { KubeApiError } from "./errors.js";
 import type { ObjectRef } from "./identity.js";
 import type { KubernetesProvider } from "./provider.js";
 import { conditionProbe, deploymentProbe, statefulSetProbe, type Wait } from "./readiness.js";

@@ -1,3 +1,4 @@
+import type { KubernetesObject } from "@kubernetes/client-node";
 import type { KubeObject } from "../../catalog/types.js";
 
 export interface ObjectRef {
@@ -47,3 +48,6 @@ export function groupKind(ref: { apiVersion: string; kind: string }): string {
 export function displayName(ref: ObjectRef): string {
   return `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name}`;
 }
+
+/** A live object as read from the API server: any fields, typed loosely. */
+export type Obj = KubernetesObject & Record<string, unknown>;

@@ -1,13 +1,14 @@
-import { mapLimit } from "../../apply/pool.js";
 import type { KubeObject } from "../../catalog/types.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
+import { mapLimit } from "../../util/pool.js";
 import type { ChangeAction, DesiredResource, FieldDiff, ProviderContext, ResourceChange } from "../types.js";
 import type { KubeApi } from "./api.js";
 import { applySetId, isMember, PART_OF, withMembership } from "./applyset.js";
-import { apiError, type Obj, withRetry } from "./client.js";
 import { diffObjects, secretPathsOf } from "./diff.js";
-import { displayName, groupKind, identityOf, type ObjectRef, refOf } from "./identity.js";
+import { apiError } from "./errors.js";
+import { displayName, groupKind, identityOf, type Obj, type ObjectRef, refOf } from "./identity.js";
 import { isTerminating } from "./readiness.js";
+import { withRetry } from "./retry.js";
 import { applyChangesNothing } from "./unchanged.js";
 
 export const FIELD_MANAGER = "plinth";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Obj } from "./client.js";
+import type { Obj } from "./identity.js";
 import { conditionProbe, deletionProbe, isTerminating, jobProbe } from "./readiness.js";
 
 const withConditions = (conditions: object[], generation?: number): Obj =>

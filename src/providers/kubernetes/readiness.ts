@@ -1,8 +1,7 @@
 import type { KubeObject } from "../../catalog/types.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
-import type { Obj } from "./client.js";
+import type { Obj } from "./identity.js";
 import { displayName, type ObjectRef, refOf } from "./identity.js";
-import type { KubernetesProvider } from "./provider.js";
 
 export const CONFIG_HASH = "helmcharts.helm.cattle.io/configHash";
 
@@ -50,8 +49,17 @@ export function conditionProbe(o: Obj | undefined, type: string): Probe {
 
 const MINUTE = 60_000;
 
+/**
+ * The reads a wait makes, as KubernetesProvider offers them: named here so readiness (which the
+ * provider uses for terminating objects) needs nothing from the provider's module.
+ */
+export interface ObjectReader {
+  read(ref: ObjectRef): Promise<Obj | undefined>;
+  listBySelector(apiVersion: string, kind: string, namespace: string, selector: string): Promise<Obj[]>;
+}
+
 export interface WaitOptions {
-  kube: KubernetesProvider;
+  kube: ObjectReader;
   /** The helm-install Job's configHash before this apply, when the HelmChart existed. */
   previousConfigHash?: string;
   /** The HelmChart changed in this apply, so a new install Job must run. */
@@ -273,7 +281,7 @@ export function deletionProbe(live: Obj | undefined): Probe {
 }
 
 /** A named wait for an object that is being deleted to be gone (usually its finalizers running). */
-export function deletionWait(kube: KubernetesProvider, ref: ObjectRef, timeoutMs: number): Wait {
+export function deletionWait(kube: ObjectReader, ref: ObjectRef, timeoutMs: number): Wait {
   return {
     object: ref,
     condition: "deleted (its finalizers done)",

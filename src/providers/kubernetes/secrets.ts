@@ -1,13 +1,13 @@
 import { labels as baseLabels } from "../../catalog/objects.js";
 import type { SecretSpec } from "../../catalog/types.js";
+import type { ComponentId } from "../../config/ids.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
-import type { ComponentId } from "../../model/ids.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { environmentValues, FROM_ENVIRONMENT, variablesOf } from "../../secrets/environment.js";
 import { fillSecret, templateSources } from "../../secrets/generate.js";
 import type { ProviderContext, ResourceChange } from "../types.js";
 import { withMembership } from "./applyset.js";
-import type { Obj } from "./client.js";
+import type { Obj } from "./identity.js";
 import { identityOf, type ObjectRef } from "./identity.js";
 import type { KubernetesProvider } from "./provider.js";
 

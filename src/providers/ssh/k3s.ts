@@ -2,7 +2,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { K3S_INSTALLER } from "../../catalog/versions.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { toYaml } from "../../render/yaml.js";
+import { toYaml } from "../../util/yaml.js";
 import { fetchBytes, sha256Hex } from "../download.js";
 import type { ResourceChange } from "../types.js";
 import { rewriteServer, storedServer, writePrivateFile } from "./kubeconfig.js";

@@ -1,7 +1,7 @@
+import { DEFAULT_LAYOUT, type VaultLayout } from "../../catalog/vault-layout.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
 import type { ProviderContext } from "../types.js";
 import type { VaultClient } from "./client.js";
-import { DEFAULT_LAYOUT, type VaultLayout } from "./layout.js";
 import {
   ensureVaultReady,
   type HealthReport,

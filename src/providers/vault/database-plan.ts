@@ -1,10 +1,9 @@
+import { DEFAULT_LAYOUT, databaseMount, MANAGED_BY, type VaultLayout } from "../../catalog/vault-layout.js";
 import type { ChangeAction, FieldDiff, ProviderContext } from "../types.js";
 import type { VaultClient } from "./client.js";
 import { CONNECTION_VERSION } from "./database.js";
 import { readMetadata } from "./kv.js";
-import { DEFAULT_LAYOUT, databaseMount, MANAGED_BY, type VaultLayout } from "./layout.js";
-import type { VaultChange } from "./provider.js";
-import type { VaultResource, VaultSpec } from "./resources.js";
+import type { VaultChange, VaultResource, VaultSpec } from "./spec.js";
 
 type DbSpec = Extract<VaultSpec, { kind: "db-connection" | "db-role" }>;
 

@@ -1,7 +1,7 @@
 import { businessPostgresOptions } from "../../catalog/components/postgres.js";
+import { databaseMount, MANAGED_BY, type SecretEntry, type VaultLayout } from "../../catalog/vault-layout.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { databaseMount, MANAGED_BY, type SecretEntry, type VaultLayout } from "./layout.js";
-import type { VaultResource } from "./resources.js";
+import type { VaultResource } from "./spec.js";
 
 /** Where Vault reaches the business PostgreSQL; defaults to its in-cluster service. */
 export interface DatabaseTarget {

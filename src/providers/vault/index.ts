@@ -1,3 +1,12 @@
+export {
+  DEFAULT_LAYOUT,
+  databaseMount,
+  MANAGED_BY,
+  type SecretEntry,
+  secretEntries,
+  usesVault,
+  type VaultLayout,
+} from "../../catalog/vault-layout.js";
 export { VaultApiError, VaultClient, VaultUnreachableError } from "./client.js";
 export {
   type ConvergeOptions,
@@ -7,15 +16,6 @@ export {
   inspectVault,
 } from "./converge.js";
 export { CONNECTION, DATABASE_ROLES, type DatabaseTarget, databaseResources } from "./database.js";
-export {
-  DEFAULT_LAYOUT,
-  databaseMount,
-  MANAGED_BY,
-  type SecretEntry,
-  secretEntries,
-  usesVault,
-  type VaultLayout,
-} from "./layout.js";
 export { ensureVaultReady, type LifecycleOptions, type LifecycleResult, vaultHealth } from "./lifecycle.js";
 export {
   getSecretValue,
@@ -24,7 +24,8 @@ export {
   rotateSecret,
   type SecretListing,
 } from "./operations.js";
-export { auditDeviceHcl, type KubeSecretReader, type VaultChange, VaultProvider } from "./provider.js";
-export { desiredVault, IN_CLUSTER, type KubernetesAuthTarget, type VaultSpec } from "./resources.js";
+export { auditDeviceHcl, type KubeSecretReader, VaultProvider } from "./provider.js";
+export { desiredVault, IN_CLUSTER, type KubernetesAuthTarget } from "./resources.js";
+export type { VaultChange, VaultSpec } from "./spec.js";
 export { authenticate, MANAGER_POLICY, managerPolicy } from "./token.js";
 export { type UnsealMaterial, unsealFilePath } from "./unseal-file.js";

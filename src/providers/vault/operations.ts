@@ -1,10 +1,10 @@
+import { type SecretEntry, secretEntries, type VaultLayout } from "../../catalog/vault-layout.js";
 import { UserError } from "../../diagnostics/diagnostic.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { templateSources } from "../../secrets/generate.js";
 import type { ProviderContext } from "../types.js";
 import type { VaultClient } from "./client.js";
 import { readMetadata, readSecret, writeMetadata, writeSecret } from "./kv.js";
-import { type SecretEntry, secretEntries, type VaultLayout } from "./layout.js";
 import { VaultProvider } from "./provider.js";
 
 /** One row of `plinth secrets list`: names, paths, versions and ages, never a value. */

@@ -1,18 +1,18 @@
-import { mapLimit } from "../../apply/pool.js";
 import type { SecretSpec } from "../../catalog/types.js";
+import { auditDeviceHcl } from "../../catalog/vault-hcl.js";
+import { MANAGED_BY, ownedPrefix, secretEntries, type VaultLayout } from "../../catalog/vault-layout.js";
 import { UserError } from "../../diagnostics/diagnostic.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { fillSecret, templateSources } from "../../secrets/generate.js";
-import type { ChangeAction, FieldDiff, Provider, ProviderContext, ResourceChange } from "../types.js";
+import { mapLimit } from "../../util/pool.js";
+import type { ChangeAction, FieldDiff, Provider, ProviderContext } from "../types.js";
 import { VaultApiError, type VaultClient } from "./client.js";
 import { CONNECTION_VERSION } from "./database.js";
 import { planDatabase, pruneDatabase } from "./database-plan.js";
-import { auditDeviceHcl } from "./hcl.js";
 import { readMetadata, readSecret, writeMetadata, writeSecret } from "./kv.js";
-import { MANAGED_BY, ownedPrefix, secretEntries, type VaultLayout } from "./layout.js";
-import type { VaultResource, VaultSpec } from "./resources.js";
+import type { VaultChange, VaultResource, VaultSpec } from "./spec.js";
 
-export type VaultChange = ResourceChange<VaultSpec>;
+export type { VaultChange } from "./spec.js";
 
 /** A Kubernetes Secret's decoded values, or undefined when it does not exist. */
 export type KubeSecretReader = (
@@ -548,4 +548,4 @@ export class VaultProvider implements Provider<VaultSpec> {
   }
 }
 
-export { auditDeviceHcl } from "./hcl.js";
+export { auditDeviceHcl } from "../../catalog/vault-hcl.js";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
+import { MANAGED_BY, type VaultLayout } from "../../catalog/vault-layout.js";
 import { UserError } from "../../diagnostics/diagnostic.js";
 import type { VaultClient } from "./client.js";
-import { MANAGED_BY, type VaultLayout } from "./layout.js";
 import type { LifecycleOptions } from "./lifecycle.js";
 import { readUnsealFile, writeUnsealFile } from "./unseal-file.js";
 

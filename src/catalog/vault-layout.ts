@@ -1,10 +1,10 @@
-import { UNSEAL_KEY_SECRET } from "../../catalog/components/vault.js";
-import { CATALOG } from "../../catalog/index.js";
-import type { SecretSpec } from "../../catalog/types.js";
-import type { ComponentId } from "../../model/ids.js";
-import type { ResolvedEnvironment } from "../../model/types.js";
-import { fromEnvironment } from "../../secrets/environment.js";
-import { templateSources } from "../../secrets/generate.js";
+import type { ComponentId } from "../config/ids.js";
+import type { ResolvedEnvironment } from "../model/types.js";
+import { fromEnvironment } from "../secrets/environment.js";
+import { templateSources } from "../secrets/generate.js";
+import { UNSEAL_KEY_SECRET } from "./components/vault.js";
+import { CATALOG } from "./index.js";
+import type { SecretSpec } from "./types.js";
 
 /** Where plinth keeps things in one Vault; defaults fit a fresh Vault or OpenBao. */
 export interface VaultLayout {
@@ -36,7 +36,7 @@ export function databaseMount(layout: VaultLayout, env: string): string {
   return `${layout.database}/${env}`;
 }
 
-export { MANAGED_BY } from "./hcl.js";
+export { MANAGED_BY } from "./vault-hcl.js";
 
 /** One secret of one component of one environment, and its KV path (relative to the mount). */
 export interface SecretEntry {

@@ -1,10 +1,10 @@
+import { CATALOG } from "../catalog/index.js";
+import type { ComponentId } from "../config/ids.js";
 import type { Config } from "../config/schema.js";
 import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
 import { activeComponents } from "../graph/graph.js";
-import type { ComponentId } from "../model/ids.js";
 import { formatBytes, parseQuantity } from "../model/quantity.js";
 import type { ResolvedEnvironment } from "../model/types.js";
-import { CATALOG } from "./index.js";
 
 /** Kept free for the OS, kubelet and containerd on the VPS. */
 const SYSTEM_RESERVE = { memory: 512 * 2 ** 20, cpu: 0.25 };

@@ -1,10 +1,10 @@
-import { checkCapacity } from "../catalog/capacity.js";
+import type { ServiceId } from "../config/ids.js";
 import type { Config } from "../config/schema.js";
 import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
 import { buildGraph } from "../graph/graph.js";
-import type { ServiceId } from "./ids.js";
-import { resolveEnvironment } from "./resolve.js";
-import type { ResolvedEnvironment } from "./types.js";
+import { resolveEnvironment } from "../model/resolve.js";
+import type { ResolvedEnvironment } from "../model/types.js";
+import { checkCapacity } from "./capacity.js";
 
 export interface Validation {
   environments: ResolvedEnvironment[];
