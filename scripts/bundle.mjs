@@ -5,7 +5,7 @@
 // marked free of side effects, only what plinth calls (KubeConfig and its auth) is kept, and the
 // commands' heavy SDKs (Cloudflare, S3, SSH) stay in chunks loaded on first use. `dist/index.js`
 // (defineConfig for config files) is not bundled.
-import { rmSync } from "node:fs";
+import { renameSync, rmSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { build } from "esbuild";
 
@@ -95,10 +95,14 @@ const LAZY_BUILTIN_HELPER = `const __plinthLazyBuiltin = (id, names) => {
   });
 };`;
 
-rmSync("dist/bundle", { recursive: true, force: true });
+// Built beside and swapped in by two renames: bin/plinth runs while others build (tests, the
+// bench), and an emptied dist/bundle/ during the build failed every run that started meanwhile.
+const next = `dist/bundle.next-${process.pid}`;
+const previous = `dist/bundle.previous-${process.pid}`;
+rmSync(next, { recursive: true, force: true });
 await build({
   entryPoints: ["dist/cli/main.js"],
-  outdir: "dist/bundle",
+  outdir: next,
   bundle: true,
   splitting: true,
   format: "esm",
@@ -115,3 +119,10 @@ await build({
   plugins: [lazyBuiltins, treeShakeKubernetesClient],
   logLevel: "warning",
 });
+try {
+  renameSync("dist/bundle", previous);
+} catch {
+  // first build
+}
+renameSync(next, "dist/bundle");
+rmSync(previous, { recursive: true, force: true });
