@@ -1,5 +1,5 @@
 import type { ComponentId, PhaseId } from "../config/ids.js";
-import type { Action } from "../plan/plan.js";
+import type { ChangeAction } from "../providers/types.js";
 
 export type ComponentStatus = "pending" | "applying" | "waiting" | "ready" | "failed" | "skipped";
 
@@ -17,7 +17,14 @@ export type EngineEvent =
       detail?: string;
       elapsedMs: number;
     }
-  | { type: "change"; component: ComponentId; action: Action; kind: string; name: string; namespace?: string }
+  | {
+      type: "change";
+      component: ComponentId;
+      action: ChangeAction;
+      kind: string;
+      name: string;
+      namespace?: string;
+    }
   | { type: "done"; outcome: "applied" | "failed"; elapsedMs: number; changes: number; error?: string };
 
 export type EventSink = (e: EngineEvent) => void;

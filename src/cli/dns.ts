@@ -1,33 +1,32 @@
 import type { ResolvedEnvironment } from "../model/types.js";
-import { type Change, finishPlan, type Plan } from "../plan/plan.js";
+import { type DnsStep, planDnsStep } from "../plan/dns.js";
+import type { Change } from "../plan/plan.js";
 import { needsCloudflare } from "../providers/cloudflare/dns.js";
-import type { DnsRecordSpec } from "../providers/cloudflare/records.js";
-import type { ProviderContext, ResourceChange } from "../providers/types.js";
+import { version } from "../util/version.js";
 import type { CommandContext } from "./command.js";
-import { version } from "./version.js";
+import { symbolOf } from "./output.js";
 
 /** DNS changes as plan lines: each record with what it points at and whether Cloudflare proxies it. */
 export function formatDns(changes: readonly Change[]): string {
-  const symbol = { create: "+", update: "~", "no-op": "=", adopt: "+", delete: "-" };
   const todo = changes.filter((c) => c.action !== "no-op");
   if (todo.length === 0) return `DNS: ${changes.length} records, up to date\n`;
   const line = (c: Change) => {
     const target = c.detail && c.action !== "delete" ? ` ${c.detail}` : "";
     const fields = c.action === "update" ? `  [${(c.diff ?? []).map((d) => d.path).join(", ")}]` : "";
-    return `  ${symbol[c.action]} ${c.kind} ${c.name}${target}${c.action === "adopt" ? "  (adopt: identical, not yet owned)" : ""}${fields}`;
+    return `  ${symbolOf(c.action)} ${c.kind} ${c.name}${target}${c.action === "adopt" ? "  (adopt: identical, not yet owned)" : ""}${fields}`;
   };
   return `DNS\n${todo.map(line).join("\n")}\n`;
 }
 
 /**
- * The environment's DNS changes against Cloudflare, when it has records and a token is set
- * (`read` access is enough for a plan); touches nothing. Undefined when DNS is not managed.
+ * The environment's DNS step with the token from the operator's environment, when it has records
+ * and `CLOUDFLARE_API_TOKEN` is set; undefined (said on stderr) when DNS is not managed.
  */
 export async function planDnsChanges(
   env: ResolvedEnvironment,
   ctx: CommandContext,
   access: "read" | "write",
-): Promise<{ changes: ResourceChange<DnsRecordSpec>[]; apply(): Promise<void> } | undefined> {
+): Promise<DnsStep | undefined> {
   if (!needsCloudflare(env)) return undefined;
   const token = ctx.env.CLOUDFLARE_API_TOKEN;
   if (!token) {
@@ -37,35 +36,8 @@ export async function planDnsChanges(
     return undefined;
   }
   const { cloudflareDnsProvider } = await import("../providers/cloudflare/provider.js");
-  const { applyDns, planDns } = await import("../providers/cloudflare/dns.js");
   // The SDK's own variable: a proxy in front of Cloudflare, or the API stand-in in plinth's tests.
   const baseURL = ctx.env.CLOUDFLARE_BASE_URL;
   const provider = cloudflareDnsProvider({ apiToken: token, ...(baseURL ? { baseURL } : {}) });
-  const pctx: ProviderContext = { env: env.name, tooling: `plinth/${version()}` };
-  const changes = await planDns(env, provider, pctx, { access });
-  return {
-    changes,
-    apply: async () => {
-      await applyDns(changes, provider, pctx);
-    },
-  };
-}
-
-/** A DNS change as a plan holds it: what the record points at, and whether Cloudflare proxies it. */
-export function dnsChange(c: ResourceChange<DnsRecordSpec>): Change {
-  return {
-    action: c.action,
-    provider: "cloudflare",
-    id: c.id,
-    kind: c.kind,
-    name: c.name,
-    ...(c.diff.length ? { diff: c.diff } : {}),
-    ...(c.spec ? { detail: `→ ${c.spec.content} (${c.spec.proxied ? "proxied" : "DNS only"})` } : {}),
-  };
-}
-
-/** The plan with its DNS changes (hashed with the rest, so a saved plan carries them). */
-export function withDns(plan: Plan, changes: readonly ResourceChange<DnsRecordSpec>[]): Plan {
-  const { summary: _summary, hash: _hash, ...rest } = plan;
-  return finishPlan({ ...rest, dns: changes.map(dnsChange) });
+  return planDnsStep(env, provider, { env: env.name, tooling: `plinth/${version()}` }, access);
 }

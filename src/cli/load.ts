@@ -1,8 +1,5 @@
 import { type LoadedConfig, loadConfig } from "../config/load.js";
-import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
-import { assertEnvironment, resolveEnvironment } from "../model/resolve.js";
-import type { ResolvedEnvironment } from "../model/types.js";
-import { validateAll } from "../validate/validate.js";
+import { error, UserError } from "../diagnostics/diagnostic.js";
 import type { CommandContext, ParsedArgs } from "./command.js";
 import { duration } from "./flags.js";
 
@@ -32,38 +29,7 @@ function configTimeLimit(env: CommandContext["env"]): number | undefined {
   }
 }
 
-/** Diagnostics from the model carry config paths; the CLI adds the file they come from. */
-export function inFile(diagnostics: readonly Diagnostic[], file: string): Diagnostic[] {
-  return diagnostics.map((d) => (d.file || d.path?.startsWith("--") ? d : { ...d, file }));
-}
-
-/**
- * Resolves one environment and checks it together with the rest of the config (a host clash or
- * an over-full shared cluster is this environment's problem too).
- */
-export function resolveChecked(loaded: LoadedConfig, env: string): ResolvedEnvironment {
-  try {
-    assertEnvironment(loaded.config, env);
-  } catch (e) {
-    if (e instanceof UserError) throw new UserError(inFile(e.diagnostics, loaded.displayFile));
-    throw e;
-  }
-  const own = resolveEnvironment(loaded.config, env);
-  const cluster = loaded.config.environments[env]?.cluster ?? loaded.config.defaults?.cluster;
-  // Problems elsewhere in the config that concern this environment: its hosts, its cluster's capacity.
-  const related = validateAll(loaded.config).diagnostics.filter(
-    (d) =>
-      (d.path?.startsWith(`environments.${env}.`) || d.path?.startsWith(`clusters.${cluster}.`)) &&
-      !own.diagnostics.some((o) => sameDiagnostic(o, d)),
-  );
-  const errors = [...own.diagnostics, ...related].filter((d) => d.severity === "error");
-  if (errors.length > 0 || !own.environment) throw new UserError(inFile(errors, loaded.displayFile));
-  return own.environment;
-}
-
-function sameDiagnostic(a: Diagnostic, b: Diagnostic): boolean {
-  return a.path === b.path && a.message === b.message;
-}
+export { inFile, resolveChecked } from "../validate/validate.js";
 
 /**
  * The environment positional. The message names the command actually run (`args.command`), not

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { UserError } from "../diagnostics/diagnostic.js";
+import { version } from "../util/version.js";
 import { COMMON_OPTIONS, type Command, type CommandContext } from "./command.js";
 import { apply, destroy } from "./commands/apply.js";
 import { bootstrap } from "./commands/bootstrap.js";
@@ -13,7 +14,6 @@ import { status } from "./commands/status.js";
 import { unlock } from "./commands/unlock.js";
 import { validate } from "./commands/validate.js";
 import { renderDiagnostics, table } from "./output.js";
-import { version } from "./version.js";
 
 /** Every command, in the order `plinth --help` lists them. */
 export const COMMANDS: readonly Command[] = [

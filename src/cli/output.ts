@@ -1,4 +1,5 @@
 import { type Diagnostic, formatDiagnostic } from "../diagnostics/diagnostic.js";
+import type { ChangeAction } from "../providers/types.js";
 
 export function renderDiagnostics(diagnostics: readonly Diagnostic[]): string {
   const errors = diagnostics.filter((d) => d.severity === "error").length;
@@ -21,4 +22,21 @@ export function table(rows: string[][]): string {
         .trimEnd(),
     )
     .join("\n");
+}
+
+/**
+ * How every plan line marks its action, the same for the cluster, Vault, DNS and k3s: `+` create,
+ * `~` update, `=` adopt (exists as desired, not yet owned: taken over unchanged), `-` delete, and
+ * a blank for no change.
+ */
+const ACTION_SYMBOL: Readonly<Record<ChangeAction, string>> = {
+  create: "+",
+  update: "~",
+  adopt: "=",
+  delete: "-",
+  "no-op": " ",
+};
+
+export function symbolOf(action: ChangeAction): string {
+  return ACTION_SYMBOL[action];
 }

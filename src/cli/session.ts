@@ -1,27 +1,21 @@
-import { dirname, isAbsolute, resolve as resolvePath } from "node:path";
+import { dirname } from "node:path";
+import { kubeTarget as targetOf } from "../api/engine.js";
 import type { LoadedConfig } from "../config/load.js";
-import { referencedVariables } from "../config/secret-env.js";
-import { buildGraph, type Graph } from "../graph/graph.js";
-import type { ResolvedEnvironment } from "../model/types.js";
-import { type DesiredComponent, desiredComponents } from "../plan/desired.js";
+import { buildGraph } from "../graph/graph.js";
+import type { PlanTarget } from "../plan/compose.js";
+import { desiredComponents } from "../plan/desired.js";
 import type { KubeApi } from "../providers/kubernetes/api.js";
 import { connect, type KubeTarget } from "../providers/kubernetes/client.js";
 import { KubernetesProvider } from "../providers/kubernetes/provider.js";
-import type { ProviderContext } from "../providers/types.js";
 import { defaultHolder, type StateBackend, stateBackend } from "../state/index.js";
+import { version } from "../util/version.js";
 import type { CommandContext, ParsedArgs } from "./command.js";
 import { duration, positiveInt } from "./flags.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "./load.js";
-import { version } from "./version.js";
 
 /** Everything a live command needs for one environment, built once. */
-export interface Session {
+export interface Session extends PlanTarget {
   loaded: LoadedConfig;
-  env: ResolvedEnvironment;
-  graph: Graph;
-  desired: DesiredComponent[];
-  kube: KubernetesProvider;
-  pctx: ProviderContext;
   state: StateBackend;
   holder: string;
 }
@@ -42,6 +36,7 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
   });
   return {
     loaded,
+    config: loaded.config,
     env,
     graph,
     desired: desiredComponents(env, graph),
@@ -54,13 +49,7 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
 
 /** Where the environment's cluster is reached: its kubeconfig (relative to the config file) and context. */
 export function kubeTarget(s: Pick<Session, "loaded" | "env">): KubeTarget {
-  const file = s.env.cluster.kubeconfig;
-  const kubeconfig = isAbsolute(file) ? file : resolvePath(dirname(s.loaded.file), file);
-  return {
-    kubeconfig,
-    ...(s.env.cluster.context ? { context: s.env.cluster.context } : {}),
-    configVariables: referencedVariables(s.loaded.config),
-  };
+  return targetOf(s.loaded.config, s.loaded.file, s.env);
 }
 
 function lazyApi(open: () => Promise<{ api: KubeApi }>): KubeApi {

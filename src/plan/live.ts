@@ -13,6 +13,7 @@ import { planSecret } from "../providers/kubernetes/secrets.js";
 import type { ProviderContext, ResourceChange } from "../providers/types.js";
 import { describeKeys, FROM_ENVIRONMENT } from "../secrets/environment.js";
 import { mapLimit } from "../util/pool.js";
+import { planChange } from "./change.js";
 import type { DesiredComponent } from "./desired.js";
 import { type Change, finishPlan, type Plan, type PlanComponent, planComponent } from "./plan.js";
 
@@ -209,29 +210,16 @@ export function afterDeletionDetail(ref: ObjectRef): string {
   return `after the deletion of ${displayName(ref)} finishes`;
 }
 
+/** A Kubernetes change as a plan holds it: with the object's apiVersion, a Secret's key names, a deletion awaited. */
 function toChange(c: ResourceChange<unknown>): Change {
   const obj = (c.spec as KubeSpec | undefined)?.object;
   const away = (c.spec as KubeSpec | undefined)?.afterDeletionOf;
-  return {
-    action: c.action,
-    provider: c.provider as Change["provider"],
-    id: c.id,
-    kind: c.kind,
-    name: c.name,
-    ...(c.namespace ? { namespace: c.namespace } : {}),
+  const detail = [
+    c.provider === "secret" ? describeKeys((c.spec as { secret: SecretSpec }).secret) : "",
+    away ? afterDeletionDetail(away) : "",
+  ].filter(Boolean);
+  return planChange(c, {
     ...(obj ? { apiVersion: obj.apiVersion } : {}),
-    ...(c.diff.length ? { diff: c.diff } : {}),
-    ...(c.provider === "secret" || away
-      ? {
-          detail: [
-            c.provider === "secret" ? describeKeys((c.spec as { secret: SecretSpec }).secret) : "",
-            away ? afterDeletionDetail(away) : "",
-          ]
-            .filter(Boolean)
-            .join("; "),
-        }
-      : {}),
-    spec: c.spec,
-    ...(c.liveVersion ? { liveVersion: c.liveVersion } : {}),
-  };
+    ...(c.provider === "secret" || away ? { detail: detail.join("; ") } : {}),
+  });
 }

@@ -4,15 +4,13 @@ import type { HealthCheck } from "../catalog/types.js";
 import type { ComponentId, PhaseId } from "../config/ids.js";
 import type { Graph, GraphNode } from "../graph/graph.js";
 import type { ResolvedEnvironment } from "../model/types.js";
-import type { FieldDiff } from "../providers/types.js";
+import type { ChangeAction, FieldDiff } from "../providers/types.js";
 import { describeKeys } from "../secrets/environment.js";
 import { sortKeys } from "../util/yaml.js";
 import type { DesiredComponent } from "./desired.js";
 
-export type Action = "create" | "update" | "adopt" | "delete" | "no-op";
-
 export interface Change {
-  action: Action;
+  action: ChangeAction;
   provider: "kubernetes" | "ssh" | "manifest" | "secret" | "cloudflare" | "vault";
   kind: string;
   name: string;
@@ -47,7 +45,7 @@ export interface Plan {
   /** Planned against an empty cluster, without contacting one. */
   offline: boolean;
   phases: { id: PhaseId; components: PlanComponent[] }[];
-  summary: Record<Action, number> & { secrets: number };
+  summary: Record<ChangeAction, number> & { secrets: number };
   /** sha256 of the plan's changes and the desired objects they carry. */
   hash: string;
   /** Narrowed by --phase or --target: applying it must not shrink the ApplySet's recorded kinds. */
@@ -208,32 +206,6 @@ export function notAPlan(value: unknown): string | undefined {
   }
   if (p.dns !== undefined && !Array.isArray(p.dns)) return '"dns" is not a list';
   return undefined;
-}
-
-/**
- * What moved between the changes a saved plan holds and those planned now, for resources whose
- * live version plinth cannot pin (Vault, DNS): one line per resource whose effect differs.
- */
-export function changesMoved(saved: readonly Change[], now: readonly Change[]): string[] {
-  // What a change amounts to; a no-op amounts to nothing, whatever it saw.
-  const effect = (c: Change | undefined) =>
-    !c || c.action === "no-op"
-      ? "no change"
-      : `${c.action}${c.diff?.length ? ` (${c.diff.map((d) => d.path).join(", ")})` : ""}`;
-  const key = (c: Change) => `${c.kind} ${c.name}`;
-  const before = new Map(saved.map((c) => [key(c), c]));
-  const after = new Map(now.map((c) => [key(c), c]));
-  const moved: string[] = [];
-  for (const k of [...new Set([...before.keys(), ...after.keys()])].sort()) {
-    const [b, a] = [before.get(k), after.get(k)];
-    const same =
-      effect(b) === effect(a) &&
-      (effect(b) === "no change" ||
-        (JSON.stringify(b?.diff ?? []) === JSON.stringify(a?.diff ?? []) &&
-          (b?.liveVersion ?? "") === (a?.liveVersion ?? "")));
-    if (!same) moved.push(`${k}: planned ${effect(b)}, now ${effect(a)}`);
-  }
-  return moved;
 }
 
 /** Whether a saved plan is exactly what was written (not edited since). */

@@ -1,8 +1,9 @@
 import type { ServiceId } from "../config/ids.js";
+import type { LoadedConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
+import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
 import { buildGraph } from "../graph/graph.js";
-import { resolveEnvironment } from "../model/resolve.js";
+import { assertEnvironment, resolveEnvironment } from "../model/resolve.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { checkCapacity } from "./capacity.js";
 
@@ -61,4 +62,37 @@ function checkSharedHosts(environments: ResolvedEnvironment[]): Diagnostic[] {
     }
   }
   return diagnostics;
+}
+
+/** Diagnostics from the model carry config paths; the CLI adds the file they come from. */
+export function inFile(diagnostics: readonly Diagnostic[], file: string): Diagnostic[] {
+  return diagnostics.map((d) => (d.file || d.path?.startsWith("--") ? d : { ...d, file }));
+}
+
+/**
+ * Resolves one environment and checks it together with the rest of the config (a host clash or
+ * an over-full shared cluster is this environment's problem too).
+ */
+export function resolveChecked(loaded: LoadedConfig, env: string): ResolvedEnvironment {
+  try {
+    assertEnvironment(loaded.config, env);
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(inFile(e.diagnostics, loaded.displayFile));
+    throw e;
+  }
+  const own = resolveEnvironment(loaded.config, env);
+  const cluster = loaded.config.environments[env]?.cluster ?? loaded.config.defaults?.cluster;
+  // Problems elsewhere in the config that concern this environment: its hosts, its cluster's capacity.
+  const related = validateAll(loaded.config).diagnostics.filter(
+    (d) =>
+      (d.path?.startsWith(`environments.${env}.`) || d.path?.startsWith(`clusters.${cluster}.`)) &&
+      !own.diagnostics.some((o) => sameDiagnostic(o, d)),
+  );
+  const errors = [...own.diagnostics, ...related].filter((d) => d.severity === "error");
+  if (errors.length > 0 || !own.environment) throw new UserError(inFile(errors, loaded.displayFile));
+  return own.environment;
+}
+
+function sameDiagnostic(a: Diagnostic, b: Diagnostic): boolean {
+  return a.path === b.path && a.message === b.message;
 }

@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
  */
 const TIERS: readonly (readonly string[])[] = [
   ["diagnostics"], // UserError and Diagnostic: everything reports through them
-  ["util"], // general helpers with no plinth knowledge (concurrency, canonical YAML)
+  ["util"], // general helpers with no plinth knowledge (concurrency, canonical YAML, version)
   ["config"], // the user's file: schema, ids, loading
   ["model"], // config → resolved environment, pure
   ["secrets"], // the secret-spec language: generation, templates, values from the environment
@@ -22,6 +22,7 @@ const TIERS: readonly (readonly string[])[] = [
   ["providers", "state"], // the edge: Kubernetes, Vault, Cloudflare, SSH; state and locks
   ["plan"], // desired vs live for every system, composed; saved plans
   ["apply", "status", "render"], // what runs or shows a plan
+  ["api"], // plan and apply an environment as a library: plain data and events, nothing printed
   ["cli"], // a person at a terminal
   ["index"], // the package's public face
 ];

@@ -132,7 +132,7 @@ describe.sequential("plinth bootstrap (stand-in k3s installer)", { timeout: 180_
   it("a second bootstrap changes nothing on the VPS or the cluster", async () => {
     const r = keep(await plinth(["bootstrap", ENV, "--yes"], dir, { env }));
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain("= K3sInstall vps  (k3s v1.33.5+k3s1, channel stable, up to date)");
+    expect(r.stdout).toContain("    K3sInstall vps  (k3s v1.33.5+k3s1, channel stable, up to date)");
     expect(r.stdout).toContain("Plan: 0 to create, 0 to update, 0 to adopt, 0 to delete");
     expect((await asRoot(knownHosts, "cat", `${root}/etc/rancher/k3s/standin-installs`)).stdout.trim()).toBe(
       "1",

@@ -2,15 +2,16 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import { claimDifferences, removedIds } from "../../plan/claim.js";
-import { changesMoved, checkSignature, notAPlan, type Plan, verifyHash } from "../../plan/plan.js";
+import { composePlan, movedSincePlan } from "../../plan/compose.js";
+import { checkSignature, notAPlan, type Plan, verifyHash } from "../../plan/plan.js";
 import { isMember } from "../../providers/kubernetes/applyset.js";
 import { parseIdentity } from "../../providers/kubernetes/identity.js";
 import type { Command, CommandContext, ParsedArgs } from "../command.js";
-import { dnsChange, planDnsChanges } from "../dns.js";
-import { movedSince, narrow, planFor, runPlan, withLock } from "../run-plan.js";
+import { confirm } from "../confirm.js";
+import { planDnsChanges } from "../dns.js";
+import { narrow, runPlan, withLock } from "../run-plan.js";
 import { openSession, type Session } from "../session.js";
 import { sessionVaultAccess } from "../vault-access.js";
-import { vaultMovedSince } from "../vault-step.js";
 import { bootstrapCluster } from "./bootstrap.js";
 import { formatPlan, PLAN_KEY, planKey } from "./plan.js";
 
@@ -26,19 +27,6 @@ export const LIVE_OPTIONS = {
   timeout: { type: "string" },
   "vault-addr": { type: "string" },
 } as const;
-
-async function confirm(
-  ctx: CommandContext,
-  args: ParsedArgs,
-  question: string,
-  fix: string,
-): Promise<boolean> {
-  if (args.values.yes) return true;
-  if (!ctx.tty || !ctx.prompt) {
-    throw new UserError(error("needs confirmation, and there is no terminal to ask", { path: "--yes", fix }));
-  }
-  return (await ctx.prompt(`${question} [y/N] `)).trim().toLowerCase().startsWith("y");
-}
 
 /**
  * Reads a saved plan: its shape, then what it is (an offline plan is no plan to apply, whatever
@@ -193,11 +181,10 @@ export const apply: Command = {
         const foreign = await notOwned(plan, session);
         if (foreign.length > 0) throw notWhatConfigProduces(target, plan, foreign);
         const dns = plan.dns ? await planDnsChanges(session.env, ctx, "write") : undefined;
-        const moved = [
-          ...(await movedSince(plan, session)),
-          ...(vault ? await vaultMovedSince(plan, session, vault) : []),
-          ...(plan.dns ? changesMoved(plan.dns, (dns?.changes ?? []).map(dnsChange)) : []),
-        ];
+        const moved = await movedSincePlan(plan, session, {
+          ...(vault ? { vault } : {}),
+          ...(dns ? { dns } : {}),
+        });
         if (moved.length > 0) {
           throw new UserError(
             error(
@@ -218,7 +205,7 @@ export const apply: Command = {
     return withLock(session, `apply ${target}`, async () => {
       await bootstrapCluster(session, args, ctx);
       const vault = sessionVaultAccess(session, args, ctx);
-      const plan = narrow(await planFor(session, vault ? { vault } : {}), args);
+      const plan = narrow(await composePlan(session, vault ? { vault } : {}), args);
       if (!args.values.json) ctx.stdout(formatPlan(plan));
       const pending = plan.summary.create + plan.summary.update + plan.summary.adopt + plan.summary.delete;
       const question = `Apply ${pending} changes to ${target}?`;
@@ -250,7 +237,10 @@ export const destroy: Command = {
       );
     }
     return withLock(session, `destroy ${name}`, async () => {
-      const plan = await planFor(session, { destroy: true, deleteData: Boolean(args.values["delete-data"]) });
+      const plan = await composePlan(session, {
+        destroy: true,
+        deleteData: Boolean(args.values["delete-data"]),
+      });
       if (!args.values.json) ctx.stdout(formatPlan(plan));
       if (!(await confirm(ctx, args, `Destroy ${name}?`, "re-run with --yes to destroy without asking"))) {
         ctx.stderr("destroy cancelled; nothing changed\n");

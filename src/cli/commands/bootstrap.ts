@@ -6,16 +6,20 @@ import { describeSecretRef, type SecretRef } from "../../config/secret-ref.js";
 import { error, throwIfErrors, UserError } from "../../diagnostics/diagnostic.js";
 import { buildGraph } from "../../graph/graph.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { composePlan } from "../../plan/compose.js";
 import { type DesiredComponent, desiredComponents } from "../../plan/desired.js";
+import { dnsChange } from "../../plan/dns.js";
 import type { K3sOptions, K3sSpec } from "../../providers/ssh/k3s.js";
 import type { ResourceChange } from "../../providers/types.js";
 import { missingVariables } from "../../secrets/environment.js";
 import { defaultHolder, stateBackend } from "../../state/index.js";
 import type { Command, CommandContext, ParsedArgs } from "../command.js";
-import { dnsChange, formatDns, planDnsChanges } from "../dns.js";
+import { confirm } from "../confirm.js";
+import { formatDns, planDnsChanges } from "../dns.js";
 import { duration, positiveInt } from "../flags.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
-import { lockedRun, narrow, planFor, runPlan } from "../run-plan.js";
+import { symbolOf } from "../output.js";
+import { lockedRun, narrow, runPlan } from "../run-plan.js";
 import type { Session } from "../session.js";
 import { openSession } from "../session.js";
 import { formatPlan } from "./plan.js";
@@ -79,7 +83,7 @@ function show(value: unknown): string {
 
 /** The k3s change as plan lines: version before → after, config.yaml lines removed/added, kubeconfig. */
 export function formatK3sChange(change: ResourceChange<K3sSpec>): string {
-  const symbol = { create: "+", update: "~", "no-op": "=", adopt: "+", delete: "-" }[change.action];
+  const symbol = symbolOf(change.action);
   const spec = change.spec;
   const lines = [
     `k3s on ${change.namespace} (cluster ${change.name})`,
@@ -97,19 +101,6 @@ export function formatK3sChange(change: ResourceChange<K3sSpec>): string {
     }
   }
   return `${lines.join("\n")}\n`;
-}
-
-async function confirm(ctx: CommandContext, args: ParsedArgs, question: string): Promise<boolean> {
-  if (args.values.yes) return true;
-  if (!ctx.tty || !ctx.prompt) {
-    throw new UserError(
-      error("needs confirmation, and there is no terminal to ask", {
-        path: "--yes",
-        fix: "re-run with --yes to apply without asking",
-      }),
-    );
-  }
-  return (await ctx.prompt(`${question} [y/N] `)).trim().toLowerCase().startsWith("y");
 }
 
 export interface ClusterStep {
@@ -294,7 +285,7 @@ export const bootstrap: Command = {
       // The cluster answers now: phase 0's Kubernetes objects through the engine, under this lock.
       stopIfAborted(signal, "phase 0's Kubernetes objects");
       const session = await openSession(args, ctx, name);
-      const plan = narrow(await planFor(session), { ...args, values: { ...args.values, phase: "0" } });
+      const plan = narrow(await composePlan(session), { ...args, values: { ...args.values, phase: "0" } });
       if (!args.values.json) ctx.stdout(formatPlan(plan));
       const s = plan.summary;
       if (

@@ -3,12 +3,13 @@ import { writeFile } from "node:fs/promises";
 import { dirname, resolve as resolvePath } from "node:path";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import { buildGraph } from "../../graph/graph.js";
+import { composePlan } from "../../plan/compose.js";
 import { desiredComponents } from "../../plan/desired.js";
 import { offlinePlan, type Plan, signPlan } from "../../plan/plan.js";
 import type { Command, CommandContext } from "../command.js";
-import { formatDns, planDnsChanges, withDns } from "../dns.js";
+import { formatDns, planDnsChanges } from "../dns.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
-import { planFor } from "../run-plan.js";
+import { symbolOf } from "../output.js";
 import { openSession } from "../session.js";
 import { sessionVaultAccess } from "../vault-access.js";
 
@@ -57,8 +58,6 @@ function outFile(ctx: CommandContext, out: string): string {
   return file;
 }
 
-const SYMBOL = { create: "+", update: "~", adopt: "=", delete: "-", "no-op": " " } as const;
-
 function show(v: unknown): string {
   if (v === undefined) return "(none)";
   const text = typeof v === "string" ? v : JSON.stringify(v);
@@ -87,7 +86,7 @@ export function formatPlan(plan: Plan): string {
         const name = ch.namespace ? `${ch.namespace}/${ch.name}` : ch.name;
         const label = ch.action === "adopt" ? " (adopt: exists, not yet owned)" : "";
         out.push(
-          `      ${SYMBOL[ch.action]} ${ch.kind} ${name}${label}${ch.detail ? `  (${ch.detail})` : ""}`,
+          `      ${symbolOf(ch.action)} ${ch.kind} ${name}${label}${ch.detail ? `  (${ch.detail})` : ""}`,
         );
         for (const d of ch.diff ?? []) {
           if (ch.action === "create") break;
@@ -134,11 +133,8 @@ export const plan: Command = {
       const session = await openSession(args, ctx, env);
       const vault = sessionVaultAccess(session, args, ctx);
       // DNS is planned beside the cluster (read access is enough) and saved with it.
-      const planned = planDnsChanges(session.env, ctx, "read");
-      planned.catch(() => {}); // awaited below
-      result = await planFor(session, vault ? { vault } : {});
-      const dns = await planned;
-      if (dns) result = withDns(result, dns.changes);
+      const dns = planDnsChanges(session.env, ctx, "read");
+      result = await composePlan(session, { ...(vault ? { vault } : {}), dns });
     }
     // Signed for hand-over: apply on another machine with the same key refuses any edit.
     if (key) result = signPlan(result, key);

@@ -18,11 +18,11 @@ import {
   type VaultClient,
   vaultHealth,
 } from "../../providers/vault/index.js";
+import { version } from "../../util/version.js";
 import type { Command, CommandContext, ParsedArgs } from "../command.js";
 import { table } from "../output.js";
 import { openSession, type Session } from "../session.js";
 import { asVaultUserError, type VaultAccess, vaultAccess } from "../vault-access.js";
-import { version } from "../version.js";
 
 const USAGE = [
   "plinth secrets list <env> [--json]",

@@ -1,0 +1,62 @@
+import { type VaultTarget, vaultOptions } from "../plan/vault.js";
+import { waitUntil } from "../providers/kubernetes/readiness.js";
+import { asVaultUserError, type VaultAccess } from "../providers/vault/access.js";
+import {
+  convergeVault,
+  MANAGER_POLICY,
+  VaultUnreachableError,
+  vaultHealth,
+} from "../providers/vault/index.js";
+import type { AfterReady } from "./executor.js";
+
+/** Vault's lifecycle and convergence, run by the executor once the `vault` component is ready. */
+export function vaultAfterReady(session: VaultTarget, access: VaultAccess, maxWaitMs?: number): AfterReady {
+  return {
+    skippedWithoutWait: `Vault not configured (--no-wait): run plinth apply ${session.env.name} without --no-wait`,
+    async run(report) {
+      const address = access.client.address;
+      await waitUntil(
+        {
+          object: { apiVersion: "v1", kind: "Vault", name: address },
+          condition: "reachable",
+          timeoutMs: Math.min(5 * 60_000, maxWaitMs ?? Infinity),
+          probe: async () => {
+            try {
+              const h = await vaultHealth(access.client);
+              return { ready: true, status: h.health };
+            } catch (e) {
+              if (!(e instanceof VaultUnreachableError)) throw e;
+              return { ready: false, status: e.message };
+            }
+          },
+        },
+        { onStatus: (s) => report.waiting(`Vault at ${address}: ${s}`) },
+      );
+      let applied = 0;
+      const result = await convergeVault({
+        ...vaultOptions(session, access),
+        apply: true,
+        onApplied: (c) => {
+          applied++;
+          report.applied({ action: c.action, kind: c.kind, name: c.name });
+        },
+      }).catch((e: unknown) => {
+        throw asVaultUserError(e);
+      });
+      const l = result.lifecycle;
+      const extra = [
+        ...(l.initialized
+          ? [{ action: "create" as const, kind: "VaultServer", name: `${address} (initialized)` }]
+          : []),
+        ...(l.unsealed
+          ? [{ action: "update" as const, kind: "VaultServer", name: `${address} (unsealed)` }]
+          : []),
+        ...(result.tokenChange
+          ? [{ action: result.tokenChange, kind: "VaultToken", name: MANAGER_POLICY }]
+          : []),
+      ];
+      for (const e of extra) report.applied(e);
+      return applied + extra.length;
+    },
+  };
+}
