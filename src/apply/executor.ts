@@ -1,11 +1,9 @@
-import { CATALOG } from "../catalog/index.js";
 import { labels } from "../catalog/objects.js";
 import type { KubeObject, ManifestSource, SecretSpec } from "../catalog/types.js";
 import type { ComponentId } from "../config/ids.js";
 import { error, throwIfErrors, UserError } from "../diagnostics/diagnostic.js";
-import { buildGraph } from "../graph/graph.js";
 import type { ResolvedEnvironment } from "../model/types.js";
-import { desiredComponents } from "../plan/desired.js";
+import type { DesiredComponent } from "../plan/desired.js";
 import type { Change, Plan, PlanComponent } from "../plan/plan.js";
 import { isMember, PART_OF, withMembership } from "../providers/kubernetes/applyset.js";
 import { readParent, recordOf, shrinkParent, widenParent } from "../providers/kubernetes/applyset-parent.js";
@@ -30,6 +28,12 @@ import { inDependencyOrder } from "../util/pool.js";
 import type { EventSink } from "./events.js";
 
 export interface ExecuteOptions {
+  /**
+   * What the config produces for the environment, computed once by the plan step and never read
+   * from a plan file: the rules each Secret is written by (a saved file could name any variable
+   * of the operator's environment) and each manifest's pinned source (a file could name any URL).
+   */
+  desired: readonly DesiredComponent[];
   kube: KubernetesProvider;
   ctx: ProviderContext;
   env: ResolvedEnvironment;
@@ -91,7 +95,7 @@ function rank(c: Change): number {
  */
 export async function execute(plan: Plan, o: ExecuteOptions): Promise<{ changes: number }> {
   // A Secret written from a variable that is not set would stop the run half way: refuse first.
-  const secrets = secretSources(o.env);
+  const secrets = o.desired.flatMap((d) => d.secrets);
   const fromVariables = plan.phases
     .flatMap((p) => p.components.flatMap((c) => c.changes))
     .filter((ch) => ch.provider === "secret" && ch.action !== "no-op" && ch.action !== "delete")
@@ -134,16 +138,6 @@ export async function execute(plan: Plan, o: ExecuteOptions): Promise<{ changes:
   }
 }
 
-/**
- * Every secret of the environment, with the rules it is written by, as the catalog derives them
- * now: what templates read (a narrowed run, `--phase 3`, still finds the credentials earlier
- * phases created) and what each planned Secret is written from. A plan's own copy of the rules is
- * never used: a saved file could name any variable of the operator's environment.
- */
-function secretSources(env: ResolvedEnvironment): SecretSpec[] {
-  return desiredComponents(env, buildGraph(env)).flatMap((d) => d.secrets);
-}
-
 /** The catalog's rules for a planned Secret; a Secret the catalog does not make is refused. */
 function catalogSecret(ch: Change, secrets: SecretSpec[]): SecretSpec {
   const spec = secrets.find((s) => s.name === ch.name && s.namespace === ch.namespace);
@@ -159,8 +153,10 @@ function catalogSecret(ch: Change, secrets: SecretSpec[]): SecretSpec {
 }
 
 /** A manifest step's pinned source, from the catalog: a plan's URL is never fetched. */
-function catalogManifest(c: PlanComponent, ch: Change, env: ResolvedEnvironment): ManifestSource {
-  const step = CATALOG[c.id]?.external?.(env).find((e) => e.provider === "manifest" && e.name === ch.name);
+function catalogManifest(c: PlanComponent, ch: Change, desired: readonly DesiredComponent[]): ManifestSource {
+  const step = desired
+    .find((d) => d.id === c.id)
+    ?.external.find((e) => e.provider === "manifest" && e.name === ch.name);
   if (!step?.source) {
     throw new UserError(
       error(`${ch.kind} ${ch.name} is not a manifest the catalog applies for component ${c.id}`, {
@@ -269,7 +265,7 @@ async function runComponent(
           );
         }
       } else if (ch.provider === "manifest" && ch.action !== "no-op") {
-        for (const object of await fetchManifest(catalogManifest(c, ch, o.env))) {
+        for (const object of await fetchManifest(catalogManifest(c, ch, o.desired))) {
           await o.kube.applyObject(
             withMembership(
               {

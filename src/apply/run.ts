@@ -101,6 +101,7 @@ export async function runRecorded(
   };
   try {
     const result = await execute(plan, {
+      desired: session.desired,
       kube: session.kube,
       ctx: session.pctx,
       env: session.env,

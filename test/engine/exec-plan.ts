@@ -6,7 +6,9 @@ import type { EngineEvent } from "../../src/apply/events.js";
 import { type ExecuteOptions, execute } from "../../src/apply/executor.js";
 import type { HealthCheck, KubeObject } from "../../src/catalog/types.js";
 import type { ComponentId } from "../../src/config/ids.js";
+import { buildGraph } from "../../src/graph/graph.js";
 import type { ResolvedEnvironment } from "../../src/model/types.js";
+import { desiredComponents } from "../../src/plan/desired.js";
 import { type Change, finishPlan, type Plan } from "../../src/plan/plan.js";
 import type { KubernetesProvider, KubeSpec } from "../../src/providers/kubernetes/provider.js";
 import type { ProviderContext, ResourceChange } from "../../src/providers/types.js";
@@ -67,12 +69,21 @@ export async function planOf(
 export async function runPlan(
   bed: ExecBed,
   plan: Plan,
-  o: Pick<ExecuteOptions, "timeoutScale" | "maxWaitMs" | "skipHealthChecks" | "noWait"> = {},
+  o: Pick<ExecuteOptions, "timeoutScale" | "maxWaitMs" | "skipHealthChecks" | "noWait"> &
+    Partial<Pick<ExecuteOptions, "desired">> = {},
 ): Promise<{ events: EngineEvent[]; elapsedMs: number; error: Error | undefined }> {
   const events: EngineEvent[] = [];
   const started = Date.now();
   try {
-    await execute(plan, { kube: bed.kube, ctx: bed.ctx, env: bed.env, onEvent: (e) => events.push(e), ...o });
+    await execute(plan, {
+      // What the config produces for this environment, as the plan step hands it to apply.
+      desired: desiredComponents(bed.env, buildGraph(bed.env)),
+      kube: bed.kube,
+      ctx: bed.ctx,
+      env: bed.env,
+      onEvent: (e) => events.push(e),
+      ...o,
+    });
     return { events, elapsedMs: Date.now() - started, error: undefined };
   } catch (error) {
     return { events, elapsedMs: Date.now() - started, error: error as Error };

@@ -553,7 +553,21 @@ describe.sequential("readiness waits and their ordering on the test bed", { time
       dependsOn: [],
       changes: [secret],
     });
-    const apply = run(plan);
+    // A hand-written secret: its rules come beside the plan, as the plan step hands the config's to apply.
+    const apply = runPlan(bed(), plan, {
+      desired: [
+        {
+          id: "redis",
+          phase: "2",
+          namespace: ns,
+          placement: "local",
+          objects: [],
+          external: [],
+          secrets: [secret.spec.secret],
+          health: [],
+        },
+      ],
+    });
     await sleep(2_000);
     await kubectl(
       "patch",

@@ -20,6 +20,7 @@ import { vaultAccess } from "../../src/cli/vault-access.js";
 import { buildGraph } from "../../src/graph/graph.js";
 import { resolveEnvironment } from "../../src/model/resolve.js";
 import type { ResolvedEnvironment } from "../../src/model/types.js";
+import { desiredComponents } from "../../src/plan/desired.js";
 import { finishPlan, type Plan, planComponent } from "../../src/plan/plan.js";
 import { vaultMovedSince, withVault } from "../../src/plan/vault.js";
 import { connect } from "../../src/providers/kubernetes/client.js";
@@ -198,6 +199,7 @@ describe("Vault in plan and apply (issue 5)", () => {
     const events: EngineEvent[] = [];
     const plan = await withVault(vaultOnlyPlan(env, false), session, access());
     const result = await execute(plan, {
+      desired: desiredComponents(env, buildGraph(env)),
       kube,
       ctx: { env: ENV, tooling },
       env,
@@ -234,6 +236,7 @@ describe("Vault in plan and apply (issue 5)", () => {
 
     const skipped: EngineEvent[] = [];
     await execute(again, {
+      desired: desiredComponents(env, buildGraph(env)),
       kube,
       ctx: { env: ENV, tooling },
       env,
