@@ -138,6 +138,12 @@ describe.sequential("faults between plinth and the API server", { timeout: 300_0
   });
 
   it("apply converges through 429s, 500s, resets, lost answers and latency; the next plan is empty", async () => {
+    // What there is to do depends on what else the shared test bed holds (an operator's chart held
+    // by another deployed environment is not flt's to apply): planned before any fault is injected.
+    const before = await plinth(["plan", ENV, "--json"], dir);
+    expect(before.code, before.stderr).toBe(0);
+    const planned = pending(JSON.parse(before.stdout) as Plan);
+    expect(planned.length).toBeGreaterThan(5);
     const write = (m: string, path: string) => m === "PATCH" && !path.includes("dryRun");
     // One of each for sure on the first applies, then random faults on any request until the budget is spent.
     for (const fault of [
@@ -171,7 +177,7 @@ describe.sequential("faults between plinth and the API server", { timeout: 300_0
     expect(r.code, r.stderr).toBe(0);
     const done = events(r.stdout).find((e) => e.type === "done");
     expect(done).toMatchObject({ outcome: "applied" });
-    expect((done as { changes: number }).changes).toBeGreaterThan(12);
+    expect((done as { changes: number }).changes).toBeGreaterThanOrEqual(planned.length);
 
     for (const kind of ["429", "500", "reset", "lose-answer", "latency"])
       expect(proxy.injected[kind], `${kind} injected`).toBeGreaterThanOrEqual(1);
