@@ -223,66 +223,12 @@ async function runComponent(
   emit("applying");
   let applied = 0;
   const waits: Wait[] = [];
+  const step: Step = { c, o, secrets, waiting: (m) => emit("waiting", m) };
   try {
     for (const ch of [...c.changes].filter((x) => x.action !== "delete").sort((a, b) => rank(a) - rank(b))) {
-      if (ch.provider === "secret") {
-        if (ch.action === "no-op") continue;
-        if (ch.namespace) await waitCreated(o, ch.namespace, (m) => emit("waiting", m));
-        // The plan's change does not carry its component: the Secret's labels need it (prune, --target).
-        // ...and is written by the catalog's rules, whatever the plan's copy of them says.
-        const change = {
-          ...ch,
-          component: c.id,
-          spec: { secret: catalogSecret(ch, secrets) },
-        } as ResourceChange<SecretChangeSpec>;
-        await applySecret(o.kube, o.env, change, secrets, o.ctx);
-      } else if (ch.provider === "kubernetes") {
-        const spec = ch.spec as KubeSpec | { release?: boolean } | undefined;
-        if (spec && "release" in spec) {
-          if (spec.release) await release(o, ch);
-          continue;
-        }
-        const object = (spec as KubeSpec).object;
-        // Planned while it (or its namespace) was being deleted: created once that deletion is
-        // done. A namespace whose deletion began after the plan is waited for all the same, and
-        // then applied even when planned as a no-op: it is gone by then.
-        const away = (spec as KubeSpec).afterDeletionOf;
-        const waited = away
-          ? await waitDeleted(o, away, (m) => emit("waiting", m))
-          : object.kind === "Namespace" && (await waitDeleted(o, refOf(object), (m) => emit("waiting", m)));
-        const previousConfigHash = object.kind === "HelmChart" ? await helmJobHash(o, object) : undefined;
-        if (ch.action !== "no-op" || waited) {
-          await applyWhenKindExists(o, ch, spec as KubeSpec, (s) => emit("waiting", s));
-        }
-        if (!o.noWait) {
-          waits.push(
-            ...waitsFor(object, {
-              kube: o.kube,
-              changed: chartSpecChanged(ch),
-              ...(previousConfigHash ? { previousConfigHash } : {}),
-              ...(o.timeoutScale ? { timeoutScale: o.timeoutScale } : {}),
-            }),
-          );
-        }
-      } else if (ch.provider === "manifest" && ch.action !== "no-op") {
-        for (const object of await fetchManifest(catalogManifest(c, ch, o.desired))) {
-          await o.kube.applyObject(
-            withMembership(
-              {
-                ...object,
-                metadata: {
-                  ...object.metadata,
-                  labels: { ...object.metadata.labels, ...labels(o.env, c.id) },
-                },
-              },
-              o.ctx.env,
-            ),
-          );
-        }
-      } else {
-        continue;
-      }
-      if (ch.action !== "no-op") {
+      const ran = await runnerOf(ch)(ch, step);
+      waits.push(...ran.waits);
+      if (ran.reported) {
         applied++;
         o.onEvent({
           type: "change",
@@ -324,6 +270,100 @@ async function runComponent(
     emit("failed", (e as Error).message.split("\n")[0]);
     throw e;
   }
+}
+
+/** The component a change belongs to and how its runner reports a wait. */
+interface Step {
+  c: PlanComponent;
+  o: ExecuteOptions;
+  secrets: SecretSpec[];
+  waiting: (message: string) => void;
+}
+
+/**
+ * What one change's runner did: whether it is reported as a change (a no-op or a release is not),
+ * and the readiness waits it leaves for after the component's objects are all applied.
+ */
+interface Ran {
+  reported: boolean;
+  waits: Wait[];
+}
+
+type Runner = (ch: Change, step: Step) => Promise<Ran>;
+
+const nothing: Ran = { reported: false, waits: [] };
+
+/** One runner per kind of change; a provider that runs outside the cluster (ssh, dns) has none here. */
+function runnerOf(ch: Change): Runner {
+  if (ch.provider === "secret") return runSecret;
+  if (ch.provider === "kubernetes") {
+    const spec = ch.spec as KubeSpec | { release?: boolean } | undefined;
+    return spec && "release" in spec ? runRelease : runObject;
+  }
+  if (ch.provider === "manifest") return runManifest;
+  return async () => nothing;
+}
+
+async function runSecret(ch: Change, { c, o, secrets, waiting }: Step): Promise<Ran> {
+  if (ch.action === "no-op") return nothing;
+  if (ch.namespace) await waitCreated(o, ch.namespace, waiting);
+  // The plan's change does not carry its component: the Secret's labels need it (prune, --target).
+  // ...and is written by the catalog's rules, whatever the plan's copy of them says.
+  const change = {
+    ...ch,
+    component: c.id,
+    spec: { secret: catalogSecret(ch, secrets) },
+  } as ResourceChange<SecretChangeSpec>;
+  await applySecret(o.kube, o.env, change, secrets, o.ctx);
+  return { reported: true, waits: [] };
+}
+
+/** Kept data leaving the ApplySet: not reported as a change of its own. */
+async function runRelease(ch: Change, { o }: Step): Promise<Ran> {
+  if ((ch.spec as { release?: boolean }).release) await release(o, ch);
+  return nothing;
+}
+
+async function runObject(ch: Change, { o, waiting }: Step): Promise<Ran> {
+  const spec = ch.spec as KubeSpec;
+  const object = spec.object;
+  // Planned while it (or its namespace) was being deleted: created once that deletion is
+  // done. A namespace whose deletion began after the plan is waited for all the same, and
+  // then applied even when planned as a no-op: it is gone by then.
+  const away = spec.afterDeletionOf;
+  const waited = away
+    ? await waitDeleted(o, away, waiting)
+    : object.kind === "Namespace" && (await waitDeleted(o, refOf(object), waiting));
+  const previousConfigHash = object.kind === "HelmChart" ? await helmJobHash(o, object) : undefined;
+  if (ch.action !== "no-op" || waited) await applyWhenKindExists(o, ch, spec, waiting);
+  const waits = o.noWait
+    ? []
+    : waitsFor(object, {
+        kube: o.kube,
+        changed: chartSpecChanged(ch),
+        ...(previousConfigHash ? { previousConfigHash } : {}),
+        ...(o.timeoutScale ? { timeoutScale: o.timeoutScale } : {}),
+      });
+  return { reported: ch.action !== "no-op", waits };
+}
+
+async function runManifest(ch: Change, { c, o }: Step): Promise<Ran> {
+  if (ch.action === "no-op") return nothing;
+  for (const object of await fetchManifest(catalogManifest(c, ch, o.desired))) {
+    await o.kube.applyObject(
+      withMembership(
+        {
+          ...object,
+          metadata: {
+            ...object.metadata,
+            labels: { ...object.metadata.labels, ...labels(o.env, c.id) },
+          },
+        },
+        o.ctx.env,
+      ),
+    );
+  }
+  return { reported: true, waits: [] };
 }
 
 /**
