@@ -173,47 +173,66 @@ function requireVariables(desired: readonly DesiredComponent[], ctx: CommandCont
   );
 }
 
+export interface OutsideClusterInput extends ClusterStepInput {
+  /** The one question asked before either step changes anything. */
+  question: string;
+  /** Show the k3s step even when it is up to date (and, with --json, as a JSON line): bootstrap does. */
+  showUnchanged?: boolean;
+  /** Aborted when the run's environment lock was lost: checked before each step. */
+  signal?: AbortSignal;
+}
+
 /**
- * Phase 0's steps outside Kubernetes, as `plinth apply` runs them (under the environment's lock):
- * on a k3s-vps cluster, k3s over SSH (an upgrade or config change is shown and confirmed; a no-op
- * costs one SSH round trip), then the environment's DNS records when a Cloudflare token is set.
- * Both are planned before either is applied, so a bad zone or token changes nothing on the VPS.
+ * Phase 0's steps outside Kubernetes, as both `plinth apply` and `plinth bootstrap` run them (under
+ * the environment's lock): on a k3s-vps cluster, k3s over SSH (an upgrade or config change is shown
+ * and confirmed; a no-op costs one SSH round trip), then the environment's DNS records when a
+ * Cloudflare token is set. Both are planned before either is applied, so a bad zone or token changes
+ * nothing on the VPS. Says which step was declined, if the operator declined (nothing changed then).
  */
+export async function runOutsideCluster(input: OutsideClusterInput): Promise<{ declined?: "k3s" | "DNS" }> {
+  const { env, args, ctx, signal } = input;
+  const step = env.cluster.type === "k3s-vps" ? await planClusterStep(input) : undefined;
+  try {
+    const k3s = step && step.change.action !== "no-op" ? step : undefined;
+    const shown = input.showUnchanged ? step : k3s;
+    if (shown && input.showUnchanged && args.values.json) {
+      ctx.stdout(`${JSON.stringify({ step: "k3s", change: shown.change })}\n`);
+    }
+    if (shown && !args.values.json) ctx.stdout(formatK3sChange(shown.change));
+    const dns = await dnsStep(env, args, ctx);
+    if ((k3s || dns) && !(await confirm(ctx, args, input.question))) return { declined: k3s ? "k3s" : "DNS" };
+    stopIfAborted(signal, "installing k3s");
+    await k3s?.apply();
+    stopIfAborted(signal, "the DNS records");
+    await dns?.();
+    return {};
+  } finally {
+    step?.close();
+  }
+}
+
+/** The steps outside the cluster as `plinth apply` runs them: a declined step stops the apply. */
 export async function bootstrapCluster(
   session: Session,
   args: ParsedArgs,
   ctx: CommandContext,
 ): Promise<void> {
   requireVariables(session.desired, ctx);
-  const step =
-    session.env.cluster.type === "k3s-vps"
-      ? await planClusterStep({
-          env: session.env,
-          configDir: dirname(session.loaded.file),
-          args,
-          ctx,
-          acceptCommand: `plinth bootstrap ${session.env.name} --accept-host-key`,
-        })
-      : undefined;
-  try {
-    const k3s = step && step.change.action !== "no-op" ? step : undefined;
-    if (k3s && !args.values.json) ctx.stdout(formatK3sChange(k3s.change));
-    const dns = await dnsStep(session.env, args, ctx);
-    if (
-      (k3s || dns) &&
-      !(await confirm(ctx, args, `Apply these changes outside the cluster for ${session.env.name}?`))
-    ) {
-      throw new UserError(
-        error(`the ${k3s ? "k3s" : "DNS"} changes were declined; nothing changed`, {
-          path: "plinth apply",
-          fix: `run plinth apply again and accept${k3s ? ", or pin the installed version in clusters.<name>.k3s.version" : ""}`,
-        }),
-      );
-    }
-    await k3s?.apply();
-    await dns?.();
-  } finally {
-    step?.close();
+  const { declined } = await runOutsideCluster({
+    env: session.env,
+    configDir: dirname(session.loaded.file),
+    args,
+    ctx,
+    acceptCommand: `plinth bootstrap ${session.env.name} --accept-host-key`,
+    question: `Apply these changes outside the cluster for ${session.env.name}?`,
+  });
+  if (declined) {
+    throw new UserError(
+      error(`the ${declined} changes were declined; nothing changed`, {
+        path: "plinth apply",
+        fix: `run plinth apply again and accept${declined === "k3s" ? ", or pin the installed version in clusters.<name>.k3s.version" : ""}`,
+      }),
+    );
   }
 }
 
@@ -256,31 +275,19 @@ export const bootstrap: Command = {
     const state = stateBackend(loaded.config, { configDir, env: ctx.env });
     return lockedRun(state, name, defaultHolder(ctx.env), `bootstrap ${name}`, async ({ signal }) => {
       // Everything that can be planned before the cluster exists: k3s, then DNS; one question.
-      const k3s =
-        env.cluster.type === "k3s-vps"
-          ? await planClusterStep({
-              env,
-              configDir,
-              args,
-              ctx,
-              acceptCommand: `plinth bootstrap ${name} --accept-host-key`,
-            })
-          : undefined;
-      try {
-        if (k3s && args.values.json) ctx.stdout(`${JSON.stringify({ step: "k3s", change: k3s.change })}\n`);
-        if (k3s && !args.values.json) ctx.stdout(formatK3sChange(k3s.change));
-        const dns = await dnsStep(env, args, ctx);
-        const pending = (k3s && k3s.change.action !== "no-op") || dns;
-        if (pending && !(await confirm(ctx, args, `Bootstrap ${name}?`))) {
-          ctx.stderr("bootstrap cancelled; nothing changed\n");
-          return 0;
-        }
-        stopIfAborted(signal, "installing k3s");
-        if (k3s) await k3s.apply();
-        stopIfAborted(signal, "the DNS records");
-        if (dns) await dns();
-      } finally {
-        k3s?.close();
+      const { declined } = await runOutsideCluster({
+        env,
+        configDir,
+        args,
+        ctx,
+        acceptCommand: `plinth bootstrap ${name} --accept-host-key`,
+        question: `Bootstrap ${name}?`,
+        showUnchanged: true,
+        signal,
+      });
+      if (declined) {
+        ctx.stderr("bootstrap cancelled; nothing changed\n");
+        return 0;
       }
       // The cluster answers now: phase 0's Kubernetes objects through the engine, under this lock.
       stopIfAborted(signal, "phase 0's Kubernetes objects");
