@@ -6,7 +6,7 @@ import { composePlan, movedSincePlan } from "../../plan/compose.js";
 import { checkSignature, notAPlan, type Plan, verifyHash } from "../../plan/plan.js";
 import { isMember } from "../../providers/kubernetes/applyset.js";
 import { parseIdentity } from "../../providers/kubernetes/identity.js";
-import type { Command, CommandContext, ParsedArgs } from "../command.js";
+import { type CommandContext, defineCommand, type ParsedArgs } from "../command.js";
 import { confirm } from "../confirm.js";
 import { planDnsChanges } from "../dns.js";
 import { narrow, runPlan, withLock } from "../run-plan.js";
@@ -145,7 +145,7 @@ function notWhatConfigProduces(display: string, plan: Plan, differences: string[
   );
 }
 
-export const apply: Command = {
+export const apply = defineCommand({
   name: "apply",
   summary: "Converge an environment (plans, asks, applies) or apply exactly a saved plan",
   usage:
@@ -216,9 +216,9 @@ export const apply: Command = {
       return runPlan(plan, session, args, ctx, vault);
     });
   },
-};
+});
 
-export const destroy: Command = {
+export const destroy = defineCommand({
   name: "destroy",
   summary:
     "Remove everything plinth owns in an environment, in reverse phase order (data kept unless --delete-data)",
@@ -249,4 +249,4 @@ export const destroy: Command = {
       return runPlan(plan, session, { ...args, values: { ...args.values, "no-wait": true } }, ctx);
     });
   },
-};
+});

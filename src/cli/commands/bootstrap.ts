@@ -13,7 +13,7 @@ import type { K3sOptions, K3sSpec } from "../../providers/ssh/k3s.js";
 import type { ResourceChange } from "../../providers/types.js";
 import { missingVariables } from "../../secrets/environment.js";
 import { defaultHolder, stateBackend } from "../../state/index.js";
-import type { Command, CommandContext, ParsedArgs } from "../command.js";
+import { type CommandContext, defineCommand, type ParsedArgs } from "../command.js";
 import { confirm } from "../confirm.js";
 import { formatDns, planDnsChanges } from "../dns.js";
 import { duration, positiveInt } from "../flags.js";
@@ -247,7 +247,7 @@ async function dnsStep(
   return dns.changes.every((c) => c.action === "no-op") ? undefined : dns.apply;
 }
 
-export const bootstrap: Command = {
+export const bootstrap = defineCommand({
   name: "bootstrap",
   summary: "Phase 0 alone: k3s on the VPS over SSH, the DNS records, then phase 0's Kubernetes objects",
   usage:
@@ -305,4 +305,4 @@ export const bootstrap: Command = {
       return await runPlan(plan, session, args, ctx);
     });
   },
-};
+});

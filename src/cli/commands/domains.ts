@@ -1,9 +1,9 @@
 import type { ServiceId } from "../../config/ids.js";
-import type { Command } from "../command.js";
+import { defineCommand } from "../command.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
 import { table } from "../output.js";
 
-export const domains: Command = {
+export const domains = defineCommand({
   name: "domains",
   summary: "Show the environment's host table (service id → host)",
   usage: "plinth domains <env> [--json] [--config PATH]",
@@ -35,4 +35,4 @@ export const domains: Command = {
     ctx.stdout(`${table(rows)}\n${resolved.zones.length ? `\nzones: ${resolved.zones.join(", ")}\n` : ""}`);
     return 0;
   },
-};
+});

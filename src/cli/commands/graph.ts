@@ -1,9 +1,9 @@
 import { UserError } from "../../diagnostics/diagnostic.js";
 import { buildGraph, toMermaid } from "../../graph/graph.js";
-import type { Command } from "../command.js";
+import { defineCommand } from "../command.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
 
-export const graph: Command = {
+export const graph = defineCommand({
   name: "graph",
   summary: "Show the phase/dependency graph (mermaid or json)",
   usage: "plinth graph <env> [--format mermaid|json] [--config PATH]",
@@ -26,4 +26,4 @@ export const graph: Command = {
     );
     return 0;
   },
-};
+});

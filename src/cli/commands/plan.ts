@@ -6,7 +6,7 @@ import { buildGraph } from "../../graph/graph.js";
 import { composePlan } from "../../plan/compose.js";
 import { desiredComponents } from "../../plan/desired.js";
 import { offlinePlan, type Plan, signPlan } from "../../plan/plan.js";
-import type { Command, CommandContext } from "../command.js";
+import { type CommandContext, defineCommand } from "../command.js";
 import { formatDns, planDnsChanges } from "../dns.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
 import { symbolOf } from "../output.js";
@@ -104,7 +104,7 @@ export function formatPlan(plan: Plan): string {
   return `${out.join("\n")}\n`;
 }
 
-export const plan: Command = {
+export const plan = defineCommand({
   name: "plan",
   summary:
     "Show what apply would change on the live cluster, field by field (--offline: against an empty cluster)",
@@ -159,4 +159,4 @@ export const plan: Command = {
       ? 1
       : 0;
   },
-};
+});

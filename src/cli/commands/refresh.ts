@@ -1,9 +1,9 @@
-import type { Command } from "../command.js";
+import { defineCommand } from "../command.js";
 import { requireEnvArg } from "../load.js";
 import { ownedIds } from "../run-plan.js";
 import { openSession } from "../session.js";
 
-export const refresh: Command = {
+export const refresh = defineCommand({
   name: "refresh",
   summary: "Rebuild an environment's state from the cluster (its ApplySet members are the truth)",
   usage: "plinth refresh <env> [--config PATH]",
@@ -23,4 +23,4 @@ export const refresh: Command = {
     ctx.stdout(`${session.env.name}: ${owned.length} objects owned (state at ${session.state.describe()})\n`);
     return 0;
   },
-};
+});

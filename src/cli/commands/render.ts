@@ -4,10 +4,10 @@ import { error, UserError } from "../../diagnostics/diagnostic.js";
 import { buildGraph } from "../../graph/graph.js";
 import { desiredComponents } from "../../plan/desired.js";
 import { renderFiles, writeRender } from "../../render/render.js";
-import type { Command } from "../command.js";
+import { defineCommand } from "../command.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
 
-export const render: Command = {
+export const render = defineCommand({
   name: "render",
   summary: "Write the environment's Kubernetes objects as YAML, one file per component per phase",
   usage: "plinth render <env> --out DIR [--config PATH]",
@@ -33,7 +33,7 @@ export const render: Command = {
     ctx.stdout(`rendered ${files.length} files for ${env} into ${out}\n`);
     return 0;
   },
-};
+});
 
 /**
  * `--out` must be a folder or not exist yet, and what exists on its way up must be folders: found

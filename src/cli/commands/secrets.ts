@@ -19,7 +19,7 @@ import {
   vaultHealth,
 } from "../../providers/vault/index.js";
 import { version } from "../../util/version.js";
-import type { Command, CommandContext, ParsedArgs } from "../command.js";
+import { type CommandContext, defineCommand, type ParsedArgs } from "../command.js";
 import { table } from "../output.js";
 import { openSession, type Session } from "../session.js";
 import { asVaultUserError, type VaultAccess, vaultAccess } from "../vault-access.js";
@@ -228,7 +228,7 @@ async function handle(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   }
 }
 
-export const secrets: Command = {
+export const secrets = defineCommand({
   name: "secrets",
   summary: "List, read, rotate and sync an environment's generated secrets in Vault",
   usage: USAGE,
@@ -247,4 +247,4 @@ export const secrets: Command = {
       throw asVaultUserError(e);
     }
   },
-};
+});

@@ -1,5 +1,5 @@
 import { type ComponentStatus, gatherStatus } from "../../status/status.js";
-import type { Command } from "../command.js";
+import { defineCommand } from "../command.js";
 import { requireEnvArg } from "../load.js";
 import { table } from "../output.js";
 import { openSession } from "../session.js";
@@ -24,7 +24,7 @@ function format(rows: ComponentStatus[]): string {
   return `${table(lines)}\n${details.length ? `\n${details.join("\n")}\n` : ""}`;
 }
 
-export const status: Command = {
+export const status = defineCommand({
   name: "status",
   summary:
     "Per component: deployed version, readiness, health checks, hosts with their DNS answer and certificate expiry",
@@ -41,4 +41,4 @@ export const status: Command = {
     );
     return 0;
   },
-};
+});

@@ -2,10 +2,10 @@ import { dirname } from "node:path";
 import { UserError } from "../../diagnostics/diagnostic.js";
 import { assertEnvironment } from "../../model/resolve.js";
 import { describeLock, isExpired, stateBackend } from "../../state/index.js";
-import type { Command } from "../command.js";
+import { defineCommand } from "../command.js";
 import { inFile, loadFromArgs, requireEnvArg } from "../load.js";
 
-export const unlock: Command = {
+export const unlock = defineCommand({
   name: "unlock",
   summary: "Clear an environment's state lock left behind by a dead run",
   usage: "plinth unlock <env> [--config PATH]",
@@ -36,4 +36,4 @@ export const unlock: Command = {
     }
     return 0;
   },
-};
+});

@@ -1,11 +1,11 @@
 import { hasErrors } from "../../diagnostics/diagnostic.js";
 import { sharedConflicts } from "../../plan/shared.js";
 import { validateAll } from "../../validate/validate.js";
-import type { Command } from "../command.js";
+import { defineCommand } from "../command.js";
 import { inFile, loadFromArgs } from "../load.js";
 import { renderDiagnostics } from "../output.js";
 
-export const validate: Command = {
+export const validate = defineCommand({
   name: "validate",
   summary: "Check the config and every environment's resolved model (exit 0 or 2)",
   usage: "plinth validate [--config PATH] [--json]",
@@ -27,4 +27,4 @@ export const validate: Command = {
     }
     return hasErrors(located) ? 2 : 0;
   },
-};
+});
