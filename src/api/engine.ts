@@ -152,7 +152,7 @@ export async function applyPlan(plan: Plan, o: ApplyOptions = {}): Promise<{ cha
     ),
   );
   return lockedRun(target.state, target.env.name, target.holder, "apply (api)", async () => {
-    const dns = plan.dns ? await dnsFor(target, o, "write") : undefined;
+    const dns = plan.outside?.dns ? await dnsFor(target, o, "write") : undefined;
     const moved = await movedSincePlan(plan, target, {
       ...(o.vault ? { vault: o.vault } : {}),
       ...(dns ? { dns } : {}),

@@ -86,6 +86,6 @@ export async function movedSincePlan(
   return [
     ...(await movedSince(plan, target.kube)),
     ...(o.vault ? await vaultMovedSince(plan, target, o.vault) : []),
-    ...(plan.dns ? changesMoved(plan.dns, (o.dns?.changes ?? []).map(dnsChange)) : []),
+    ...(plan.outside?.dns ? changesMoved(plan.outside.dns, (o.dns?.changes ?? []).map(dnsChange)) : []),
   ];
 }

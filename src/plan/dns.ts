@@ -51,5 +51,5 @@ export function dnsChange(c: ResourceChange<DnsRecordSpec>): Change {
 /** The plan with its DNS changes (hashed with the rest, so a saved plan carries them). */
 export function withDns(plan: Plan, changes: readonly ResourceChange<DnsRecordSpec>[]): Plan {
   const { summary: _summary, hash: _hash, ...rest } = plan;
-  return finishPlan({ ...rest, dns: changes.map(dnsChange) });
+  return finishPlan({ ...rest, outside: { ...rest.outside, dns: changes.map(dnsChange) } });
 }

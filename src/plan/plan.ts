@@ -39,6 +39,9 @@ export interface PlanComponent {
   health?: HealthCheck[];
 }
 
+/** A step a plan holds outside the cluster (k3s is planned by apply and bootstrap themselves). */
+export type OutsideStepId = "dns";
+
 export interface Plan {
   env: string;
   cluster: string;
@@ -50,8 +53,12 @@ export interface Plan {
   hash: string;
   /** Narrowed by --phase or --target: applying it must not shrink the ApplySet's recorded kinds. */
   partial?: boolean;
-  /** The environment's DNS records at Cloudflare (live plans, when DNS is managed and a token set). */
-  dns?: Change[];
+  /**
+   * The steps outside the cluster, run before phase 0's objects, each with its changes: the
+   * environment's DNS records at Cloudflare (live plans, when DNS is managed and a token set).
+   * Hashed and signed with the phases, so a saved plan carries them.
+   */
+  outside?: Partial<Record<OutsideStepId, Change[]>>;
   /** `hmac-sha256:<hex>` over the canonical content, when `plan -o` ran with PLINTH_PLAN_KEY set. */
   signature?: string;
 }
@@ -142,7 +149,7 @@ function canonicalContent(p: Omit<Plan, "summary" | "hash">, alsoHashed?: unknow
       cluster: p.cluster,
       offline: p.offline,
       phases: p.phases,
-      ...(p.dns ? { dns: p.dns } : {}),
+      ...(p.outside ? { outside: p.outside } : {}),
       ...(p.partial ? { partial: true } : {}),
       alsoHashed,
     }),
@@ -204,7 +211,12 @@ export function notAPlan(value: unknown): string | undefined {
       }
     }
   }
-  if (p.dns !== undefined && !Array.isArray(p.dns)) return '"dns" is not a list';
+  if (p.outside !== undefined) {
+    if (typeof p.outside !== "object" || p.outside === null) return '"outside" is not an object';
+    for (const [step, changes] of Object.entries(p.outside)) {
+      if (!Array.isArray(changes)) return `"outside.${step}" is not a list`;
+    }
+  }
   return undefined;
 }
 

@@ -453,7 +453,7 @@ describe.sequential("bootstrap and apply of a public environment: DNS (Cloudflar
     expect(saved.code, saved.stderr).toBe(0);
     const plan = JSON.parse(readFileSync(join(webDir, "plan.json"), "utf8")) as Plan;
     expect(
-      plan.dns?.filter((c) => c.action !== "no-op").map((c) => `${c.action} ${c.kind} ${c.name}`),
+      plan.outside?.dns?.filter((c) => c.action !== "no-op").map((c) => `${c.action} ${c.kind} ${c.name}`),
     ).toEqual([`update DNS A x-${WEB}.example.com`]);
     expect(JSON.parse(saved.stdout)).toEqual(plan);
 

@@ -180,7 +180,7 @@ export const apply = defineCommand({
       return withLock(session, `apply ${target}`, async () => {
         const foreign = await notOwned(plan, session);
         if (foreign.length > 0) throw notWhatConfigProduces(target, plan, foreign);
-        const dns = plan.dns ? await planDnsChanges(session.env, ctx, "write") : undefined;
+        const dns = plan.outside?.dns ? await planDnsChanges(session.env, ctx, "write") : undefined;
         const moved = await movedSincePlan(plan, session, {
           ...(vault ? { vault } : {}),
           ...(dns ? { dns } : {}),

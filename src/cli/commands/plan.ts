@@ -151,9 +151,10 @@ export const plan = defineCommand({
       }
     }
     ctx.stdout(args.values.json ? `${JSON.stringify(result, null, 2)}\n` : formatPlan(result));
-    if (result.dns && !args.values.json) ctx.stdout(formatDns(result.dns));
+    const dns = result.outside?.dns;
+    if (dns && !args.values.json) ctx.stdout(formatDns(dns));
     const s = result.summary;
-    const dnsPending = result.dns?.filter((c) => c.action !== "no-op").length ?? 0;
+    const dnsPending = dns?.filter((c) => c.action !== "no-op").length ?? 0;
     // Like kubectl diff and terraform plan -detailed-exitcode: 1 means there are changes.
     return args.values["detailed-exitcode"] && s.create + s.update + s.adopt + s.delete + dnsPending > 0
       ? 1
