@@ -15,6 +15,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { parse, stringify } from "yaml";
 import { forward } from "../helpers/forward.js";
+import { seeded } from "../helpers/seeded.js";
 
 const run = promisify(execFile);
 
@@ -66,18 +67,6 @@ export interface KubeFaultProxy {
 
 function label(f: Fault): string {
   return f.kind === "status" ? String(f.status) : f.kind;
-}
-
-/** mulberry32: a tiny seeded generator, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A serving certificate for 127.0.0.1, signed by the test bed's CA. */

@@ -21,6 +21,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "../../src/apply/events.js";
 import type { Plan } from "../../src/plan/plan.js";
 import { applySetId } from "../../src/providers/kubernetes/applyset.js";
+import { seeded } from "../helpers/seeded.js";
 import { ensureStandInCrds, kubeconfig, kubectl, kubectlJson, plinth, project, type Run } from "./bed.js";
 
 const ENV = "term";
@@ -179,18 +180,6 @@ async function heldRun(args: string[], released: () => Promise<void>): Promise<R
   return r;
 }
 
-/** Small seeded PRNG (mulberry32): the trials' kill points are random, and reproducible by seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function cleanUp(): Promise<void> {
   await run(["unlock", ENV]);
   await release(CLUSTER).catch(() => undefined);
@@ -287,7 +276,7 @@ describe.sequential("objects being deleted are not there (test bed)", { timeout:
 
   it("apply and destroy killed at random moments: one unlock and one apply converge, whatever was terminating", async () => {
     const seed = Number(process.env.PLINTH_TRIAL_SEED ?? Date.now() % 1_000_000);
-    const random = prng(seed);
+    const random = seeded(seed);
     console.log(`kill trials: seed ${seed} (PLINTH_TRIAL_SEED=${seed} repeats them)`);
     let killedWhileDeleting = 0;
     for (let trial = 1; trial <= 6; trial++) {
