@@ -102,6 +102,13 @@ export const PREREQUISITES: Prerequisite[] = [
     present: () => existsSync("/etc/ssl/certs/ca-certificates.crt"),
   },
   { neededBy: ["tests"], what: "kubectl", debian: "kubectl", present: () => executable("kubectl") },
+  {
+    // The SSO tests drive it with playwright-core; Playwright's own browser download cannot work offline.
+    neededBy: ["tests"],
+    what: "/usr/bin/chromium (headless, for the browser tests)",
+    debian: "chromium",
+    present: () => executable("/usr/bin/chromium"),
+  },
 ];
 
 /** The prerequisites of these services (all, plus the tests' own, when `services` is undefined) that are missing. */
