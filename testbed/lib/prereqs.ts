@@ -103,6 +103,13 @@ export const PREREQUISITES: Prerequisite[] = [
   },
   { neededBy: ["tests"], what: "kubectl", debian: "kubectl", present: () => executable("kubectl") },
   {
+    // actionlint runs it on every workflow step's `run:` script; without it those go unchecked.
+    neededBy: ["actionlint"],
+    what: "shellcheck (actionlint's check of run: scripts)",
+    debian: "shellcheck",
+    present: () => executable("shellcheck"),
+  },
+  {
     // The SSO tests drive it with playwright-core; Playwright's own browser download cannot work offline.
     neededBy: ["tests"],
     what: "/usr/bin/chromium (headless, for the browser tests)",
