@@ -10,7 +10,10 @@ import type { Service, TestbedContext } from "../lib/service.js";
  * tests' global setup build it and export its path like every other binary (ACTIONLINT_BIN);
  * "running" means built. Debian's shellcheck (a prerequisite) lets it check `run:` scripts too.
  */
-const build = { moduleDir: "testbed/go/actionlint", packages: ["github.com/rhysd/actionlint/cmd/actionlint"] };
+const build = {
+  moduleDir: "testbed/go/actionlint",
+  packages: ["github.com/rhysd/actionlint/cmd/actionlint"],
+};
 
 async function binary(ctx: TestbedContext): Promise<string> {
   return join(await goBuild(ctx, build), "actionlint");
