@@ -1,0 +1,16 @@
+/**
+ * GitHub at the edge: Octokit (loaded on first use) and the few REST calls plinth makes, as plain
+ * answers. The pull-request workflow (src/github) and the scheduled drift check build on these.
+ */
+export { type GitHubConnection, githubClient, type Octokit } from "./client.js";
+export {
+  type CheckFacts,
+  type CommentFacts,
+  GitHubRepo,
+  type PullFacts,
+  parseRepo,
+  type RepoRef,
+  type ReviewFacts,
+  ROLES,
+  type Role,
+} from "./repo.js";
