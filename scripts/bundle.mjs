@@ -7,7 +7,11 @@
 // (defineConfig for config files) is not bundled.
 import { renameSync, rmSync } from "node:fs";
 import { builtinModules } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+
+const ROOT = join(import.meta.dirname, "..");
 
 const SIDE_EFFECT_FREE = /[\\/]node_modules[\\/]@kubernetes[\\/]client-node[\\/]/;
 
@@ -95,34 +99,50 @@ const LAZY_BUILTIN_HELPER = `const __plinthLazyBuiltin = (id, names) => {
   });
 };`;
 
+/**
+ * The CLI's build options for any entry point: the bench bundles its in-process engine runs
+ * (bench/previews.mjs) with them, so their memory and start-up are the CLI's, not those of the
+ * unbundled tree (which loads client-node's 14 MB of generated APIs).
+ */
+export function bundleOptions(entryPoints, outdir) {
+  return {
+    entryPoints,
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    // esbuild ships a native binary and ssh2 optional native add-ons: both load from node_modules.
+    external: ["esbuild", "ssh2"],
+    // CommonJS dependencies inside an ES module bundle still call require(), and ssh2's crypto
+    // (emscripten) code reads __dirname when it loads.
+    banner: {
+      js: `import { createRequire as __plinthCreateRequire } from 'node:module'; import { fileURLToPath as __plinthFileURLToPath } from 'node:url'; const require = __plinthCreateRequire(import.meta.url); const __filename = __plinthFileURLToPath(import.meta.url); const __dirname = __plinthFileURLToPath(new URL('.', import.meta.url));\n${LAZY_BUILTIN_HELPER}`,
+    },
+    alias: {
+      "node-fetch": join(ROOT, "scripts/shims/node-fetch.mjs"),
+      undici: join(ROOT, "scripts/shims/undici.mjs"),
+    },
+    plugins: [lazyBuiltins, treeShakeKubernetesClient],
+    logLevel: "warning",
+  };
+}
+
 // Built beside and swapped in by two renames: bin/plinth runs while others build (tests, the
 // bench), and an emptied dist/bundle/ during the build failed every run that started meanwhile.
-const next = `dist/bundle.next-${process.pid}`;
-const previous = `dist/bundle.previous-${process.pid}`;
-rmSync(next, { recursive: true, force: true });
-await build({
-  entryPoints: ["dist/cli/main.js"],
-  outdir: next,
-  bundle: true,
-  splitting: true,
-  format: "esm",
-  platform: "node",
-  target: "node22",
-  // esbuild ships a native binary and ssh2 optional native add-ons: both load from node_modules.
-  external: ["esbuild", "ssh2"],
-  // CommonJS dependencies inside an ES module bundle still call require(), and ssh2's crypto
-  // (emscripten) code reads __dirname when it loads.
-  banner: {
-    js: `import { createRequire as __plinthCreateRequire } from 'node:module'; import { fileURLToPath as __plinthFileURLToPath } from 'node:url'; const require = __plinthCreateRequire(import.meta.url); const __filename = __plinthFileURLToPath(import.meta.url); const __dirname = __plinthFileURLToPath(new URL('.', import.meta.url));\n${LAZY_BUILTIN_HELPER}`,
-  },
-  alias: { "node-fetch": "./scripts/shims/node-fetch.mjs", undici: "./scripts/shims/undici.mjs" },
-  plugins: [lazyBuiltins, treeShakeKubernetesClient],
-  logLevel: "warning",
-});
-try {
-  renameSync("dist/bundle", previous);
-} catch {
-  // first build
+async function buildCli() {
+  const next = `dist/bundle.next-${process.pid}`;
+  const previous = `dist/bundle.previous-${process.pid}`;
+  rmSync(next, { recursive: true, force: true });
+  await build(bundleOptions(["dist/cli/main.js"], next));
+  try {
+    renameSync("dist/bundle", previous);
+  } catch {
+    // first build
+  }
+  renameSync(next, "dist/bundle");
+  rmSync(previous, { recursive: true, force: true });
 }
-renameSync(next, "dist/bundle");
-rmSync(previous, { recursive: true, force: true });
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await buildCli();
