@@ -152,6 +152,45 @@ const stateSchema = z.union([
   }),
 ]);
 
+/**
+ * The pull-request workflow (`plinth github`): who may `/apply` (and `/plan`, `/unlock`) each
+ * environment, and what a pull request must have before it is applied. Keys are environment
+ * names; absent ones take the defaults (README "Pull requests").
+ */
+const githubRole = z.enum(["read", "triage", "write", "maintain", "admin"]);
+const githubSchema = z.strictObject({
+  /** A role (at least) or a list of `team:<slug>`, `user:<login>` and roles, any of which may apply. */
+  apply: z
+    .record(
+      z.string().regex(LABEL, "environment names must be lower-case DNS labels"),
+      z.union([
+        githubRole,
+        z
+          .array(
+            z.union([
+              githubRole,
+              z
+                .string()
+                .regex(
+                  /^team:[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)?$/,
+                  "is not team:<slug> or team:<org>/<slug>",
+                ),
+              z.string().regex(/^user:[A-Za-z0-9-]+$/, "is not user:<login>"),
+            ]),
+          )
+          .min(1),
+      ]),
+    )
+    .optional(),
+  /** What must hold before `/apply`, replacing the environment kind's default list. */
+  require: z
+    .record(
+      z.string().regex(LABEL, "environment names must be lower-case DNS labels"),
+      z.array(z.enum(["approved", "approved-by-other", "mergeable", "up-to-date"])),
+    )
+    .optional(),
+});
+
 export const configSchema = z.strictObject({
   /** Short name used in labels and generated names. */
   project: z.string().regex(LABEL, "must be one lower-case DNS label such as acme").default("plinth"),
@@ -162,6 +201,7 @@ export const configSchema = z.strictObject({
     environmentSchema,
   ),
   state: stateSchema.optional(),
+  github: githubSchema.optional(),
 });
 
 /** What the user writes (defaults optional). */
@@ -172,3 +212,4 @@ export type ClusterConfig = z.output<typeof clusterSchema>;
 export type EnvironmentConfig = z.output<typeof environmentSchema>;
 export type EnvironmentSettings = z.output<typeof environmentSettings>;
 export type Placement = z.output<typeof placementSchema>;
+export type GitHubSettings = z.output<typeof githubSchema>;

@@ -23,6 +23,7 @@ const TIERS: readonly (readonly string[])[] = [
   ["plan"], // desired vs live for every system, composed; saved plans
   ["apply", "status", "render"], // what runs or shows a plan
   ["api"], // plan and apply an environment as a library: plain data and events, nothing printed
+  ["github"], // the pull-request workflow: GitHub events and comments → plans, applies, replies
   ["cli"], // a person at a terminal
   ["index"], // the package's public face
 ];
