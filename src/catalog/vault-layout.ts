@@ -2,6 +2,7 @@ import type { ComponentId } from "../config/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { fromEnvironment } from "../secrets/environment.js";
 import { templateSources } from "../secrets/generate.js";
+import { clickhouseOperatorSecret } from "./components/clickhouse.js";
 import { UNSEAL_KEY_SECRET } from "./components/vault.js";
 import { CATALOG } from "./index.js";
 import type { SecretSpec } from "./types.js";
@@ -82,6 +83,16 @@ export function ownedPrefix(env: string): string {
 }
 
 /**
+ * Secrets one per cluster that environment-scoped components render: every environment of the
+ * cluster renders the same spec, so plinth writes them as plain Secrets (the first environment
+ * creates one, the others find it complete and leave it). Through Vault each environment would
+ * deliver its own value into the one Secret, two writers taking turns.
+ */
+const CLUSTER_SECRETS: ReadonlySet<string> = new Set(
+  [clickhouseOperatorSecret()].map((s) => `${s.namespace}/${s.name}`),
+);
+
+/**
  * Every secret the environment's enabled, in-cluster components need, at
  * `<env>/<component>/<secret>`. A cluster-scoped component (the platform PostgreSQL, Vault's own
  * storage) is one instance per cluster: its secrets are written by the cluster's primary
@@ -95,7 +106,8 @@ export function secretEntries(env: ResolvedEnvironment): SecretEntry[] {
     if (component.scope === "cluster" && env.cluster.primaryEnvironment !== env.name) continue;
     // A copy of an operator's credential (CLOUDFLARE_API_TOKEN) goes straight to its consumer, not to Vault.
     // The key that unseals Vault never goes into the Vault it unseals.
-    const own = (s: SecretSpec) => id === "vault" && s.name === UNSEAL_KEY_SECRET;
+    const own = (s: SecretSpec) =>
+      (id === "vault" && s.name === UNSEAL_KEY_SECRET) || CLUSTER_SECRETS.has(`${s.namespace}/${s.name}`);
     for (const spec of component.secrets(env).filter((s) => !fromEnvironment(s) && !own(s))) {
       out.push({
         component: id,

@@ -18,6 +18,9 @@ export const CHARTS = Object.freeze({
     version: "1.4.1",
   },
   headlamp: { repo: "https://kubernetes-sigs.github.io/headlamp/", chart: "headlamp", version: "0.39.0" },
+  // The chart's source moved into the operator's own repository (charts/redis-operator); its release
+  // job packages it there and publishes it to this same index (chart-releaser into the helm-charts
+  // repository's releases and gh-pages index) and to oci://ghcr.io/ot-container-kit/charts.
   redisOperator: {
     repo: "https://ot-container-kit.github.io/helm-charts/",
     chart: "redis-operator",
@@ -34,7 +37,9 @@ export const CHARTS = Object.freeze({
     chart: "altinity-clickhouse-operator",
     version: "0.25.0",
   },
-  signoz: { repo: "https://charts.signoz.io", chart: "signoz", version: "0.130.0" },
+  // 0.130.0 was never released (it exists only on an unmerged release branch; the index at
+  // charts.signoz.io goes from 0.129.0 to 0.130.1).
+  signoz: { repo: "https://charts.signoz.io", chart: "signoz", version: "0.130.1" },
   backstage: { repo: "https://backstage.github.io/charts", chart: "backstage", version: "2.8.0" },
 } as const);
 
@@ -55,6 +60,8 @@ export const IMAGES = Object.freeze({
   kubero: "ghcr.io/kubero-dev/kubero/kubero:v3.0.0",
   // The operator manifest names gcr.io/kubebuilder/kube-rbac-proxy, which can no longer be pulled.
   kubeRbacProxy: "quay.io/brancz/kube-rbac-proxy:v0.19.1",
+  // The Backstage chart's default image tag is `latest`: its image is pinned here instead.
+  backstage: { registry: "ghcr.io", repository: "backstage/backstage", tag: "1.53.1" },
 } as const);
 
 /**

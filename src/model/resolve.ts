@@ -41,7 +41,11 @@ export function assertEnvironment(config: Config, env: string): void {
   }
 }
 
-export function resolveEnvironment(config: Config, env: string): Resolution {
+/**
+ * `peers: false` resolves the environment alone: its cluster's other environments are resolved
+ * that way to attach them as its peers (never their peers in turn).
+ */
+export function resolveEnvironment(config: Config, env: string, o: { peers?: boolean } = {}): Resolution {
   assertEnvironment(config, env);
   const raw = config.environments[env];
   const path = `environments.${env}`;
@@ -131,7 +135,16 @@ export function resolveEnvironment(config: Config, env: string): Resolution {
         .map(([id, c]) => [id, c?.resources ?? {}]),
     ),
   };
+  // What the catalog renders one object for the whole cluster from (catalog/cluster.ts).
+  if (o.peers !== false) environment.peers = peersOf(config, env, cluster);
   return { environment: deepFreeze(environment), diagnostics };
+}
+
+/** The config's other environments on the cluster, resolved alone (in name order). */
+function peersOf(config: Config, env: string, cluster: ResolvedCluster): ResolvedEnvironment[] {
+  return cluster.environments
+    .filter((name) => name !== env)
+    .flatMap((name) => resolveEnvironment(config, name, { peers: false }).environment ?? []);
 }
 
 /** Per-environment namespaces carry the environment's name only where environments share a cluster. */

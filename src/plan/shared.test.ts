@@ -45,14 +45,26 @@ describe("environments sharing a cluster", () => {
     expect(wantedByPeers(peers, () => false).size).toBe(0);
   });
 
-  it("an object two environments of a cluster render differently is a warning naming both and the fix", () => {
-    const warnings = sharedConflicts(shared);
-    expect(warnings.every((w) => w.severity === "warning")).toBe(true);
-    expect(warnings.map((w) => w.message)).toContain(
-      "renders VaultStaticSecret kube-system/signoz-values (signoz) differently from environment prod on cluster one: the environment applied last sets it",
-    );
-    expect(warnings[0]?.fix).toMatch(/separate clusters, or turn \S+ off in one of them/);
-    // On separate clusters, nothing is shared.
+  it("objects of the whole cluster are rendered alike: nothing to refuse; on separate clusters nothing is shared", () => {
+    expect(sharedConflicts(shared)).toEqual([]);
     expect(sharedConflicts(config(stagingAndProd("two")))).toEqual([]);
+  });
+
+  it("an object two environments of a cluster still render differently is an error naming both and the fix", () => {
+    const errors = sharedConflicts(
+      config({
+        staging: { kind: "staging", cluster: "one", domainPrefix: "x-staging", acmeEmail: "a@example.com" },
+        prod: { kind: "prod", cluster: "one", acmeEmail: "b@example.com" },
+      }),
+    );
+    expect(errors.map((e) => [e.severity, e.message])).toEqual([
+      [
+        "error",
+        'renders ClusterIssuer plinth-letsencrypt-dns01 (cert-manager), one object on cluster one, differently from environment prod: spec.acme.email is "a@example.com" here and "b@example.com" there',
+      ],
+    ]);
+    expect(errors[0]?.fix).toBe(
+      "give environments prod and staging the same settings behind it, put them on separate clusters, or turn cert-manager off in one of them",
+    );
   });
 });

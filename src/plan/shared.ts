@@ -4,9 +4,10 @@
  * config: one environment deleting such an object because it is destroyed (or no longer wants it)
  * would take it from the others, and with an operator's chart its CRDs and the databases they hold.
  */
+import { parse } from "yaml";
 import type { KubeObject } from "../catalog/types.js";
 import type { Config } from "../config/schema.js";
-import { type Diagnostic, warning } from "../diagnostics/diagnostic.js";
+import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
 import { buildGraph } from "../graph/graph.js";
 import { resolveEnvironment } from "../model/resolve.js";
 import type { ResolvedEnvironment } from "../model/types.js";
@@ -45,40 +46,76 @@ export function wantedByPeers(
 }
 
 /**
- * Objects that environments of one cluster render differently (Traefik's config, an operator
- * watching one environment's namespace): whichever applies last sets them. A warning per object.
+ * Objects one per cluster that environments of the cluster still render differently once the
+ * catalog has rendered them from the whole cluster (catalog/cluster.ts): settings no union can
+ * reconcile, such as two ACME emails, Vault and OpenBao, or two sizes of one cluster-wide database.
+ * Whichever applied last would set them, so each is an error naming both environments, the first
+ * field that differs, and the fix.
  */
 export function sharedConflicts(config: Config): Diagnostic[] {
-  // identity → cluster → first environment seen and its rendering (labels aside: they name it).
-  const seen = new Map<string, { env: string; body: string }>();
+  // cluster + identity → first environment seen and its object.
+  const seen = new Map<string, { env: string; object: KubeObject }>();
   const out: Diagnostic[] = [];
   for (const name of Object.keys(config.environments).sort()) {
     const { environment: env } = resolveEnvironment(config, name);
     if (!env) continue;
     for (const d of desiredComponents(env, buildGraph(env))) {
+      const cluster = d.cluster ?? env.cluster.name;
       for (const o of d.objects) {
-        const key = `${env.cluster.name} ${identityOf(refOf(o))}`;
-        const body = rendering(o);
+        const key = `${cluster} ${identityOf(refOf(o))}`;
         const first = seen.get(key);
-        if (!first) seen.set(key, { env: name, body });
-        else if (first.body !== body) {
-          out.push(
-            warning(
-              `renders ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name} (${d.id}) differently from environment ${first.env} on cluster ${env.cluster.name}: the environment applied last sets it`,
-              {
-                path: `environments.${name}`,
-                fix: `put environments ${first.env} and ${name} on separate clusters, or turn ${d.id} off in one of them`,
-              },
-            ),
-          );
+        if (!first) {
+          seen.set(key, { env: name, object: o });
+          continue;
         }
+        const where = firstDifference(comparable(first.object), comparable(o), "");
+        if (!where) continue;
+        const shown = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`;
+        out.push(
+          error(
+            `renders ${shown} (${d.id}), one object on cluster ${cluster}, differently from environment ${first.env}: ${where}`,
+            {
+              path: `environments.${name}`,
+              fix: `give environments ${first.env} and ${name} the same settings behind it, put them on separate clusters, or turn ${d.id} off in one of them`,
+            },
+          ),
+        );
       }
     }
   }
   return out;
 }
 
-function rendering(o: KubeObject): string {
+/** What must match for two environments to share an object: all but the labels naming its holder. */
+function comparable(o: KubeObject): unknown {
   const { metadata, ...rest } = o;
-  return JSON.stringify({ ...rest, annotations: metadata.annotations ?? {} });
+  const spec = rest.spec as { valuesContent?: unknown } | undefined;
+  // Helm values are YAML in a string: compared as data, so the difference is named by its key.
+  const values =
+    typeof spec?.valuesContent === "string" ? { ...spec, valuesContent: parse(spec.valuesContent) } : spec;
+  return {
+    ...rest,
+    ...(spec ? { spec: values } : {}),
+    metadata: { annotations: metadata.annotations ?? {} },
+  };
+}
+
+/** The first path at which two values differ, with both values (short), or undefined when equal. */
+function firstDifference(a: unknown, b: unknown, path: string): string | undefined {
+  if (a && b && typeof a === "object" && typeof b === "object" && Array.isArray(a) === Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    for (const k of keys) {
+      const at = Array.isArray(a) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
+      const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  if (JSON.stringify(a) === JSON.stringify(b)) return undefined;
+  return `${path} is ${short(b)} here and ${short(a)} there`;
+}
+
+function short(v: unknown): string {
+  const text = v === undefined ? "absent" : JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

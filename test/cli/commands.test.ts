@@ -93,24 +93,28 @@ describe("plinth validate", () => {
     expect(r.stdout).toContain("valid (ci, dev, prod, staging, test)");
   });
 
-  it("warns (exit 0) where environments on one cluster render a shared object differently", async () => {
-    const dir = projectWithConfig(`import { defineConfig } from "plinth";
+  it("accepts two environments on one cluster; refuses (exit 2) what one shared object cannot hold for both", async () => {
+    const source = (emails: [string, string]) => `import { defineConfig } from "plinth";
 export default defineConfig({
   project: "acme",
   defaults: { baseDomain: "example.com", internalDomain: "example.org" },
   clusters: { vps: { type: "existing", kubeconfig: "vps.yaml" } },
   environments: {
-    staging: { kind: "staging", cluster: "vps", domainPrefix: "x-staging", features: { observability: true } },
-    prod: { kind: "prod", cluster: "vps", features: { observability: true } },
+    staging: { kind: "staging", cluster: "vps", domainPrefix: "x-staging", acmeEmail: "${emails[0]}", features: { observability: true } },
+    prod: { kind: "prod", cluster: "vps", acmeEmail: "${emails[1]}", features: { observability: true } },
   },
 });
-`);
-    const r = await cli(["validate"], dir);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain("valid (prod, staging)");
-    expect(r.stderr).toContain(
-      "warning: plinth.config.ts: environments.staging: renders VaultStaticSecret kube-system/signoz-values (signoz) differently from environment prod on cluster vps",
+`;
+    const ok = await cli(["validate"], projectWithConfig(source(["ops@example.com", "ops@example.com"])));
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain("valid (prod, staging)");
+    expect(ok.stderr).toBe("");
+    const refused = await cli(["validate"], projectWithConfig(source(["a@example.com", "b@example.com"])));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      'environments.staging: renders ClusterIssuer plinth-letsencrypt-dns01 (cert-manager), one object on cluster vps, differently from environment prod: spec.acme.email is "a@example.com" here and "b@example.com" there',
     );
+    expect(refused.stderr).toContain("put them on separate clusters");
   });
 });
 

@@ -78,13 +78,12 @@ describe.sequential("Vault Secrets Operator delivery on the test bed", { timeout
     const byKind = (kind: string) => live.items.filter((i) => i.kind === kind);
     expect(byKind("VaultConnection").map(at)).toEqual(["vault-secrets-operator/vault"]);
     expect(byKind("VaultStaticSecret").map(at).sort()).toEqual([
-      "clickhouse-operator/clickhouse-operator-credentials",
       `${DATA}/arangodb-jwt`,
       `${DATA}/arangodb-root`,
       `${DATA}/clickhouse-users`,
       `${DATA}/postgres-app`,
       `${DATA}/redis-auth`,
-      "kube-system/signoz-values",
+      `kube-system/signoz-${ENV}-values`,
       `${OBSERVABILITY}/openpanel-env`,
     ]);
     const redis = byKind("VaultStaticSecret").find((i) => at(i) === `${DATA}/redis-auth`);

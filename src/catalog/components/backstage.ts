@@ -2,7 +2,7 @@ import type { ResolvedEnvironment } from "../../model/types.js";
 import { helmChart, hostOf, namespaceOf } from "../objects.js";
 import { ownerSecretName } from "../postgres-cluster.js";
 import type { Component } from "../types.js";
-import { CHARTS } from "../versions.js";
+import { CHARTS, IMAGES } from "../versions.js";
 import { businessPostgresOptions } from "./postgres.js";
 
 const ENV_SECRET = "backstage-env";
@@ -35,6 +35,8 @@ export const backstage: Component = {
           // Bitnami's bundled PostgreSQL is unmaintained since 2025: use the environment's own.
           postgresql: { enabled: false },
           backstage: {
+            // The chart defaults to ghcr.io/backstage/backstage:latest.
+            image: { ...IMAGES.backstage },
             extraEnvVarsSecrets: [ENV_SECRET],
             extraEnvVars: [
               { name: "POSTGRES_HOST", value: `${pg.name}-rw.${pg.namespace}.svc` },

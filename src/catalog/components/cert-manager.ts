@@ -1,4 +1,5 @@
 import { TOKEN_PERMISSIONS } from "../cloudflare.js";
+import { clusterAcmeEmail, clusterZones } from "../cluster.js";
 import { helmChart, labels, WILDCARD_TLS_SECRET } from "../objects.js";
 import type { Component } from "../types.js";
 import { CHARTS } from "../versions.js";
@@ -8,7 +9,11 @@ export const CLUSTER_ISSUER = "plinth-letsencrypt-dns01";
 /** Cloudflare API token for DNS-01, written by plinth from the operator's environment at apply. */
 export const CLOUDFLARE_TOKEN_SECRET = "cloudflare-api-token";
 
-/** Phase 0.3: cert-manager with a Cloudflare DNS-01 ClusterIssuer and one wildcard certificate for both zones. */
+/**
+ * Phase 0.3: cert-manager with a Cloudflare DNS-01 ClusterIssuer and one wildcard certificate. Both
+ * are one per cluster: they cover the zones of every environment of the cluster (clusterZones), so
+ * environments with other zones on one VPS each keep their TLS whichever applied last.
+ */
 export const certManager: Component = {
   id: "cert-manager",
   title: "cert-manager",
@@ -21,7 +26,9 @@ export const certManager: Component = {
   namespace: () => NAMESPACE,
   objects(env) {
     const l = labels(env, "cert-manager");
-    const dnsNames = env.zones.flatMap((z) => [z, `*.${z}`]);
+    const zones = clusterZones(env);
+    const dnsNames = zones.flatMap((z) => [z, `*.${z}`]);
+    const email = clusterAcmeEmail(env);
     return [
       helmChart(env, "cert-manager", {
         name: "cert-manager",
@@ -45,14 +52,14 @@ export const certManager: Component = {
         spec: {
           acme: {
             server: "https://acme-v02.api.letsencrypt.org/directory",
-            ...(env.acmeEmail ? { email: env.acmeEmail } : {}),
+            ...(email ? { email } : {}),
             privateKeySecretRef: { name: "plinth-letsencrypt-account" },
             solvers: [
               {
                 dns01: {
                   cloudflare: { apiTokenSecretRef: { name: CLOUDFLARE_TOKEN_SECRET, key: "api-token" } },
                 },
-                selector: { dnsZones: env.zones },
+                selector: { dnsZones: zones },
               },
             ],
           },
@@ -72,7 +79,7 @@ export const certManager: Component = {
     ];
   },
   secrets: (env) =>
-    env.zones.length === 0
+    clusterZones(env).length === 0
       ? []
       : [
           {
@@ -84,7 +91,7 @@ export const certManager: Component = {
                 alphabet: "alphanumeric",
                 fromEnv: {
                   variable: "CLOUDFLARE_API_TOKEN",
-                  what: `a Cloudflare API token with ${TOKEN_PERMISSIONS} on ${env.zones.join(", ")}`,
+                  what: `a Cloudflare API token with ${TOKEN_PERMISSIONS} on ${clusterZones(env).join(", ")}`,
                 },
               },
             },

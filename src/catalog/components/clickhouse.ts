@@ -1,12 +1,13 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { clusterEnvironments, runsHere } from "../cluster.js";
 import { helmChart, labels, memoryFor, namespaceOf, STORAGE_CLASS } from "../objects.js";
-import type { Component, SecretSpec } from "../types.js";
+import type { Component, KubeObject, SecretSpec } from "../types.js";
 import { CHARTS, IMAGES } from "../versions.js";
 
 const OPERATOR_NAMESPACE = "clickhouse-operator";
 export const CLICKHOUSE_SECRET = "clickhouse-users";
 /** The operator's own login to each installation (the chart's default is a published password). */
-const OPERATOR_SECRET = "clickhouse-operator-credentials";
+export const OPERATOR_SECRET = "clickhouse-operator-credentials";
 
 function memory(env: ResolvedEnvironment): string {
   return memoryFor(env, "clickhouse", { full: "2Gi", small: "1Gi" });
@@ -17,9 +18,58 @@ export function clickhouseNamespace(env: ResolvedEnvironment): string {
 }
 
 /**
- * Phase 2.3: ClickHouse through the Altinity operator and a one-replica `ClickHouseInstallation`.
- * The operator watches only the data namespaces: SigNoz brings its own and the two must not fight.
+ * The Altinity operator (0.25.0), one per cluster: it watches the data namespace of every
+ * environment of the cluster that runs ClickHouse, whichever environment renders it, and never
+ * SigNoz's namespaces (SigNoz's chart runs its own operator there, confined to that namespace by a
+ * namespaced Role). Its chart is the cluster's one source of the `clickhouse.altinity.com` CRDs:
+ * it is applied before any SigNoz (phase 2, or SigNoz's own objects where ClickHouse is off), and
+ * Helm installs a chart's bundled CRDs only when they are absent, so SigNoz's older copies never land.
  */
+export function clickhouseOperatorChart(env: ResolvedEnvironment): KubeObject {
+  const watched = clusterEnvironments(env)
+    .filter((e) => runsHere(e, "clickhouse"))
+    .map(clickhouseNamespace);
+  // An empty list would mean every namespace, SigNoz's included: with no ClickHouse of plinth's on
+  // the cluster (the chart rendered for its CRDs alone), it watches its own, empty namespace.
+  const namespaces = watched.length > 0 ? [...new Set(watched)].sort() : [OPERATOR_NAMESPACE];
+  return helmChart(env, "clickhouse", {
+    name: "clickhouse-operator",
+    chart: CHARTS.clickhouseOperator,
+    targetNamespace: OPERATOR_NAMESPACE,
+    stateful: false,
+    values: {
+      operator: { resources: { requests: { memory: "64Mi", cpu: "50m" } } },
+      secret: { create: false },
+      configs: {
+        files: {
+          "config.yaml": {
+            watch: { namespaces },
+            clickhouse: { access: { secret: { namespace: OPERATOR_NAMESPACE, name: OPERATOR_SECRET } } },
+          },
+        },
+      },
+    },
+  });
+}
+
+/**
+ * The operator's login, one Secret per cluster beside it. Every environment that renders the
+ * operator renders this same spec, and it never goes through Vault (see CLUSTER_SECRETS in
+ * vault-layout.ts): the first environment writes it, the others find it complete and leave it.
+ */
+export function clickhouseOperatorSecret(): SecretSpec {
+  return {
+    name: OPERATOR_SECRET,
+    namespace: OPERATOR_NAMESPACE,
+    keys: {
+      username: { length: 0, alphabet: "alphanumeric", fixed: "clickhouse_operator" },
+      password: { length: 32, alphabet: "alphanumeric" },
+    },
+    consumers: ["clickhouse"],
+  };
+}
+
+/** Phase 2.3: ClickHouse through the Altinity operator and a one-replica `ClickHouseInstallation`. */
 export const clickhouse: Component = {
   id: "clickhouse",
   title: "ClickHouse",
@@ -33,24 +83,7 @@ export const clickhouse: Component = {
   objects(env) {
     const ns = clickhouseNamespace(env);
     return [
-      helmChart(env, "clickhouse", {
-        name: "clickhouse-operator",
-        chart: CHARTS.clickhouseOperator,
-        targetNamespace: OPERATOR_NAMESPACE,
-        stateful: false,
-        values: {
-          operator: { resources: { requests: { memory: "64Mi", cpu: "50m" } } },
-          secret: { create: false },
-          configs: {
-            files: {
-              "config.yaml": {
-                watch: { namespaces: [ns] },
-                clickhouse: { access: { secret: { namespace: OPERATOR_NAMESPACE, name: OPERATOR_SECRET } } },
-              },
-            },
-          },
-        },
-      }),
+      clickhouseOperatorChart(env),
       {
         apiVersion: "clickhouse.altinity.com/v1",
         kind: "ClickHouseInstallation",
@@ -111,15 +144,7 @@ export const clickhouse: Component = {
       },
       consumers: ["clickhouse", "openpanel", "apps"],
     },
-    {
-      name: OPERATOR_SECRET,
-      namespace: OPERATOR_NAMESPACE,
-      keys: {
-        username: { length: 0, alphabet: "alphanumeric", fixed: "clickhouse_operator" },
-        password: { length: 32, alphabet: "alphanumeric" },
-      },
-      consumers: ["clickhouse"],
-    },
+    clickhouseOperatorSecret(),
   ],
   health: (env) => [
     {

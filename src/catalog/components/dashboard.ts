@@ -1,4 +1,5 @@
-import { helmChart, hostOf, namespaceOf } from "../objects.js";
+import { clusterHost } from "../cluster.js";
+import { helmChart, namespaceOf } from "../objects.js";
 import type { Component } from "../types.js";
 import { CHARTS } from "../versions.js";
 
@@ -17,7 +18,8 @@ export const dashboard: Component = {
   stateful: false,
   namespace: (env) => namespaceOf(env, "dashboard", "platform"),
   objects(env) {
-    const host = hostOf(env, "dashboard");
+    // One chart per cluster, so one host: the primary environment's (see clusterHost).
+    const host = clusterHost(env, "dashboard");
     return [
       helmChart(env, "dashboard", {
         name: "dashboard",

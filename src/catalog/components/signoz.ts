@@ -1,9 +1,25 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { runsHere } from "../cluster.js";
 import { helmChart, hostOf, namespaceOf, STORAGE_CLASS } from "../objects.js";
 import type { Component } from "../types.js";
 import { CHARTS } from "../versions.js";
+import { clickhouseOperatorChart, clickhouseOperatorSecret } from "./clickhouse.js";
 
-const VALUES_SECRET = "signoz-values";
+/**
+ * The Secret helm-controller merges into the chart's values (its ClickHouse password), beside the
+ * HelmChart in kube-system: one per environment, since each SigNoz has its own ClickHouse.
+ */
+export function signozValuesSecret(env: ResolvedEnvironment): string {
+  return `signoz-${env.name}-values`;
+}
+
+/**
+ * Where this environment runs no ClickHouse of its own, SigNoz still needs plinth's operator chart
+ * applied first: it is the cluster's one source of the ClickHouse CRDs (see clickhouse.ts).
+ */
+function operatorFirst(env: ResolvedEnvironment): boolean {
+  return !runsHere(env, "clickhouse");
+}
 
 function ingress(host: string | undefined, port: number): Record<string, unknown> {
   if (!host) return { enabled: false };
@@ -23,6 +39,11 @@ function namespace(env: ResolvedEnvironment): string {
  * Phase 3.1: SigNoz with its OTel collector and its own ClickHouse. Its documented minimum is
  * 8 GB / 4 cores, which the capacity check enforces. The chart's default ClickHouse password is a
  * fixed, public value: plinth overrides it through `valuesSecrets`, never in values.
+ *
+ * The chart's ClickHouse subchart also runs its own Altinity operator (0.21.2), and chart 0.130.1
+ * has no value that turns it off (its Deployment is not conditional): it stays, confined to
+ * SigNoz's namespace by the namespaced Role the subchart gives it, while plinth's operator (0.25.0)
+ * never watches that namespace. The CRDs are plinth's operator's, one version per cluster.
  */
 export const signoz: Component = {
   id: "signoz",
@@ -35,6 +56,7 @@ export const signoz: Component = {
   stateful: true,
   namespace,
   objects: (env) => [
+    ...(operatorFirst(env) ? [clickhouseOperatorChart(env)] : []),
     helmChart(env, "signoz", {
       name: `signoz-${env.name}`,
       chart: CHARTS.signoz,
@@ -42,8 +64,11 @@ export const signoz: Component = {
       stateful: true,
       timeout: "30m0s",
       values: {
+        // The chart's ClickHouse takes global.storageClass before its own persistence.storageClass
+        // (`default .Values.persistence.storageClass .Values.global.storageClass`), so only the
+        // global one is set.
         global: { storageClass: STORAGE_CLASS },
-        clickhouse: { persistence: { size: env.storage.signoz, storageClass: STORAGE_CLASS } },
+        clickhouse: { persistence: { size: env.storage.signoz } },
         signoz: { ingress: ingress(hostOf(env, "signoz"), 8080) },
         otelCollector: {
           ingress: ingress(hostOf(env, "otel-collector"), 4318),
@@ -54,19 +79,20 @@ export const signoz: Component = {
           },
         },
       },
-      valuesSecrets: [{ name: VALUES_SECRET, keys: ["values.yaml"] }],
+      valuesSecrets: [{ name: signozValuesSecret(env), keys: ["values.yaml"] }],
     }),
   ],
-  secrets: () => [
+  secrets: (env) => [
+    ...(operatorFirst(env) ? [clickhouseOperatorSecret()] : []),
     {
-      name: VALUES_SECRET,
+      name: signozValuesSecret(env),
       namespace: "kube-system",
       keys: {
         password: { length: 32, alphabet: "alphanumeric" },
         "values.yaml": {
           length: 0,
           alphabet: "alphanumeric",
-          template: `clickhouse:\n  password: {${VALUES_SECRET}.password}\n`,
+          template: `clickhouse:\n  password: {${signozValuesSecret(env)}.password}\n`,
         },
       },
       consumers: ["signoz"],

@@ -1,8 +1,13 @@
 import { toYaml } from "../../util/yaml.js";
+import { clusterHasPublicHosts } from "../cluster.js";
 import { labels, WILDCARD_TLS_SECRET } from "../objects.js";
 import type { Component } from "../types.js";
 
-/** Phase 0.2: k3s's bundled Traefik, tuned through a HelmChartConfig (k3s keeps owning the chart). */
+/**
+ * Phase 0.2: k3s's bundled Traefik, tuned through a HelmChartConfig (k3s keeps owning the chart).
+ * One config per cluster: it serves the wildcard certificate by default when any environment of the
+ * cluster has public hosts, whichever environment renders it.
+ */
 export const traefik: Component = {
   id: "traefik",
   title: "Traefik (k3s bundled, tuned)",
@@ -20,7 +25,7 @@ export const traefik: Component = {
       },
       logs: { access: { enabled: true } },
       providers: { kubernetesIngress: { publishedService: { enabled: true } } },
-      ...(env.publicHosts
+      ...(clusterHasPublicHosts(env)
         ? { tlsStore: { default: { defaultCertificate: { secretName: WILDCARD_TLS_SECRET } } } }
         : {}),
     };

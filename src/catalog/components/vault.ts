@@ -1,5 +1,6 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { helmChart, hostOf, namespaceOf } from "../objects.js";
+import { clusterHost } from "../cluster.js";
+import { helmChart, namespaceOf } from "../objects.js";
 import { ownerSecretName } from "../postgres-cluster.js";
 import type { Component, SecretSpec } from "../types.js";
 import { auditDeviceHcl } from "../vault-hcl.js";
@@ -53,7 +54,8 @@ export function vaultConfig(env: ResolvedEnvironment): string {
 }
 
 function values(env: ResolvedEnvironment): Record<string, unknown> {
-  const host = hostOf(env, "vault");
+  // One Vault per cluster, so one host: the primary environment's (see clusterHost).
+  const host = clusterHost(env, "vault");
   const openbao = env.vaultEngine === "openbao";
   const storageEnv = openbao ? "BAO_PG_CONNECTION_URL" : "VAULT_PG_CONNECTION_URL";
   return {
