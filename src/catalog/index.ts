@@ -12,6 +12,7 @@ import { platformPostgres } from "./components/platform-postgres.js";
 import { postgres } from "./components/postgres.js";
 import { redis } from "./components/redis.js";
 import { signoz } from "./components/signoz.js";
+import { sso } from "./components/sso.js";
 import { traefik } from "./components/traefik.js";
 import { vault } from "./components/vault.js";
 import { vaultSecretsOperator } from "./components/vault-secrets-operator.js";
@@ -35,4 +36,5 @@ export const CATALOG: Readonly<Record<ComponentId, Component>> = Object.freeze({
   signoz,
   openpanel,
   backstage,
+  sso,
 });

@@ -16,6 +16,7 @@ export const COMPONENT_IDS = [
   "signoz",
   "openpanel",
   "backstage",
+  "sso",
 ] as const;
 export type ComponentId = (typeof COMPONENT_IDS)[number];
 
@@ -33,6 +34,8 @@ export const SERVICE_IDS = [
   "openpanel",
   "openpanel-api",
   "backstage",
+  // OAuth2-Proxy's login (`auth.` on the internal domain), in front of the internal UIs.
+  "sso",
 ] as const;
 export type ServiceId = (typeof SERVICE_IDS)[number];
 

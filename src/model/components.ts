@@ -57,6 +57,13 @@ export function resolveComponents(input: ComponentInput): {
     signoz: features.observability ? [true] : [false, "features.observability is off"],
     openpanel: features.observability ? [true] : [false, "features.observability is off"],
     backstage: features.backstage ? [true] : [false, "features.backstage is off"],
+    // The login goes wherever internal UIs are on public hosts and an identity provider is named.
+    sso:
+      settings.sso === undefined
+        ? [false, "no sso settings (internal UIs are open: see README SSO)"]
+        : preset.hosting === "public"
+          ? [true]
+          : [false, "no public hosts"],
   };
 
   const components = {} as Record<ComponentId, ResolvedComponent>;

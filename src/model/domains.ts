@@ -26,6 +26,8 @@ const INTERNAL_SERVICES: readonly {
     proxied: true,
   },
   { id: "backstage", label: "backstage", component: "backstage", scope: "environment", proxied: true },
+  // The login (OAuth2-Proxy): its callback and sign-in pages for every gated UI of the environment.
+  { id: "sso", label: "auth", component: "sso", scope: "environment", proxied: true },
 ];
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

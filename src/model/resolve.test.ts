@@ -35,8 +35,8 @@ describe("namespaces", () => {
 });
 
 describe("components per environment", () => {
-  it("staging and prod get everything but Backstage", () => {
-    const all = COMPONENT_IDS.filter((id) => id !== "backstage");
+  it("staging and prod get everything but Backstage (and the sso gate, which the example does not configure)", () => {
+    const all = COMPONENT_IDS.filter((id) => id !== "backstage" && id !== "sso");
     expect(enabled("staging")).toEqual(all);
     expect(enabled("prod")).toEqual(all);
   });

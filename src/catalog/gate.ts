@@ -1,0 +1,231 @@
+/**
+ * The gate in front of the internal UIs (README "SSO"): which host is a human UI behind the login
+ * and which is a machine endpoint left open, with the reason, in one table that the Ingresses,
+ * `plinth domains` and `plinth status` all read, so what is rendered, shown and checked agree.
+ */
+import type { ComponentId, ServiceId } from "../config/ids.js";
+import type { ResolvedCluster, ResolvedEnvironment } from "../model/types.js";
+import { hostOf, labels } from "./objects.js";
+import type { KubeObject } from "./types.js";
+
+/** A path left open on a gated host, and why a login there would be wrong. */
+export interface OpenPath {
+  path: string;
+  reason: string;
+}
+
+export type Exposure =
+  /** A human UI: every path goes through the login except the listed ones. */
+  | { kind: "gated"; open: readonly OpenPath[] }
+  /** Not a human UI: no login, for the reason given. */
+  | { kind: "open"; reason: string };
+
+/**
+ * Every service id's exposure: a Record, so a new host cannot be added without deciding here
+ * whether it is gated. Exceptions are machine endpoints that carry their own authentication or
+ * must accept anonymous traffic by design.
+ */
+export const EXPOSURE: Readonly<Record<ServiceId, Exposure>> = Object.freeze({
+  frontend: {
+    kind: "open",
+    reason: "the product's own frontend, public by design (apps bring their own login)",
+  },
+  backend: { kind: "open", reason: "the product's own API, public by design (apps bring their own auth)" },
+  "k3s-api": {
+    kind: "open",
+    reason: "the Kubernetes API: client certificates and tokens; DNS-only, not routed through Traefik",
+  },
+  vault: {
+    kind: "gated",
+    open: [
+      {
+        path: "/v1",
+        reason:
+          "Vault's API: every call carries a Vault token (its own auth); CLIs, the operator and the UI's own calls use it",
+      },
+    ],
+  },
+  dashboard: { kind: "gated", open: [] },
+  kubero: { kind: "gated", open: [] },
+  "kubero-api": {
+    kind: "gated",
+    open: [
+      {
+        path: "/api/repo/webhooks",
+        reason: "Git providers' push webhooks, signed with KUBERO_WEBHOOK_SECRET",
+      },
+    ],
+  },
+  signoz: { kind: "gated", open: [] },
+  "otel-collector": {
+    kind: "open",
+    reason: "OTLP ingest: apps and browsers send telemetry, machines not people",
+  },
+  openpanel: { kind: "gated", open: [] },
+  "openpanel-api": {
+    kind: "open",
+    reason:
+      "OpenPanel's public event API: the product's visitors' browsers send events (client id per project)",
+  },
+  backstage: { kind: "gated", open: [] },
+  sso: { kind: "open", reason: "the login itself (OAuth2-Proxy's /oauth2/ sign-in and callback)" },
+});
+
+/** On an Ingress left open: why (the table's reason), for whoever reads the object. */
+export const OPEN_ANNOTATION = "plinth.dev/open";
+/** Traefik's annotation attaching middlewares to an Ingress's routers. */
+export const MIDDLEWARES_ANNOTATION = "traefik.ingress.kubernetes.io/router.middlewares";
+/** Headers the gate passes to the UI about who signed in. */
+export const AUTH_RESPONSE_HEADERS = [
+  "X-Auth-Request-User",
+  "X-Auth-Request-Email",
+  "X-Auth-Request-Groups",
+  "X-Auth-Request-Preferred-Username",
+] as const;
+
+export const SSO_SERVICE = "oauth2-proxy";
+export const SSO_PORT = 4180;
+
+/** The sso component's namespace: like the per-environment ones, suffixed where environments share a cluster. */
+export function ssoNamespaceOf(envName: string, cluster: ResolvedCluster): string {
+  return cluster.environments.length > 1 ? `sso-${envName}` : "sso";
+}
+
+/**
+ * Where a component's gate sends its ForwardAuth requests: the environment's own OAuth2-Proxy, or,
+ * for a cluster-wide UI (Vault, the dashboard), the cluster's primary environment's, so every
+ * environment of the cluster renders the same object. OAuth2-Proxy answers `/` with the sign-in
+ * redirect or, signed in, 202 and the X-Auth-Request headers (`--upstream=static://202`).
+ */
+export function gateAddress(env: ResolvedEnvironment, scope: "cluster" | "environment"): string {
+  const owner = scope === "cluster" ? env.cluster.primaryEnvironment : env.name;
+  return `http://${SSO_SERVICE}.${ssoNamespaceOf(owner, env.cluster)}.svc.cluster.local:${SSO_PORT}/`;
+}
+
+export function middlewareName(component: ComponentId): string {
+  return `plinth-sso-${component}`;
+}
+
+/** The value of Traefik's router.middlewares annotation for a middleware CRD object. */
+export function middlewareRef(namespace: string, name: string): string {
+  return `${namespace}-${name}@kubernetescrd`;
+}
+
+export interface HostRoute {
+  service: ServiceId;
+  /** The Service (in `namespace`) serving the host, and its port (number or name). */
+  backend: { name: string; port: number | string };
+}
+
+export interface PublishOptions {
+  component: ComponentId;
+  scope: "cluster" | "environment";
+  namespace: string;
+  /** Base name of the Ingress objects (`<name>`, `<name>-open`). */
+  name: string;
+  routes: readonly HostRoute[];
+}
+
+/**
+ * The objects that publish a component's hosts: one Ingress for what the login guards (with the
+ * ForwardAuth middleware attached when the environment has the sso component), one Ingress for
+ * what the exposure table leaves open, annotated with the reason, and the Middleware itself.
+ * Two Ingresses because Traefik attaches middlewares per Ingress, not per path.
+ */
+export function publishHosts(env: ResolvedEnvironment, o: PublishOptions): KubeObject[] {
+  const gated: Rule[] = [];
+  const open: Rule[] = [];
+  const reasons = new Set<string>();
+  for (const route of o.routes) {
+    const host = hostOf(env, route.service);
+    if (!host) continue;
+    const exposure = EXPOSURE[route.service];
+    if (exposure.kind === "open") {
+      open.push(rule(host, ["/"], route.backend));
+      reasons.add(`${route.service}: ${exposure.reason}`);
+      continue;
+    }
+    gated.push(rule(host, ["/"], route.backend));
+    if (exposure.open.length) {
+      open.push(
+        rule(
+          host,
+          exposure.open.map((p) => p.path),
+          route.backend,
+        ),
+      );
+      for (const p of exposure.open) reasons.add(`${route.service} ${p.path}: ${p.reason}`);
+    }
+  }
+  const gate = env.components.sso.enabled && gated.length > 0;
+  const middleware = middlewareName(o.component);
+  const out: KubeObject[] = [];
+  if (gate) {
+    out.push({
+      apiVersion: "traefik.io/v1alpha1",
+      kind: "Middleware",
+      metadata: { name: middleware, namespace: o.namespace, labels: labels(env, o.component) },
+      spec: {
+        forwardAuth: {
+          address: gateAddress(env, o.scope),
+          authResponseHeaders: [...AUTH_RESPONSE_HEADERS],
+        },
+      },
+    });
+  }
+  if (gated.length) {
+    out.push(
+      ingress(
+        env,
+        o,
+        o.name,
+        gated,
+        gate ? { [MIDDLEWARES_ANNOTATION]: middlewareRef(o.namespace, middleware) } : {},
+      ),
+    );
+  }
+  if (open.length) {
+    out.push(ingress(env, o, `${o.name}-open`, open, { [OPEN_ANNOTATION]: [...reasons].join("; ") }));
+  }
+  return out;
+}
+
+interface Rule {
+  host: string;
+  http: { paths: { path: string; pathType: "Prefix"; backend: unknown }[] };
+}
+
+function rule(host: string, paths: string[], backend: HostRoute["backend"]): Rule {
+  const port = typeof backend.port === "number" ? { number: backend.port } : { name: backend.port };
+  return {
+    host,
+    http: {
+      paths: paths.map((path) => ({
+        path,
+        pathType: "Prefix",
+        backend: { service: { name: backend.name, port } },
+      })),
+    },
+  };
+}
+
+function ingress(
+  env: ResolvedEnvironment,
+  o: PublishOptions,
+  name: string,
+  rules: Rule[],
+  annotations: Record<string, string>,
+): KubeObject {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: {
+      name,
+      namespace: o.namespace,
+      labels: labels(env, o.component),
+      ...(Object.keys(annotations).length ? { annotations } : {}),
+    },
+    // TLS from Traefik's default certificate (the wildcard), as the charts' Ingresses had it.
+    spec: { ingressClassName: "traefik", rules, tls: [{ hosts: [...new Set(rules.map((r) => r.host))] }] },
+  };
+}

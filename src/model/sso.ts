@@ -1,0 +1,134 @@
+import type { SsoSettings } from "../config/schema.js";
+import { AWS_CREDENTIAL_VARIABLES, PLINTH_SECRET_VARIABLES } from "../config/secret-env.js";
+import type { SecretRef } from "../config/secret-ref.js";
+import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
+
+/**
+ * Who may pass the login in front of one environment's internal UIs, complete and checked. Never a
+ * secret value: the client secret (and, where the operator keeps it, the cookie secret) are names
+ * of environment variables read at plan and apply.
+ */
+export type ResolvedSso = (
+  | { provider: "github"; org: string; teams: readonly string[] }
+  | { provider: "oidc"; issuer: string; allowedGroups: readonly string[] }
+) & {
+  clientId: string;
+  clientSecretVariable: string;
+  /** Absent: plinth generates the cookie secret (CSPRNG) once and keeps it (Vault or a Secret). */
+  cookieSecretVariable?: string;
+};
+
+/** Variables that must never be copied into a cluster Secret: plinth's own credentials. */
+const RESERVED: ReadonlySet<string> = new Set([...PLINTH_SECRET_VARIABLES, ...AWS_CREDENTIAL_VARIABLES]);
+
+/**
+ * The environment's `sso` settings (defaults merged with its own, so `environments.prod.sso:
+ * { teams: [...] }` narrows the shared ones), checked for completeness. Only called when the sso
+ * component is on; every problem is a diagnostic naming the field and the fix.
+ */
+export function resolveSso(
+  env: string,
+  settings: SsoSettings | undefined,
+): { sso?: ResolvedSso; diagnostics: Diagnostic[] } {
+  const path = `environments.${env}.sso`;
+  if (!settings) {
+    return {
+      diagnostics: [
+        error("is required: the sso component is on but has no identity provider", {
+          path,
+          fix: 'add sso: { provider: "github", org: "acme", clientId: "…", clientSecret: secret.env("SSO_CLIENT_SECRET") } to defaults or this environment, or set components.sso.enabled to false',
+        }),
+      ],
+    };
+  }
+  const diagnostics: Diagnostic[] = [];
+  const need = (field: keyof SsoSettings, fix: string) => {
+    if (settings[field] === undefined)
+      diagnostics.push(error("is required", { path: `${path}.${field}`, fix }));
+  };
+  need("provider", 'set provider to "github" (a GitHub OAuth app) or "oidc" (any OpenID Connect issuer)');
+  need("clientId", "set the OAuth client id (not secret) issued by the provider");
+  need(
+    "clientSecret",
+    'set clientSecret: secret.env("SSO_CLIENT_SECRET") and export that variable at plan and apply',
+  );
+  const clientSecretVariable = variableOf(settings.clientSecret, `${path}.clientSecret`, diagnostics);
+  const cookieSecretVariable = variableOf(settings.cookieSecret, `${path}.cookieSecret`, diagnostics);
+
+  const wrong = (field: keyof SsoSettings, provider: string) => {
+    if (settings[field] !== undefined) {
+      diagnostics.push(
+        error(`applies to another provider, not ${provider}`, {
+          path: `${path}.${field}`,
+          fix: `remove ${field} (in this environment or in defaults.sso)`,
+        }),
+      );
+    }
+  };
+  if (settings.provider === "github") {
+    // Without an organization, every GitHub account on earth could sign in.
+    need("org", 'set org to the GitHub organization whose members may pass, e.g. org: "acme"');
+    wrong("issuer", "github");
+    wrong("allowedGroups", "github");
+  } else if (settings.provider === "oidc") {
+    need(
+      "issuer",
+      "set issuer to the provider's https:// issuer URL (where /.well-known/openid-configuration is)",
+    );
+    // Without groups, every account the issuer knows (a whole Google, say) could sign in.
+    if (!settings.allowedGroups?.length) {
+      diagnostics.push(
+        error("is required and must not be empty for an oidc provider", {
+          path: `${path}.allowedGroups`,
+          fix: 'list the groups (the ID token\'s "groups" claim) that may pass, e.g. allowedGroups: ["platform"]',
+        }),
+      );
+    }
+    wrong("org", "oidc");
+    wrong("teams", "oidc");
+  }
+  if (diagnostics.length || !settings.clientId || !clientSecretVariable) return { diagnostics };
+
+  const common = {
+    clientId: settings.clientId,
+    clientSecretVariable,
+    ...(cookieSecretVariable ? { cookieSecretVariable } : {}),
+  };
+  const sso: ResolvedSso =
+    settings.provider === "github"
+      ? { provider: "github", org: settings.org ?? "", teams: [...(settings.teams ?? [])].sort(), ...common }
+      : {
+          provider: "oidc",
+          issuer: settings.issuer ?? "",
+          allowedGroups: [...(settings.allowedGroups ?? [])].sort(),
+          ...common,
+        };
+  return { sso, diagnostics };
+}
+
+/** The variable a secret comes from: only `secret.env`, and never one of plinth's own credentials. */
+function variableOf(ref: SecretRef | undefined, path: string, diagnostics: Diagnostic[]): string | undefined {
+  if (!ref) return undefined;
+  if (!("fromEnv" in ref)) {
+    diagnostics.push(
+      error(
+        "must be secret.env(...): plinth copies it into a cluster Secret at apply, from the environment",
+        {
+          path,
+          fix: 'write secret.env("SSO_CLIENT_SECRET") and export the value in the plan and apply jobs',
+        },
+      ),
+    );
+    return undefined;
+  }
+  if (RESERVED.has(ref.fromEnv)) {
+    diagnostics.push(
+      error(`names ${ref.fromEnv}, one of plinth's own credentials, which never goes into the cluster`, {
+        path,
+        fix: "use a variable of its own, e.g. SSO_CLIENT_SECRET",
+      }),
+    );
+    return undefined;
+  }
+  return ref.fromEnv;
+}
