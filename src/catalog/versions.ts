@@ -60,6 +60,8 @@ export const IMAGES = Object.freeze({
   kubero: "ghcr.io/kubero-dev/kubero/kubero:v3.0.0",
   // The operator manifest names gcr.io/kubebuilder/kube-rbac-proxy, which can no longer be pulled.
   kubeRbacProxy: "quay.io/brancz/kube-rbac-proxy:v0.19.1",
+  // The SSO gate: the project's own image (no Bitnami); the test bed builds the same version from Go.
+  oauth2Proxy: "quay.io/oauth2-proxy/oauth2-proxy:v7.15.6",
   // The Backstage chart's default image tag is `latest`: its image is pinned here instead.
   backstage: { registry: "ghcr.io", repository: "backstage/backstage", tag: "1.53.1" },
 } as const);
