@@ -114,11 +114,24 @@ async function bundle(
         const loc = m.location;
         return error(m.text, {
           file: loc ? `${shown(loc.file)}:${loc.line}:${loc.column + 1}` : displayFile,
-          fix: loc ? `fix the code at: ${loc.lineText.trim()}` : "fix the config's code",
+          fix: syntaxFix(m),
         });
       }),
     );
   }
+}
+
+/**
+ * A fix that points somewhere: at the end of the file esbuild's line is empty or an innocent `},`,
+ * and the real cause (something left open) lies above it.
+ */
+function syntaxFix(m: Message): string {
+  const loc = m.location;
+  if (/end of file/i.test(m.text)) {
+    return 'the file ends before the code does: close every {, [, ( and string still open above (a defineConfig({ ... }) config ends with "});")';
+  }
+  const line = loc?.lineText.trim();
+  return line ? `fix the code at: ${line}` : "fix the config's code";
 }
 
 /**

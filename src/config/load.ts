@@ -1,13 +1,12 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import type * as z from "zod";
-import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
+import { error, UserError } from "../diagnostics/diagnostic.js";
 import { compileConfig } from "./compile.js";
 import { readCompiled, saveCompiled } from "./compile-cache.js";
 import { evaluateCompiled } from "./evaluate.js";
 import { findConfigFile } from "./find.js";
-import { COMPONENT_IDS } from "./ids.js";
+import { issueToDiagnostic, literalSecretDiagnostic } from "./messages.js";
 import { makePrivateDir, PLINTH_DIR } from "./plinth-dir.js";
 import { type Config, configSchema } from "./schema.js";
 import { findLiteralSecrets } from "./secret-ref.js";
@@ -59,23 +58,9 @@ export function validateConfig(raw: unknown, displayFile: string): Config {
     );
   }
   const secrets = findLiteralSecrets(raw);
-  if (secrets.length > 0) {
-    throw new UserError(
-      secrets.map((s) =>
-        error(
-          s.kind === "placeholder"
-            ? "is a placeholder secret; plinth generates every credential and keeps it in a secret store"
-            : "is a literal secret; secrets never live in config",
-          {
-            file: displayFile,
-            path: s.path,
-            fix: "delete it (plinth generates it), or reference one with secret.env('NAME') or secret.file('path')",
-          },
-        ),
-      ),
-    );
-  }
-  const parsed = configSchema.safeParse(raw);
+  if (secrets.length > 0) throw new UserError(secrets.map((s) => literalSecretDiagnostic(s, displayFile)));
+  // The input in each issue lets a message say what was written (`is the string "8"`).
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new UserError(parsed.error.issues.map((i) => issueToDiagnostic(i, displayFile)));
   return parsed.data;
 }
@@ -99,55 +84,6 @@ function findCycle(
   }
   ancestors.delete(value);
   return undefined;
-}
-
-function issueToDiagnostic(issue: z.core.$ZodIssue, file: string): Diagnostic {
-  const path = issue.path.map(String).join(".");
-  switch (issue.code) {
-    case "unrecognized_keys": {
-      const what = path.endsWith("components") ? "component" : "field";
-      return error(`unknown ${what}${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`, {
-        file,
-        path,
-        fix:
-          what === "component"
-            ? `component ids are ${COMPONENT_IDS.join(", ")}`
-            : "remove it or check its spelling against the configuration reference in the README",
-      });
-    }
-    case "invalid_value":
-      return error(`is ${JSON.stringify(issueInput(issue))}`, {
-        file,
-        path,
-        fix: `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`,
-      });
-    case "invalid_key":
-      return error(
-        `key ${JSON.stringify(path.split(".").pop())} is not allowed: ${issue.issues[0]?.message ?? ""}`,
-        {
-          file,
-          path,
-          fix: "use one of the names listed in the configuration reference",
-        },
-      );
-    case "invalid_type":
-      if (issueInput(issue) === undefined) {
-        return error(`is required (${issue.expected})`, { file, path, fix: "add it" });
-      }
-      return error(`must be ${issue.expected}`, { file, path, fix: `write a ${issue.expected}` });
-    case "invalid_union":
-      return error("does not match any allowed form", {
-        file,
-        path,
-        fix: "see the configuration reference for the allowed forms",
-      });
-    default:
-      return error(issue.message, { file, path });
-  }
-}
-
-function issueInput(issue: z.core.$ZodIssue): unknown {
-  return (issue as { input?: unknown }).input;
 }
 
 /**

@@ -164,7 +164,8 @@ const clusterSchema = z.strictObject({
   capacity: z.strictObject({ memory: quantity, cores: z.number().positive() }).optional(),
 });
 
-const stateSchema = z.union([
+// Discriminated, so an unknown backend is told as such rather than as each form's mismatch.
+const stateSchema = z.discriminatedUnion("backend", [
   z.strictObject({ backend: z.literal("local"), path: z.string().optional() }),
   z.strictObject({
     backend: z.literal("s3"),
@@ -219,10 +220,12 @@ export const configSchema = z.strictObject({
   project: z.string().regex(LABEL, "must be one lower-case DNS label such as acme").default("plinth"),
   defaults: environmentSettings.optional(),
   clusters: z.record(z.string().regex(LABEL, "cluster names must be lower-case DNS labels"), clusterSchema),
-  environments: z.record(
-    z.string().regex(LABEL, "environment names must be lower-case DNS labels"),
-    environmentSchema,
-  ),
+  environments: z
+    .record(z.string().regex(LABEL, "environment names must be lower-case DNS labels"), environmentSchema)
+    .refine((environments) => Object.keys(environments).length > 0, {
+      message: "has no environment; every command works on one",
+      params: { fix: 'add one, such as environments: { staging: { cluster: "staging" } }' },
+    }),
   state: stateSchema.optional(),
   github: githubSchema.optional(),
 });

@@ -28,6 +28,8 @@ export interface ComponentInput {
   preset: Preset;
   cluster: ResolvedCluster;
   clusters: Config["clusters"];
+  /** Clusters some environment runs on (those an environment's apply sets up). */
+  clustersInUse: ReadonlySet<string>;
 }
 
 export function resolveComponents(input: ComponentInput): {
@@ -131,7 +133,69 @@ export function resolveComponents(input: ComponentInput): {
       }
     }
   }
+  diagnostics.push(...checkDependsOn(components, path), ...checkPlacedClusters(components, input, path));
   return { components, diagnostics };
+}
+
+/** An extra dependency on a component that is off would be dropped without a word: refuse it. */
+function checkDependsOn(components: Record<ComponentId, ResolvedComponent>, path: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const c of Object.values(components)) {
+    if (!c.enabled) continue;
+    for (const dep of c.extraDependsOn) {
+      const target = components[dep];
+      if (target.enabled) continue;
+      out.push(
+        error(`${c.id} depends on ${dep}, which is off here (${target.reason ?? "disabled"})`, {
+          path: `${path}.${c.id}.dependsOn`,
+          fix: `remove ${dep} from ${c.id}'s dependsOn, or turn ${dep} on (${path}.${dep}.enabled: true)`,
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * A cluster gets k3s, its cluster-wide components and a Vault connection only from an environment
+ * running on it: a component placed on a cluster no environment uses would land on nothing
+ * (running a second cluster for one environment is later work).
+ */
+function checkPlacedClusters(
+  components: Record<ComponentId, ResolvedComponent>,
+  input: ComponentInput,
+  path: string,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const c of Object.values(components)) {
+    if (!c.enabled || c.placement.kind !== "cluster" || input.clustersInUse.has(c.placement.cluster))
+      continue;
+    const target = c.placement.cluster;
+    const missing = [
+      input.clusters[target]?.type === "k3s-vps" ? "k3s and its helm-controller" : "the helm-controller",
+      ...(components["cert-manager"].enabled ? ["cert-manager"] : []),
+      ...(components["vault-secrets-operator"].enabled
+        ? [`the Vault connection ${c.id}'s VaultAuth needs`]
+        : []),
+    ];
+    out.push(
+      error(
+        `${c.id} is placed on cluster ${target}, which no environment runs on: nothing would set up ${listed(missing)} there`,
+        {
+          path: `${path}.${c.id}.placement.cluster`,
+          fix: `put an environment on cluster ${target} (environments.<name>.cluster: "${target}"), or run ${c.id} on this environment's cluster ${input.cluster.name} (remove the placement)`,
+        },
+      ),
+    );
+  }
+  return out;
+}
+
+/** `a`, `a or b`, `a, b or c`. */
+function listed(items: readonly string[]): string {
+  return items.length < 2
+    ? (items[0] ?? "")
+    : `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`;
 }
 
 function resolvePlacement(

@@ -128,6 +128,48 @@ describe("domain rules (DESIGN: Domains)", () => {
     );
   });
 
+  it("a custom environment name is its own prefix: qa beside test, uat beside staging, no collision", () => {
+    const config = exampleWith((c) => {
+      c.environments.qa = { kind: "test", cluster: "test" };
+      c.environments.uat = { kind: "staging", cluster: "staging" };
+      const staging = c.clusters.staging;
+      if (staging?.vps) staging.vps.memory = "64Gi";
+    });
+    expect(hostTable("qa", config)).toMatchObject({
+      frontend: "qa.example.com",
+      backend: "qa-api.example.com",
+      "k3s-api": "k3s-test.example.org",
+      dashboard: "dashboard-test.example.org",
+      kubero: "kcloud-qa.example.org",
+      "kubero-api": "kapi-qa.example.org",
+    });
+    expect(hostTable("uat", config)).toMatchObject({
+      frontend: "uat.example.com",
+      backend: "uat-api.example.com",
+      kubero: "kcloud-uat.example.org",
+      // Vault and the dashboard are the cluster's, named after its primary environment (staging).
+      vault: "secrets-staging.example.org",
+    });
+    const clashes = validateAll(config).diagnostics.filter((d) => /^host .* also used by/.test(d.message));
+    expect(clashes).toEqual([]);
+    // Adding them renames none of the preset environments' hosts, cluster-wide ones included.
+    for (const env of ["dev", "ci", "test", "staging", "prod"])
+      expect(hostTable(env, config)).toEqual(hostTable(env));
+  });
+
+  it("a preset name keeps its preset's prefix (staging.BASE without domainPrefix), a set one wins", () => {
+    const config = exampleWith((c) => {
+      c.environments.staging = { cluster: "staging" };
+      c.environments.uat = { kind: "staging", cluster: "staging", domainPrefix: "acceptance" };
+      const staging = c.clusters.staging;
+      if (staging?.vps) staging.vps.memory = "64Gi";
+    });
+    expect(hostTable("staging", config).frontend).toBe("staging.example.com");
+    expect(hostTable("test", config).frontend).toBe("x-test.example.com");
+    expect(hostTable("prod", config).frontend).toBe("example.com");
+    expect(hostTable("uat", config).frontend).toBe("acceptance.example.com");
+  });
+
   it("environments sharing a cluster share its Vault host and keep their own service hosts", () => {
     const config = exampleWith((c) => {
       c.environments.test = { ...c.environments.test, cluster: "staging" };

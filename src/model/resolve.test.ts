@@ -116,6 +116,106 @@ describe("placement", () => {
   });
 });
 
+describe("placement on a cluster no environment runs on", () => {
+  const obs = {
+    type: "k3s-vps" as const,
+    vps: { host: "203.0.113.40", sshKey: { fromEnv: "OBS_SSH_KEY" }, memory: "16Gi", cores: 8 },
+    k3s: { channel: "stable" as const, version: "v1.33.5+k3s1" },
+  };
+
+  it("is refused, naming the component, the cluster, what would be missing there and the fix", () => {
+    const config = exampleWith((c) => {
+      c.clusters.obs = obs;
+      c.environments.staging = {
+        ...c.environments.staging,
+        components: { signoz: { placement: { cluster: "obs" } } },
+      };
+    });
+    expect(resolveEnvironment(config, "staging").diagnostics).toEqual([
+      {
+        severity: "error",
+        path: "environments.staging.components.signoz.placement.cluster",
+        message:
+          "signoz is placed on cluster obs, which no environment runs on: nothing would set up k3s and its helm-controller, cert-manager or the Vault connection signoz's VaultAuth needs there",
+        fix: 'put an environment on cluster obs (environments.<name>.cluster: "obs"), or run signoz on this environment\'s cluster staging (remove the placement)',
+      },
+    ]);
+  });
+
+  it("names only what the environment would bring: test has no Vault, an existing cluster no k3s", () => {
+    const config = exampleWith((c) => {
+      c.clusters.obs = { type: "existing" };
+      c.environments.test = {
+        ...c.environments.test,
+        components: { redis: { placement: { cluster: "obs" } } },
+      };
+    });
+    expect(resolveEnvironment(config, "test").diagnostics.map((d) => d.message)).toEqual([
+      "redis is placed on cluster obs, which no environment runs on: nothing would set up the helm-controller or cert-manager there",
+    ]);
+  });
+
+  it("is accepted once an environment runs on that cluster, and ignored for a component that is off", () => {
+    const used = exampleWith((c) => {
+      c.clusters.obs = obs;
+      c.environments.ops = { kind: "test", cluster: "obs" };
+      c.environments.staging = {
+        ...c.environments.staging,
+        components: { signoz: { placement: { cluster: "obs" } } },
+      };
+    });
+    expect(resolveEnvironment(used, "staging").diagnostics).toEqual([]);
+    const off = exampleWith((c) => {
+      c.clusters.obs = obs;
+      c.environments.test = {
+        ...c.environments.test,
+        components: { signoz: { placement: { cluster: "obs" } } },
+      };
+    });
+    expect(resolveEnvironment(off, "test").diagnostics).toEqual([]);
+  });
+});
+
+describe("dependsOn", () => {
+  it("naming a component that is off is an error naming it, why it is off and the fix", () => {
+    const config = exampleWith((c) => {
+      c.environments.test = { ...c.environments.test, components: { redis: { dependsOn: ["signoz"] } } };
+    });
+    expect(resolveEnvironment(config, "test").diagnostics).toEqual([
+      {
+        severity: "error",
+        path: "environments.test.components.redis.dependsOn",
+        message: "redis depends on signoz, which is off here (features.observability is off)",
+        fix: "remove signoz from redis's dependsOn, or turn signoz on (environments.test.components.signoz.enabled: true)",
+      },
+    ]);
+  });
+
+  it("on a component that is on is accepted, and a component that is off may name anything", () => {
+    const config = exampleWith((c) => {
+      c.environments.staging = {
+        ...c.environments.staging,
+        components: { redis: { dependsOn: ["clickhouse"] }, backstage: { dependsOn: ["arangodb"] } },
+      };
+      c.environments.test = {
+        ...c.environments.test,
+        components: { signoz: { enabled: false, dependsOn: ["vault"] } },
+      };
+    });
+    expect(resolveEnvironment(config, "staging").diagnostics).toEqual([]);
+    expect(resolveEnvironment(config, "test").diagnostics).toEqual([]);
+  });
+});
+
+describe("environment names", () => {
+  it("asking for an environment of a config without any never prints an empty list", () => {
+    const config = { ...exampleConfig(), environments: {} };
+    expect(() => resolveEnvironment(config, "staging")).toThrow(
+      'environments: unknown environment "staging" (add environments.staging to the config)',
+    );
+  });
+});
+
 describe("resolve is pure and deterministic", () => {
   it("gives equal, frozen results for equal input", () => {
     const a = resolve(exampleConfig(), "staging");

@@ -5,7 +5,6 @@ import { resolveComponents } from "./components.js";
 import { resolveDomains } from "./domains.js";
 import { KIND_RANK, PRESETS } from "./presets.js";
 import { parseQuantity } from "./quantity.js";
-import { resolveSso } from "./sso.js";
 import type { Namespaces, ResolvedCluster, ResolvedEnvironment } from "./types.js";
 
 export interface Resolution {
@@ -36,7 +35,9 @@ export function assertEnvironment(config: Config, env: string): void {
     throw new UserError(
       error(`unknown environment "${env}"`, {
         path: "environments",
-        fix: `use one of: ${known}; or add environments.${env} to the config`,
+        fix: known
+          ? `use one of: ${known}; or add environments.${env} to the config`
+          : `add environments.${env} to the config`,
       }),
     );
   }
@@ -86,10 +87,13 @@ export function resolveEnvironment(config: Config, env: string, o: { peers?: boo
     preset,
     cluster,
     clusters: config.clusters,
+    clustersInUse: clustersInUse(config),
   });
   diagnostics.push(...componentDiagnostics);
 
-  const domainPrefix = settings.domainPrefix ?? preset.domainPrefix ?? env;
+  // A preset environment (named as its kind) keeps its preset's prefix; any other name is its own
+  // prefix, so `qa` (kind test) beside `test` gets `qa.BASE`, not test's `x-test.BASE`.
+  const domainPrefix = settings.domainPrefix ?? (env === kind ? preset.domainPrefix : undefined) ?? env;
   const domains = resolveDomains({
     env,
     kind,
@@ -113,17 +117,6 @@ export function resolveEnvironment(config: Config, env: string, o: { peers?: boo
     );
   }
 
-  const sso = components.sso.enabled ? resolveSso(env, settings.sso) : { diagnostics: [] };
-  diagnostics.push(...sso.diagnostics);
-  if (components.sso.enabled && preset.hosting !== "public") {
-    diagnostics.push(
-      error("needs public hosts: the login and its cookies live on the internal domain", {
-        path: `${path}.components.sso.enabled`,
-        fix: "remove it: a dev or ci environment has no public internal UIs to protect",
-      }),
-    );
-  }
-
   const environment: ResolvedEnvironment = {
     project: config.project,
     name: env,
@@ -141,7 +134,6 @@ export function resolveEnvironment(config: Config, env: string, o: { peers?: boo
     vaultEngine,
     vaultUnseal,
     ...(settings.acmeEmail ? { acmeEmail: settings.acmeEmail } : {}),
-    ...(sso.sso ? { sso: sso.sso } : {}),
     componentResources: Object.fromEntries(
       Object.entries(settings.components ?? {})
         .filter(([, c]) => c?.resources)
@@ -178,7 +170,14 @@ export function resolveCluster(config: Config, name: string): ResolvedCluster {
   const environments = Object.keys(config.environments)
     .filter((e) => mergeSettings(config.defaults ?? {}, config.environments[e] ?? {}).cluster === name)
     .sort();
-  const ranked = [...environments].sort((a, b) => rank(config, a) - rank(config, b) || a.localeCompare(b));
+  // Of one kind, the preset-named environment (`test`) names the cluster's hosts before a custom
+  // one (`qa`), so adding `qa` beside `test` renames none of test's hosts.
+  const ranked = [...environments].sort(
+    (a, b) =>
+      rank(config, a) - rank(config, b) ||
+      Number(environmentKind(config, b) === b) - Number(environmentKind(config, a) === a) ||
+      a.localeCompare(b),
+  );
   const declared = c.vps ? { memory: c.vps.memory, cores: c.vps.cores } : c.capacity;
   return {
     name,
@@ -193,6 +192,14 @@ export function resolveCluster(config: Config, name: string): ResolvedCluster {
     primaryEnvironment: ranked[0] ?? name,
     hostsProd: environments.some((e) => environmentKind(config, e) === "prod"),
   };
+}
+
+/** The clusters some environment runs on: only those get bootstrapped and their prerequisites. */
+function clustersInUse(config: Config): ReadonlySet<string> {
+  const names = Object.keys(config.environments).map(
+    (e) => mergeSettings(config.defaults ?? {}, config.environments[e] ?? {}).cluster,
+  );
+  return new Set(names.filter((n): n is string => n !== undefined));
 }
 
 function rank(config: Config, env: string): number {

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { findLiteralSecrets } from "../config/secret-ref.js";
+import { ALWAYS_SECRET, findLiteralSecrets } from "../config/secret-ref.js";
 import { type Diagnostic, UserError, warning } from "../diagnostics/diagnostic.js";
 import type { EnvironmentState, LockInfo } from "./types.js";
 
@@ -125,16 +125,8 @@ export function parseLock(text: string, object: StateObject): LockInfo {
   return parsed.data;
 }
 
-// Shapes that are only ever a credential: no host, id or name plinth writes can take them.
-const ALWAYS_SECRET: readonly [string, RegExp][] = [
-  ["a PEM private key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/],
-  ["an OpenSSH private key", /-----BEGIN OPENSSH PRIVATE KEY-----/],
-  ["a JSON Web Token", /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/],
-  ["a k3s join token", /\bK10[0-9a-f]{20,}::/],
-  ["an authorization header", /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}/],
-  ["a URL with a password", /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:[^\s/@]+@/i],
-];
-
+// Shapes that are only ever a credential (ALWAYS_SECRET, shared with the config's check): no host,
+// id or name plinth writes can take them.
 // Token shapes a name can also have by chance (`s.` and 24 letters, `xoxb-…`), each bounded so a
 // longer dotted name (`r.mycompanyproductionservices.com`) is not taken for a token inside it.
 const TOKEN_SHAPES: readonly [string, RegExp][] = [
@@ -179,7 +171,7 @@ export interface SecretFinding {
 function scanState(state: EnvironmentState): SecretFinding[] {
   const findings: SecretFinding[] = findLiteralSecrets(state.outputs, ["outputs"]).map((s) => ({
     path: s.path,
-    looksLike: s.kind === "placeholder" ? "a placeholder password" : "a secret (by its key)",
+    looksLike: s.looksLike ?? (s.kind === "literal" ? "a secret (by its key)" : "a placeholder password"),
     severity: "error" as const,
   }));
   const judge = (value: string, path: string, identifier: boolean): void => {

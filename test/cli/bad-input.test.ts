@@ -287,6 +287,120 @@ describe("bad input gets a clear error, exit 2, nothing written", () => {
     }
   });
 
+  it("a field of the wrong type says what was given and what is expected", async () => {
+    const dir = projectWith(
+      'staging: { cluster: "staging", domainPrefix: "x-staging", features: { observability: true } }',
+      'staging: { cluster: "staging", domainPrefix: "x-staging", features: { observability: "yes" as never } }',
+    );
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      'plinth.config.ts: environments.staging.features.observability: is the string "yes", expected true or false (write observability: true or observability: false, without quotes)',
+    );
+  });
+
+  it("an unknown kind lists the kinds", async () => {
+    const dir = projectWith(
+      'staging: { cluster: "staging",',
+      'staging: { kind: "preprod" as never, cluster: "staging",',
+    );
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      'plinth.config.ts: environments.staging.kind: is the string "preprod", not one of "dev", "ci", "test", "staging", "prod" (use one of those)',
+    );
+  });
+
+  it("a pasted private key or a URL with a password is refused with the secret reference fix, never echoed", async () => {
+    const key =
+      "-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEAAAAA\\n-----END OPENSSH PRIVATE KEY-----";
+    const dir = projectWith('sshKey: secret.env("STAGING_SSH_KEY")', `sshKey: "${key}" as never`);
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      'plinth.config.ts: clusters.staging.vps.sshKey: looks like a PEM private key; secrets never live in config (keep it outside the config and refer to it: secret.env("NAME") for an environment variable, or secret.file("path") for a file)',
+    );
+    const url = projectWith(
+      "features: { observability: true } },\n    prod",
+      'features: { observability: true }, components: { postgres: { placement: { external: { url: "postgres://app:s3cr3tpass@db.example.com/app" as never } } } } },\n    prod',
+    );
+    await expectUserError(
+      url,
+      ["plan", "staging", "--offline"],
+      "environments.staging.components.postgres.placement.external.url: looks like a URL with a password",
+      'secret.env("NAME")',
+    );
+    const r = await cli(["validate"], url);
+    expect(r.stderr).not.toContain("s3cr3tpass");
+  });
+
+  it("change-me in a field that is not a secret is told as a missing value, not a generated secret", async () => {
+    const dir = projectWith('acmeEmail: "ops@example.com",', 'acmeEmail: "change-me",');
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      "plinth.config.ts: defaults.acmeEmail: is a placeholder, not a value (write the real acmeEmail, or remove it to take the default)",
+    );
+    const r = await cli(["validate"], dir);
+    expect(r.stderr).not.toContain("plinth generates it");
+  });
+
+  it("a syntax error at the end of the file gets a fix that points at what is still open", async () => {
+    const dir = projectWithConfig(EXAMPLE.replace(/\}\);\s*$/, ""));
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      /plinth\.config\.ts:\d+:\d+: .*end of file \(the file ends before the code does: close every \{, \[, \( and string still open above \(a defineConfig\(\{ \.\.\. \}\) config ends with "\}\);"\)\)/,
+    );
+  });
+
+  it("an empty environments is an error, and plan never offers an empty list", async () => {
+    const dir = projectWithConfig(
+      EXAMPLE.replace(/ {2}environments: \{[\s\S]*?\n {2}\},\n/, "  environments: {},\n"),
+    );
+    await expectUserError(
+      dir,
+      ["plan", "staging", "--offline"],
+      'plinth.config.ts: environments: has no environment; every command works on one (add one, such as environments: { staging: { cluster: "staging" } })',
+    );
+    const r = await cli(["plan", "staging", "--offline"], dir);
+    expect(r.stderr).not.toContain("use one of: ;");
+  });
+
+  it("dependsOn naming a component that is off is an error naming it", async () => {
+    const dir = projectWith(
+      'test: { cluster: "test" },',
+      'test: { cluster: "test", components: { redis: { dependsOn: ["signoz"] } } },',
+    );
+    const r = await cli(["validate"], dir);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(
+      "plinth.config.ts: environments.test.components.redis.dependsOn: redis depends on signoz, which is off here (features.observability is off) (remove signoz from redis's dependsOn, or turn signoz on (environments.test.components.signoz.enabled: true))",
+    );
+    await expectUserError(dir, ["plan", "test", "--offline"], "redis depends on signoz, which is off here");
+  });
+
+  it("a component placed on a cluster no environment runs on is refused at validate", async () => {
+    const dir = projectWith(
+      /ci: \{ type: "existing"/,
+      'obs: { type: "existing" },\n    ci: { type: "existing"',
+    );
+    const placed = join(dir, "plinth.config.ts");
+    writeFileSync(
+      placed,
+      readFileSync(placed, "utf8").replace(
+        "features: { observability: true } },\n    prod",
+        'features: { observability: true }, components: { signoz: { placement: { cluster: "obs" } } } },\n    prod',
+      ),
+    );
+    const r = await cli(["validate"], dir);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(
+      "plinth.config.ts: environments.staging.components.signoz.placement.cluster: signoz is placed on cluster obs, which no environment runs on: nothing would set up the helm-controller, cert-manager or the Vault connection signoz's VaultAuth needs there (put an environment on cluster obs (environments.<name>.cluster: \"obs\"), or run signoz on this environment's cluster staging (remove the placement))",
+    );
+    await expectUserError(dir, ["plan", "staging", "--offline"], "signoz is placed on cluster obs");
+  });
+
   it("validate reports every error at once and exits 2", async () => {
     const dir = projectWith('domainPrefix: "x-staging",', 'domainPrefix: "a.b", storage: { redis: "lots" },');
     writeFileSync(join(dir, "keep.txt"), "x");
