@@ -5,6 +5,7 @@ import { resolveComponents } from "./components.js";
 import { resolveDomains } from "./domains.js";
 import { KIND_RANK, PRESETS } from "./presets.js";
 import { parseQuantity } from "./quantity.js";
+import { resolveSso } from "./sso.js";
 import type { Namespaces, ResolvedCluster, ResolvedEnvironment } from "./types.js";
 
 export interface Resolution {
@@ -117,6 +118,17 @@ export function resolveEnvironment(config: Config, env: string, o: { peers?: boo
     );
   }
 
+  const sso = components.sso.enabled ? resolveSso(env, settings.sso) : { diagnostics: [] };
+  diagnostics.push(...sso.diagnostics);
+  if (components.sso.enabled && preset.hosting !== "public") {
+    diagnostics.push(
+      error("needs public hosts: the login and its cookies live on the internal domain", {
+        path: `${path}.components.sso.enabled`,
+        fix: "remove it: a dev or ci environment has no public internal UIs to protect",
+      }),
+    );
+  }
+
   const environment: ResolvedEnvironment = {
     project: config.project,
     name: env,
@@ -134,6 +146,7 @@ export function resolveEnvironment(config: Config, env: string, o: { peers?: boo
     vaultEngine,
     vaultUnseal,
     ...(settings.acmeEmail ? { acmeEmail: settings.acmeEmail } : {}),
+    ...(sso.sso ? { sso: sso.sso } : {}),
     componentResources: Object.fromEntries(
       Object.entries(settings.components ?? {})
         .filter(([, c]) => c?.resources)
