@@ -84,7 +84,7 @@ export function issueToDiagnostic(
       );
     case "invalid_type": {
       const expected = EXPECTED[issue.expected] ?? issue.expected;
-      if (input === undefined) return error("is missing", { file, path, fix: `add ${field}, ${expected}` });
+      if (input === undefined) return error("is required", { file, path, fix: `add ${field}, ${expected}` });
       return error(`is ${given(input, QUIET.has(field))}, expected ${expected}`, {
         file,
         path,

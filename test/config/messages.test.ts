@@ -81,7 +81,7 @@ describe("the config's messages say what was given, what is expected and the fix
 
   it("a missing field is required, and only then", () => {
     expect(lines({ "clusters.one.vps.cores": undefined })).toEqual([
-      "plinth.config.ts: clusters.one.vps.cores: is missing (add cores, a number)",
+      "plinth.config.ts: clusters.one.vps.cores: is required (add cores, a number)",
     ]);
   });
 
