@@ -135,7 +135,8 @@ async function buildCli() {
   const next = `dist/bundle.next-${process.pid}`;
   const previous = `dist/bundle.previous-${process.pid}`;
   rmSync(next, { recursive: true, force: true });
-  await build(bundleOptions(["dist/cli/main.js"], next));
+  // The GitHub Action's entry (action.yml's runs.main: dist/bundle/action.js) shares the CLI's chunks.
+  await build(bundleOptions({ main: "dist/cli/main.js", action: "dist/cli/action-entry.js" }, next));
   try {
     renameSync("dist/bundle", previous);
   } catch {

@@ -6,6 +6,7 @@ import { apply, destroy } from "./commands/apply.js";
 import { bootstrap } from "./commands/bootstrap.js";
 import { domains } from "./commands/domains.js";
 import { graph } from "./commands/graph.js";
+import { init } from "./commands/init.js";
 import { plan } from "./commands/plan.js";
 import { refresh } from "./commands/refresh.js";
 import { render } from "./commands/render.js";
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   render,
   domains,
   graph,
+  init,
 ];
 
 function help(): string {

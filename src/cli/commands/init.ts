@@ -1,0 +1,159 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { K3S_INSTALLER } from "../../catalog/versions.js";
+import type { Config } from "../../config/schema.js";
+import {
+  AWS_CREDENTIAL_VARIABLES,
+  PLINTH_SECRET_VARIABLES,
+  referencedVariables,
+} from "../../config/secret-env.js";
+import { error, UserError } from "../../diagnostics/diagnostic.js";
+import { githubWorkflows, type WorkflowFile, type WorkflowOptions } from "../../github/workflows.js";
+import { environmentKind, mergeSettings, resolveCluster } from "../../model/resolve.js";
+import { defineCommand } from "../command.js";
+import { loadFromArgs } from "../load.js";
+
+const TARGETS = ["github"] as const;
+
+export const init = defineCommand({
+  name: "init",
+  summary: "Write the GitHub Actions workflows for pull requests, comments, drift and ci",
+  usage:
+    "plinth init github --action OWNER/NAME@SHA [--force] [--k3s-version V] [--drift-cron CRON] [--default-branch main]",
+  options: {
+    action: { type: "string" },
+    force: { type: "boolean" },
+    "k3s-version": { type: "string" },
+    "drift-cron": { type: "string" },
+    "default-branch": { type: "string" },
+  },
+  positionals: ["target"],
+  async handler(args, ctx) {
+    const target = args.positionals[0];
+    if (target !== "github") {
+      throw new UserError(
+        error(target ? `cannot initialise ${JSON.stringify(target)}` : "needs what to initialise", {
+          path: "plinth init",
+          fix: `run plinth init ${TARGETS.join("|")}`,
+        }),
+      );
+    }
+    const loaded = await loadFromArgs(args, ctx);
+    const root = repositoryRoot(dirname(loaded.file));
+    const files = githubWorkflows(
+      workflowOptions(loaded.config, {
+        root,
+        configFile: loaded.file,
+        action: args.values.action ?? "",
+        k3sVersion: args.values["k3s-version"],
+        driftCron: args.values["drift-cron"] ?? "17 5 * * *",
+        defaultBranch: args.values["default-branch"] ?? "main",
+      }),
+    );
+    const written = writeWorkflows(root, files, args.values.force === true);
+    for (const f of files) {
+      ctx.stdout(`${written.includes(f.path) ? "wrote    " : "unchanged"} ${f.path}\n`);
+    }
+    ctx.stdout(
+      "Set the repository secrets the workflows name (README: Pull requests -> Setup); PLINTH_PLAN_KEY: openssl rand -hex 32\n",
+    );
+    return 0;
+  },
+});
+
+/** The folder holding `.git` above the config, else the config's own folder. */
+function repositoryRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, ".git"))) return dir;
+    if (dirname(dir) === dir) return start;
+  }
+}
+
+const posix = (path: string) => path.split(sep).join("/");
+
+/** What the workflows need from the config: environments, clusters and the secrets it names. */
+export function workflowOptions(
+  config: Config,
+  o: {
+    root: string;
+    configFile: string;
+    action: string;
+    k3sVersion: string | undefined;
+    driftCron: string;
+    defaultBranch: string;
+  },
+): WorkflowOptions {
+  const configDir = dirname(o.configFile);
+  const environments = Object.keys(config.environments)
+    .sort()
+    .map((name) => ({
+      name,
+      kind: environmentKind(config, name) ?? name,
+      cluster: mergeSettings(config.defaults ?? {}, config.environments[name] ?? {}).cluster ?? name,
+    }));
+  const clusters = Object.keys(config.clusters)
+    .sort()
+    .map((name) => {
+      const kubeconfig = resolveCluster(config, name).kubeconfig;
+      const absolute = isAbsolute(kubeconfig) ? kubeconfig : resolve(configDir, kubeconfig);
+      return { name, kubeconfig: posix(relative(o.root, absolute)) };
+    });
+  const secretVariables = [
+    ...PLINTH_SECRET_VARIABLES.filter((v) => v !== "PLINTH_PLAN_KEY"),
+    ...(config.state?.backend === "s3"
+      ? AWS_CREDENTIAL_VARIABLES.filter((v) => v !== "AWS_SESSION_TOKEN")
+      : []),
+    ...referencedVariables(config),
+  ];
+  const k3sVersion = o.k3sVersion ?? Object.values(config.clusters).find((c) => c.k3s?.version)?.k3s?.version;
+  if (!o.action) {
+    throw new UserError(
+      error("needs plinth's action pinned by commit", {
+        path: "plinth init github --action",
+        fix: "pass --action OWNER/NAME@<40-hex commit of the release tag> (git ls-remote https://github.com/OWNER/NAME refs/tags/action-vX.Y.Z), or --action ./ where this repository holds the action",
+      }),
+    );
+  }
+  return {
+    action: o.action,
+    configPath: posix(relative(o.root, o.configFile)),
+    environments,
+    clusters,
+    secretVariables,
+    ...(k3sVersion ? { k3sVersion } : {}),
+    k3sInstaller: K3S_INSTALLER,
+    driftCron: o.driftCron,
+    defaultBranch: o.defaultBranch,
+  };
+}
+
+/**
+ * Writes every file that differs, after checking them all: a file that exists with other content
+ * stops the whole run (nothing written) unless `force`. Returns the paths written.
+ */
+export function writeWorkflows(root: string, files: readonly WorkflowFile[], force: boolean): string[] {
+  const differing = files.filter((f) => {
+    const path = join(root, f.path);
+    return !existsSync(path) || readFileSync(path, "utf8") !== f.content;
+  });
+  const clobbered = differing.filter((f) => existsSync(join(root, f.path)));
+  if (clobbered.length > 0 && !force) {
+    throw new UserError(
+      clobbered.map((f) =>
+        error("exists with other content", {
+          file: f.path,
+          fix: "compare it with what plinth writes, then run plinth init github --force to replace it (or move it away)",
+        }),
+      ),
+    );
+  }
+  for (const f of differing) {
+    const path = join(root, f.path);
+    mkdirSync(dirname(path), { recursive: true });
+    // Whole or not at all: a half-written workflow would run on the next event.
+    const temporary = `${path}.plinth-${process.pid}`;
+    writeFileSync(temporary, f.content);
+    renameSync(temporary, path);
+  }
+  return differing.map((f) => f.path);
+}

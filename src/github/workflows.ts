@@ -1,0 +1,387 @@
+/**
+ * The GitHub Actions workflow files `plinth init github` writes, as a pure function of what the
+ * config says (environments, clusters, the secrets it names) and a few choices. Plain objects
+ * serialised with the `yaml` package, so quoting is never hand-made and a re-run gives the same
+ * bytes. Every job gets the least `permissions:` it needs; only jobs that run trusted code (the
+ * default branch's workflow, after plinth's own permission check) see a secret.
+ */
+import { stringify } from "yaml";
+import { error, UserError } from "../diagnostics/diagnostic.js";
+
+/**
+ * Third-party actions by full commit SHA (a tag can be moved; a commit cannot), the tag in a
+ * comment for people and for Dependabot. Both run on node24.
+ */
+export const PINNED_ACTIONS = Object.freeze({
+  checkout: { uses: "actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8", tag: "v5.0.0" },
+  setupNode: { uses: "actions/setup-node@2028fbc5c25fe9cf00d9f06a71cc4710d4507903", tag: "v6.0.0" },
+});
+
+/** Where the workflows go, relative to the repository root. */
+export const WORKFLOW_DIR = ".github/workflows";
+
+export interface WorkflowCluster {
+  name: string;
+  /** The cluster's kubeconfig, relative to the repository root (POSIX separators). */
+  kubeconfig: string;
+}
+
+export interface WorkflowEnvironment {
+  name: string;
+  /** The environment's kind preset (`ci`, `staging`, `prod`...). */
+  kind: string;
+  cluster: string;
+}
+
+export interface WorkflowOptions {
+  /** plinth's action: `owner/name@<40-hex commit>` (pinned), or a local path such as `./`. */
+  action: string;
+  /** The release the pinned commit is, for the comment beside it (e.g. `v0.1.0`). */
+  actionTag?: string;
+  /** The config file, relative to the repository root. */
+  configPath: string;
+  environments: readonly WorkflowEnvironment[];
+  clusters: readonly WorkflowCluster[];
+  /** Names of the environment variables the live jobs get from secrets of the same name. */
+  secretVariables: readonly string[];
+  /** The k3s release the `ci` workflow starts on the runner (e.g. `v1.33.5+k3s1`). */
+  k3sVersion?: string;
+  /** The pinned k3s installer (catalog/versions.ts K3S_INSTALLER). */
+  k3sInstaller: { url: string; sha256: string };
+  /** When the drift check runs (cron, UTC). */
+  driftCron: string;
+  /** The branch merged pull requests land on (the `ci` run on push). */
+  defaultBranch: string;
+}
+
+export interface WorkflowFile {
+  /** Relative to the repository root. */
+  path: string;
+  content: string;
+}
+
+/** A GitHub Actions expression, `${{ e }}`. */
+export const expr = (e: string): string => `\${{ ${e} }}`;
+
+const ACTION_REF = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+(\/[A-Za-z0-9_./-]+)?@[0-9a-f]{40}$/;
+const LOCAL_ACTION = /^\.\/[A-Za-z0-9_./-]*$/;
+/** GitHub's rule for secret names (and a valid shell variable): no GITHUB_ prefix, no leading digit. */
+const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/** Every workflow file, in a fixed order. Throws one UserError listing every bad input. */
+export function githubWorkflows(o: WorkflowOptions): WorkflowFile[] {
+  checkOptions(o);
+  const ci = o.environments.find((e) => e.kind === "ci");
+  const files: WorkflowFile[] = [
+    file("plinth-pull-request.yml", pullRequestWorkflow(o)),
+    file("plinth-comment.yml", commentWorkflow(o)),
+    file("plinth-drift.yml", driftWorkflow(o)),
+  ];
+  if (ci) files.push(file("plinth-ci.yml", ciWorkflow(o, ci)));
+  return files;
+}
+
+function checkOptions(o: WorkflowOptions): void {
+  const problems = [];
+  if (!ACTION_REF.test(o.action) && !LOCAL_ACTION.test(o.action)) {
+    problems.push(
+      error(`${JSON.stringify(o.action)} is not an action pinned by commit`, {
+        path: "--action",
+        fix: "give owner/name@<the 40-hex commit of plinth's release tag> (git ls-remote https://github.com/OWNER/NAME refs/tags/action-vX.Y.Z), or ./ for the action in this repository",
+      }),
+    );
+  }
+  for (const name of o.secretVariables) {
+    if (!SECRET_NAME.test(name) || name.startsWith("GITHUB_")) {
+      problems.push(
+        error(`${JSON.stringify(name)} cannot be a GitHub Actions secret name`, {
+          path: `secret.env(${JSON.stringify(name)})`,
+          fix: "use upper-case letters, digits and underscores, not starting with a digit or GITHUB_ (e.g. STAGING_SSH_KEY)",
+        }),
+      );
+    }
+  }
+  if (o.environments.some((e) => e.kind === "ci") && !o.k3sVersion) {
+    problems.push(
+      error("the ci environment's workflow needs a pinned k3s release for the runner", {
+        path: "--k3s-version",
+        fix: "pass --k3s-version v1.33.5+k3s1 (or give one k3s-vps cluster a k3s.version, which is then used)",
+      }),
+    );
+  }
+  if (problems.length > 0) throw new UserError(problems);
+}
+
+function file(name: string, workflow: Record<string, unknown>): WorkflowFile {
+  const header = [
+    "# Written by `plinth init github`; re-run it after changing environments, clusters or secrets.",
+    "# Edits by hand are kept only until the next `plinth init github --force`.",
+  ].join("\n");
+  return {
+    path: `${WORKFLOW_DIR}/${name}`,
+    content: `${header}\n${stringify(workflow, { lineWidth: 0, aliasDuplicateObjects: false })}`,
+  };
+}
+
+const checkout = (extra: Record<string, unknown> = {}) => ({
+  name: `Check out (actions/checkout ${PINNED_ACTIONS.checkout.tag})`,
+  uses: PINNED_ACTIONS.checkout.uses,
+  // The token stays out of .git/config: the steps after it need no git credentials.
+  with: { "persist-credentials": false, ...extra },
+});
+
+const actionName = (o: WorkflowOptions) => (o.actionTag ? `plinth ${o.actionTag}` : "plinth");
+
+/** The secret-holding environment of a live job: every variable from the secret of its name. */
+function secretEnv(o: WorkflowOptions): Record<string, string> {
+  const names = [...new Set(o.secretVariables)].sort();
+  return Object.fromEntries(names.map((n) => [n, expr(`secrets.${n}`)]));
+}
+
+export const kubeconfigSecret = (cluster: string) =>
+  `PLINTH_KUBECONFIG_${cluster.toUpperCase().replaceAll("-", "_")}`;
+
+/**
+ * Kubeconfigs of clusters plinth does not reach over SSH come from secrets (one per cluster,
+ * optional: a k3s-vps cluster's is fetched by plinth itself when the secret is unset).
+ */
+function kubeconfigStep(clusters: readonly WorkflowCluster[]): Record<string, unknown> | undefined {
+  if (clusters.length === 0) return undefined;
+  const lines = clusters.map((c) => `write "$${kubeconfigSecret(c.name)}" ${shellQuote(c.kubeconfig)}`);
+  return {
+    name: "Kubeconfigs from secrets",
+    env: Object.fromEntries(
+      clusters.map((c) => [kubeconfigSecret(c.name), expr(`secrets.${kubeconfigSecret(c.name)}`)]),
+    ),
+    run: [
+      "write() {",
+      '  [ -n "$1" ] || return 0',
+      '  install -d -m 700 "$(dirname "$2")"',
+      '  (umask 077 && printf \'%s\\n\' "$1" > "$2")',
+      "}",
+      ...lines,
+    ].join("\n"),
+  };
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'"'"'`)}'`;
+}
+
+/**
+ * Environments whose cluster outlives a workflow run and is reachable from a runner: not ci (its
+ * cluster exists only inside its own job) and not dev (a developer's laptop).
+ */
+const standing = (o: WorkflowOptions) => o.environments.filter((e) => e.kind !== "ci" && e.kind !== "dev");
+
+const liveClusters = (o: WorkflowOptions) => {
+  const used = new Set(standing(o).map((e) => e.cluster));
+  return o.clusters.filter((c) => used.has(c.name));
+};
+
+/**
+ * Autoplan: `pull_request` (never `pull_request_target`), so the pull request's code runs with a
+ * read-only checkout and no secret at all; for a fork GitHub makes the token read-only too.
+ */
+function pullRequestWorkflow(o: WorkflowOptions): Record<string, unknown> {
+  return {
+    name: "plinth: pull request",
+    on: {
+      pull_request: { types: ["opened", "synchronize", "reopened", "closed"] },
+      pull_request_review: { types: ["submitted", "dismissed"] },
+    },
+    permissions: {},
+    concurrency: {
+      group: `plinth-pr-${expr("github.event.pull_request.number")}`,
+      "cancel-in-progress": true,
+    },
+    jobs: {
+      autoplan: {
+        name: "Plan the desired state (no credentials)",
+        "runs-on": "ubuntu-latest",
+        "timeout-minutes": 15,
+        permissions: { contents: "read", "pull-requests": "write", checks: "write" },
+        steps: [
+          // Base and head both: the plan compares the environments' desired state between them.
+          checkout({ "fetch-depth": 0 }),
+          {
+            name: actionName(o),
+            uses: o.action,
+            with: { config: o.configPath, "github-token": expr("github.token") },
+          },
+        ],
+      },
+    },
+  };
+}
+
+/**
+ * Comment commands: `issue_comment` runs the default branch's workflow file, so a pull request
+ * cannot change what runs here. A first job without any permission reads which environment the
+ * command names, for the per-environment concurrency group; the second holds the secrets, and
+ * plinth checks the commenter's permission before it evaluates the pull request's config.
+ */
+function commentWorkflow(o: WorkflowOptions): Record<string, unknown> {
+  const envs = o.environments.map((e) => e.name).sort();
+  const kubeconfigs = kubeconfigStep(liveClusters(o));
+  return {
+    name: "plinth: comment",
+    on: { issue_comment: { types: ["created"] } },
+    permissions: {},
+    jobs: {
+      route: {
+        name: "Which environment",
+        if: "github.event.issue.pull_request && startsWith(github.event.comment.body, '/')",
+        "runs-on": "ubuntu-latest",
+        "timeout-minutes": 2,
+        permissions: {},
+        outputs: { group: expr("steps.route.outputs.group") },
+        steps: [
+          {
+            id: "route",
+            name: "Read the command's environment",
+            // The body is data: it reaches the script only through the environment, never spliced in.
+            env: { BODY: expr("github.event.comment.body"), PR: expr("github.event.issue.number") },
+            run: [
+              `known=" ${envs.join(" ")} "`,
+              // GitHub's web editor ends lines with CRLF: the CR would stick to the last word.
+              "read -r first second third _ <<< \"$(printf '%s\\n' \"$BODY\" | head -n 1 | tr -d '\\r')\"",
+              'if [ "$first" = "/plinth" ]; then first="/$second"; second="$third"; fi',
+              'group="pr-$PR"',
+              'case "$first" in',
+              "  /apply|/unlock)",
+              '    if [[ "$known" == *" $second "* ]]; then group="env-$second"; fi',
+              "    ;;",
+              "esac",
+              'echo "group=$group" >> "$GITHUB_OUTPUT"',
+            ].join("\n"),
+          },
+        ],
+      },
+      plinth: {
+        name: "Run the command",
+        needs: "route",
+        "runs-on": "ubuntu-latest",
+        "timeout-minutes": 60,
+        // One apply or unlock per environment at a time (plinth's state lock is the real guard).
+        concurrency: { group: `plinth-${expr("needs.route.outputs.group")}`, "cancel-in-progress": false },
+        permissions: { contents: "read", "pull-requests": "write", checks: "write" },
+        steps: [
+          checkout({ "fetch-depth": 0 }),
+          ...(kubeconfigs ? [kubeconfigs] : []),
+          {
+            name: actionName(o),
+            uses: o.action,
+            env: secretEnv(o),
+            with: {
+              config: o.configPath,
+              "github-token": expr("github.token"),
+              "plan-key": expr("secrets.PLINTH_PLAN_KEY"),
+            },
+          },
+        ],
+      },
+    },
+  };
+}
+
+/** The scheduled drift check: every environment planned against its cluster, one job each. */
+function driftWorkflow(o: WorkflowOptions): Record<string, unknown> {
+  const envs = standing(o).map((e) => e.name);
+  const kubeconfigs = kubeconfigStep(liveClusters(o));
+  return {
+    name: "plinth: drift",
+    on: {
+      schedule: [{ cron: o.driftCron }],
+      workflow_dispatch: {},
+    },
+    permissions: {},
+    jobs: {
+      drift: {
+        name: `Drift of ${expr("matrix.environment")}`,
+        "runs-on": "ubuntu-latest",
+        "timeout-minutes": 30,
+        strategy: { "fail-fast": false, matrix: { environment: envs } },
+        // A newer check of the same environment makes an older one pointless.
+        concurrency: { group: `plinth-drift-${expr("matrix.environment")}`, "cancel-in-progress": true },
+        permissions: { contents: "read", issues: "write" },
+        steps: [
+          checkout(),
+          ...(kubeconfigs ? [kubeconfigs] : []),
+          {
+            name: actionName(o),
+            uses: o.action,
+            env: secretEnv(o),
+            with: {
+              config: o.configPath,
+              "github-token": expr("github.token"),
+              "plan-key": expr("secrets.PLINTH_PLAN_KEY"),
+              environments: expr("matrix.environment"),
+            },
+          },
+        ],
+      },
+    },
+  };
+}
+
+/**
+ * The blueprint's `ci` environment: k3s on the runner (the pinned installer, its sha256 checked),
+ * `plinth apply ci`, and k3s removed again even when apply failed. No secret: the cluster exists
+ * only inside this job, so a pull request's config may run here.
+ */
+function ciWorkflow(o: WorkflowOptions, ci: WorkflowEnvironment): Record<string, unknown> {
+  const cluster = o.clusters.find((c) => c.name === ci.cluster);
+  const kubeconfig = cluster?.kubeconfig ?? `.plinth/kubeconfig/${ci.cluster}.yaml`;
+  return {
+    name: `plinth: ${ci.name} environment`,
+    on: {
+      pull_request: { types: ["opened", "synchronize", "reopened"] },
+      push: { branches: [o.defaultBranch] },
+      workflow_dispatch: {},
+    },
+    permissions: {},
+    jobs: {
+      [ci.name]: {
+        name: `plinth apply ${ci.name} on k3s ${o.k3sVersion}`,
+        "runs-on": "ubuntu-latest",
+        "timeout-minutes": 30,
+        concurrency: {
+          group: `plinth-${ci.name}-${expr("github.event.pull_request.number || github.ref")}`,
+          "cancel-in-progress": true,
+        },
+        permissions: { contents: "read" },
+        steps: [
+          checkout(),
+          {
+            name: `k3s ${o.k3sVersion} (pinned installer, sha256 checked)`,
+            env: {
+              INSTALLER_URL: o.k3sInstaller.url,
+              INSTALLER_SHA256: o.k3sInstaller.sha256,
+              K3S_VERSION: o.k3sVersion,
+              KUBECONFIG_PATH: kubeconfig,
+            },
+            run: [
+              'curl -fsSL --retry 3 -o "$RUNNER_TEMP/k3s-install.sh" "$INSTALLER_URL"',
+              'echo "$INSTALLER_SHA256  $RUNNER_TEMP/k3s-install.sh" | sha256sum -c -',
+              'sudo env INSTALL_K3S_VERSION="$K3S_VERSION" sh "$RUNNER_TEMP/k3s-install.sh" --write-kubeconfig-mode 600',
+              'install -d -m 700 "$(dirname "$KUBECONFIG_PATH")"',
+              'sudo install -m 600 -o "$(id -u)" -g "$(id -g)" /etc/rancher/k3s/k3s.yaml "$KUBECONFIG_PATH"',
+              "sudo k3s kubectl wait --for=condition=Ready node --all --timeout=180s",
+            ].join("\n"),
+          },
+          {
+            name: `${actionName(o)}: apply ${ci.name}`,
+            uses: o.action,
+            with: { config: o.configPath, command: `apply ${ci.name} --yes` },
+          },
+          {
+            name: "Remove k3s",
+            if: "always()",
+            run: "if [ -x /usr/local/bin/k3s-uninstall.sh ]; then sudo /usr/local/bin/k3s-uninstall.sh; fi",
+          },
+        ],
+      },
+    },
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * `plinth init github`: the workflow files it writes, checked by the real actionlint (built from
+ * its Go module by the test bed, ACTIONLINT_BIN, with shellcheck for the `run:` scripts), and its
+ * refusal to overwrite, `--force` and byte-identical re-runs. The action's metadata (action.yml)
+ * is linted with them: the workflows use the action as `./`, so actionlint reads action.yml,
+ * checks the release tree's `runs.main` exists and every `with:` key against its inputs.
+ */
+import { execFile } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { cli, EXAMPLE_PATH, projectWithConfig } from "../helpers/config.js";
+import { root, testbedEnv } from "../testbed/env.js";
+
+const run = promisify(execFile);
+const EXAMPLE = readFileSync(EXAMPLE_PATH, "utf8");
+const PINNED = "acme/plinth@0123456789abcdef0123456789abcdef01234567";
+const FILES = ["plinth-pull-request.yml", "plinth-comment.yml", "plinth-drift.yml", "plinth-ci.yml"];
+
+/** actionlint's verdict on the repository at `cwd` (it finds .github/workflows itself). */
+async function actionlint(cwd: string, ...files: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const r = await run(testbedEnv("ACTIONLINT_BIN"), ["-oneline", "-no-color", ...files], { cwd });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: x.code ?? -1, out: `${x.stdout ?? ""}${x.stderr ?? ""}` };
+  }
+}
+
+/** A git repository with the example config and plinth's action at its root (action.yml + bundle). */
+function repository(): string {
+  const dir = projectWithConfig(EXAMPLE);
+  mkdirSync(join(dir, ".git"));
+  cpSync(join(root, "action.yml"), join(dir, "action.yml"));
+  const main = (parse(readFileSync(join(root, "action.yml"), "utf8")) as { runs: { main: string } }).runs
+    .main;
+  cpSync(join(root, main), join(dir, main));
+  return dir;
+}
+
+const workflow = (dir: string, name: string) =>
+  parse(readFileSync(join(dir, ".github/workflows", name), "utf8")) as {
+    on: Record<string, unknown>;
+    permissions: Record<string, string>;
+    jobs: Record<string, { permissions: Record<string, string>; steps: { uses?: string; env?: object }[] }>;
+  };
+
+beforeAll(() => {
+  if (!existsSync(join(root, "dist/bundle/action.js"))) {
+    throw new Error("dist/bundle/action.js is missing: run npm run build first");
+  }
+});
+
+describe("plinth init github writes workflows that actionlint passes", () => {
+  it("with the action in the repository (./): workflows and action.yml pass, inputs checked", async () => {
+    const dir = repository();
+    const r = await cli(["init", "github", "--action", "./"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    for (const f of FILES) expect(r.stdout).toContain(`wrote     .github/workflows/${f}`);
+    const lint = await actionlint(dir);
+    expect(lint.out).toBe("");
+    expect(lint.code).toBe(0);
+
+    // The check has teeth: an input action.yml does not declare is an error.
+    const path = join(dir, ".github/workflows/plinth-drift.yml");
+    writeFileSync(path, readFileSync(path, "utf8").replace("plan-key:", "plan-keys:"));
+    const bad = await actionlint(dir);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/plinth-drift\.yml:\d+:\d+: input "plan-keys" is not defined in action "plinth"/);
+  });
+
+  it("with the action pinned by commit; plinth's own release workflow", async () => {
+    const dir = repository();
+    const r = await cli(["init", "github", "--action", PINNED], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const lint = await actionlint(dir);
+    expect(lint.out).toBe("");
+    const own = await actionlint(root, ".github/workflows/release-action.yml");
+    expect(own.out).toBe("");
+    expect(own.code).toBe(0);
+  });
+
+  it("least permissions: no secret reaches the pull request's code; every action pinned", async () => {
+    const dir = repository();
+    expect((await cli(["init", "github", "--action", PINNED], dir)).code).toBe(0);
+    const pr = readFileSync(join(dir, ".github/workflows/plinth-pull-request.yml"), "utf8");
+    expect(pr).not.toMatch(/\$\{\{[^}]*secrets\./);
+    expect(pr).not.toMatch(/pull_request_target/);
+    const ci = readFileSync(join(dir, ".github/workflows/plinth-ci.yml"), "utf8");
+    expect(ci).not.toMatch(/\$\{\{[^}]*secrets\./);
+
+    for (const f of FILES) {
+      const w = workflow(dir, f);
+      // Nothing by default at the top; each job names what it needs.
+      expect(w.permissions).toEqual({});
+      for (const job of Object.values(w.jobs)) {
+        expect(job.permissions).toBeDefined();
+        for (const step of job.steps) {
+          if (step.uses && !step.uses.startsWith("./")) expect(step.uses).toMatch(/@[0-9a-f]{40}$/);
+        }
+      }
+    }
+    const comment = workflow(dir, "plinth-comment.yml");
+    expect(comment.jobs.route?.permissions).toEqual({});
+    expect(comment.jobs.plinth?.permissions).toEqual({
+      contents: "read",
+      "pull-requests": "write",
+      checks: "write",
+    });
+    expect(workflow(dir, "plinth-drift.yml").jobs.drift?.permissions).toEqual({
+      contents: "read",
+      issues: "write",
+    });
+    // The secrets the config names (secret.env) reach the live jobs, with the plan key.
+    const live = readFileSync(join(dir, ".github/workflows/plinth-comment.yml"), "utf8");
+    for (const name of ["STAGING_SSH_KEY", "PROD_SSH_KEY", "PLINTH_PLAN_KEY", "CLOUDFLARE_API_TOKEN"]) {
+      expect(live).toContain(`secrets.${name} }}`);
+    }
+    const drift = readFileSync(join(dir, ".github/workflows/plinth-drift.yml"), "utf8");
+    expect(drift).toContain("secrets.PLINTH_PLAN_KEY }}");
+    // Drift covers the standing environments: not ci (its cluster lives in its own job) nor dev.
+    expect(
+      (workflow(dir, "plinth-drift.yml").jobs.drift as unknown as { strategy: unknown }).strategy,
+    ).toEqual({
+      "fail-fast": false,
+      matrix: { environment: ["prod", "staging", "test"] },
+    });
+  });
+});
+
+describe("plinth init github never clobbers", () => {
+  it("re-run is byte-identical and writes nothing", async () => {
+    const dir = repository();
+    expect((await cli(["init", "github", "--action", PINNED], dir)).code).toBe(0);
+    const before = FILES.map((f) => statSync(join(dir, ".github/workflows", f)).mtimeMs);
+    const bytes = FILES.map((f) => readFileSync(join(dir, ".github/workflows", f)));
+    const again = await cli(["init", "github", "--action", PINNED], dir);
+    expect(again.code).toBe(0);
+    for (const f of FILES) expect(again.stdout).toContain(`unchanged .github/workflows/${f}`);
+    expect(FILES.map((f) => statSync(join(dir, ".github/workflows", f)).mtimeMs)).toEqual(before);
+    expect(FILES.map((f) => readFileSync(join(dir, ".github/workflows", f)))).toEqual(bytes);
+  });
+
+  it("refuses a different existing file (exit 2, nothing written), replaces it with --force", async () => {
+    const dir = repository();
+    expect((await cli(["init", "github", "--action", PINNED], dir)).code).toBe(0);
+    const edited = join(dir, ".github/workflows/plinth-comment.yml");
+    writeFileSync(edited, "# mine\n");
+    const missing = join(dir, ".github/workflows/plinth-drift.yml");
+    rmSync(missing);
+
+    const refused = await cli(["init", "github", "--action", PINNED], dir);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(".github/workflows/plinth-comment.yml: exists with other content");
+    expect(refused.stderr).toContain("--force");
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    expect(readFileSync(edited, "utf8")).toBe("# mine\n");
+    // Checked before anything is written: the missing file is not written either.
+    expect(existsSync(missing)).toBe(false);
+
+    const forced = await cli(["init", "github", "--action", PINNED, "--force"], dir);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(readFileSync(edited, "utf8")).toMatch(/^# Written by `plinth init github`/);
+    expect(existsSync(missing)).toBe(true);
+    expect((await actionlint(dir)).out).toBe("");
+  });
+
+  it("bad input: no --action, an unpinned one, an unknown target", async () => {
+    const dir = repository();
+    const none = await cli(["init", "github"], dir);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("plinth init github --action: needs plinth's action pinned by commit");
+    const tag = await cli(["init", "github", "--action", "acme/plinth@v1"], dir);
+    expect(tag.code).toBe(2);
+    expect(tag.stderr).toContain('--action: "acme/plinth@v1" is not an action pinned by commit');
+    const gitlab = await cli(["init", "gitlab", "--action", PINNED], dir);
+    expect(gitlab.code).toBe(2);
+    expect(gitlab.stderr).toContain('cannot initialise "gitlab"');
+    expect(existsSync(join(dir, ".github"))).toBe(false);
+  });
+});
