@@ -10,6 +10,8 @@ const NEEDS_TESTBED = [
   "test/state/unlock.test.ts",
   "test/state/run-state.test.ts",
   "test/vault/**",
+  // actionlint is built by the test bed (ACTIONLINT_BIN)
+  "test/github/workflows.test.ts",
 ];
 /**
  * Outside test/engine but converging cluster-wide objects (kube-system HelmCharts, the
