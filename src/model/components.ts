@@ -30,6 +30,14 @@ export interface ComponentInput {
   clusters: Config["clusters"];
   /** Clusters some environment runs on (those an environment's apply sets up). */
   clustersInUse: ReadonlySet<string>;
+  /** The environment's own `components` (before `defaults` merged in): where a setting was written. */
+  written?: EnvironmentSettings["components"];
+}
+
+/** The config path a component's setting came from: the environment's own, else `defaults`. */
+function sourceOf(input: ComponentInput, id: ComponentId, field: "dependsOn" | "placement"): string {
+  const own = input.written?.[id]?.[field] !== undefined;
+  return `${own ? `environments.${input.env}` : "defaults"}.components.${id}.${field}`;
 }
 
 export function resolveComponents(input: ComponentInput): {
@@ -133,12 +141,16 @@ export function resolveComponents(input: ComponentInput): {
       }
     }
   }
-  diagnostics.push(...checkDependsOn(components, path), ...checkPlacedClusters(components, input, path));
+  diagnostics.push(...checkDependsOn(components, input, path), ...checkPlacedClusters(components, input));
   return { components, diagnostics };
 }
 
 /** An extra dependency on a component that is off would be dropped without a word: refuse it. */
-function checkDependsOn(components: Record<ComponentId, ResolvedComponent>, path: string): Diagnostic[] {
+function checkDependsOn(
+  components: Record<ComponentId, ResolvedComponent>,
+  input: ComponentInput,
+  path: string,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const c of Object.values(components)) {
     if (!c.enabled) continue;
@@ -146,10 +158,13 @@ function checkDependsOn(components: Record<ComponentId, ResolvedComponent>, path
       const target = components[dep];
       if (target.enabled) continue;
       out.push(
-        error(`${c.id} depends on ${dep}, which is off here (${target.reason ?? "disabled"})`, {
-          path: `${path}.${c.id}.dependsOn`,
-          fix: `remove ${dep} from ${c.id}'s dependsOn, or turn ${dep} on (${path}.${dep}.enabled: true)`,
-        }),
+        error(
+          `${c.id} depends on ${dep}, which is off in environment ${input.env} (${target.reason ?? "disabled"})`,
+          {
+            path: sourceOf(input, c.id, "dependsOn"),
+            fix: `remove ${dep} from ${c.id}'s dependsOn, or turn ${dep} on (${path}.${dep}.enabled: true)`,
+          },
+        ),
       );
     }
   }
@@ -164,7 +179,6 @@ function checkDependsOn(components: Record<ComponentId, ResolvedComponent>, path
 function checkPlacedClusters(
   components: Record<ComponentId, ResolvedComponent>,
   input: ComponentInput,
-  path: string,
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const c of Object.values(components)) {
@@ -182,7 +196,7 @@ function checkPlacedClusters(
       error(
         `${c.id} is placed on cluster ${target}, which no environment runs on: nothing would set up ${listed(missing)} there`,
         {
-          path: `${path}.${c.id}.placement.cluster`,
+          path: `${sourceOf(input, c.id, "placement")}.cluster`,
           fix: `put an environment on cluster ${target} (environments.<name>.cluster: "${target}"), or run ${c.id} on this environment's cluster ${input.cluster.name} (remove the placement)`,
         },
       ),

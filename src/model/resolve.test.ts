@@ -185,10 +185,25 @@ describe("dependsOn", () => {
       {
         severity: "error",
         path: "environments.test.components.redis.dependsOn",
-        message: "redis depends on signoz, which is off here (features.observability is off)",
+        message: "redis depends on signoz, which is off in environment test (features.observability is off)",
         fix: "remove signoz from redis's dependsOn, or turn signoz on (environments.test.components.signoz.enabled: true)",
       },
     ]);
+  });
+
+  it("written in defaults, it is named there, once for each environment where the target is off", () => {
+    const config = exampleWith((c) => {
+      c.defaults = { ...c.defaults, components: { redis: { dependsOn: ["signoz"] } } };
+    });
+    const problems = ["dev", "ci", "test", "staging", "prod"].flatMap(
+      (env) => resolveEnvironment(config, env).diagnostics,
+    );
+    expect(problems.map((d) => `${d.path}: ${d.message}`)).toEqual(
+      ["dev", "ci", "test"].map(
+        (env) =>
+          `defaults.components.redis.dependsOn: redis depends on signoz, which is off in environment ${env} (features.observability is off)`,
+      ),
+    );
   });
 
   it("on a component that is on is accepted, and a component that is off may name anything", () => {

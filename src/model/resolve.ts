@@ -89,6 +89,7 @@ export function resolveEnvironment(config: Config, env: string, o: { peers?: boo
     cluster,
     clusters: config.clusters,
     clustersInUse: clustersInUse(config),
+    written: raw.components,
   });
   diagnostics.push(...componentDiagnostics);
 

@@ -375,9 +375,13 @@ describe("bad input gets a clear error, exit 2, nothing written", () => {
     const r = await cli(["validate"], dir);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(
-      "plinth.config.ts: environments.test.components.redis.dependsOn: redis depends on signoz, which is off here (features.observability is off) (remove signoz from redis's dependsOn, or turn signoz on (environments.test.components.signoz.enabled: true))",
+      "plinth.config.ts: environments.test.components.redis.dependsOn: redis depends on signoz, which is off in environment test (features.observability is off) (remove signoz from redis's dependsOn, or turn signoz on (environments.test.components.signoz.enabled: true))",
     );
-    await expectUserError(dir, ["plan", "test", "--offline"], "redis depends on signoz, which is off here");
+    await expectUserError(
+      dir,
+      ["plan", "test", "--offline"],
+      "redis depends on signoz, which is off in environment test",
+    );
   });
 
   it("a component placed on a cluster no environment runs on is refused at validate", async () => {
