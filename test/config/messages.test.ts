@@ -1,6 +1,9 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { validateConfig } from "../../src/config/load.js";
+import { loadConfig, validateConfig } from "../../src/config/load.js";
 import { type Diagnostic, formatDiagnostic, UserError } from "../../src/diagnostics/diagnostic.js";
+import { tempDir } from "../helpers/config.js";
 
 type Raw = { [key: string]: unknown };
 
@@ -182,5 +185,15 @@ describe("the config's messages say what was given, what is expected and the fix
     expect(lines({ environments: {} })).toEqual([
       'plinth.config.ts: environments: has no environment; every command works on one (add one, such as environments: { staging: { cluster: "staging" } })',
     ]);
+  });
+
+  it("a syntax error at the end of the file points at what is still open, not at an empty line", async () => {
+    const dir = tempDir("plinth-messages-");
+    writeFileSync(join(dir, "plinth.config.ts"), 'export default {\n  project: "acme",\n');
+    const e = await loadConfig({ cwd: dir }).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(UserError);
+    expect((e as UserError).message).toBe(
+      'plinth.config.ts:3:1: Expected identifier but found end of file (the file ends before the code does: close every {, [, ( and string still open above (a defineConfig({ ... }) config ends with "});"))',
+    );
   });
 });
