@@ -12,6 +12,7 @@ const NEEDS_TESTBED = [
   "test/vault/**",
   // actionlint is built by the test bed (ACTIONLINT_BIN)
   "test/github/workflows.test.ts",
+  "test/sso/gate.test.ts",
 ];
 /**
  * Outside test/engine but converging cluster-wide objects (kube-system HelmCharts, the
