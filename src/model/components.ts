@@ -14,7 +14,9 @@ const MOVABLE: ReadonlySet<ComponentId> = new Set([
   "openpanel",
   "backstage",
 ]);
-const EXTERNAL_OK: ReadonlySet<ComponentId> = new Set(["postgres", "redis", "clickhouse"]);
+
+/** Components that may be an external managed service instead. */
+export const EXTERNAL_OK: ReadonlySet<ComponentId> = new Set(["postgres", "redis", "clickhouse"]);
 
 /** A component that needs others enabled (anywhere: here, another cluster or managed). */
 const REQUIRES: Partial<Record<ComponentId, ComponentId[]>> = {
@@ -172,32 +174,49 @@ function checkDependsOn(
 }
 
 /**
- * A cluster gets k3s, its cluster-wide components and a Vault connection only from an environment
- * running on it: a component placed on a cluster no environment uses would land on nothing
- * (running a second cluster for one environment is later work).
+ * Plan and apply reach only the environment's own cluster, and a cluster gets k3s, its
+ * cluster-wide components and a Vault connection only from an environment running on it: a
+ * component placed on another cluster would be applied to the wrong one, or land on nothing.
+ * Until plinth deploys across clusters (later work), such a placement is refused.
  */
 function checkPlacedClusters(
   components: Record<ComponentId, ResolvedComponent>,
   input: ComponentInput,
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
+  const { env } = input;
+  const here = input.cluster.name;
   for (const c of Object.values(components)) {
-    if (!c.enabled || c.placement.kind !== "cluster" || input.clustersInUse.has(c.placement.cluster))
-      continue;
+    if (!c.enabled || c.placement.kind !== "cluster") continue;
     const target = c.placement.cluster;
-    const missing = [
-      input.clusters[target]?.type === "k3s-vps" ? "k3s and its helm-controller" : "the helm-controller",
-      ...(components["cert-manager"].enabled ? ["cert-manager"] : []),
-      ...(components["vault-secrets-operator"].enabled
-        ? [`the Vault connection ${c.id}'s VaultAuth needs`]
-        : []),
-    ];
+    const vault = components["vault-secrets-operator"].enabled;
+    const path = `${sourceOf(input, c.id, "placement")}.cluster`;
+    const external = EXTERNAL_OK.has(c.id)
+      ? ', or use a managed service: { external: { url: secret.env("NAME") } }'
+      : "";
+    if (!input.clustersInUse.has(target)) {
+      const missing = [
+        input.clusters[target]?.type === "k3s-vps" ? "k3s and its helm-controller" : "the helm-controller",
+        ...(components["cert-manager"].enabled ? ["cert-manager"] : []),
+        ...(vault ? [`the Vault connection ${c.id}'s VaultAuth needs`] : []),
+      ];
+      out.push(
+        error(
+          `${c.id} is placed on cluster ${target}, which no environment runs on: nothing would set up ${listed(missing)} there`,
+          {
+            path,
+            fix: `run ${c.id} on this environment's cluster ${here} (remove the placement), or put environment ${env} itself on cluster ${target} (environments.${env}.cluster: "${target}")${external}`,
+          },
+        ),
+      );
+      continue;
+    }
     out.push(
       error(
-        `${c.id} is placed on cluster ${target}, which no environment runs on: nothing would set up ${listed(missing)} there`,
+        `${c.id} is placed on cluster ${target}, but plinth plans and applies environment ${env} on its own cluster ${here} only: ${c.id} would land on ${here}, not on ${target}${vault ? `, and on ${target} its VaultAuth would have no connection to ${env}'s Vault` : ""}`,
         {
-          path: `${sourceOf(input, c.id, "placement")}.cluster`,
-          fix: `put an environment on cluster ${target} (environments.<name>.cluster: "${target}"), or run ${c.id} on this environment's cluster ${input.cluster.name} (remove the placement)`,
+          path,
+          fix: `run ${c.id} on cluster ${here} (remove the placement)${external}; a component on another environment's cluster is not supported yet`,
         },
       ),
     );
@@ -235,7 +254,7 @@ function resolvePlacement(
       diagnostics.push(
         error(`${id} cannot be an external managed service`, {
           path,
-          fix: `external endpoints are supported for ${[...EXTERNAL_OK].join(", ")}; place ${id} on a cluster instead`,
+          fix: `external endpoints are supported for ${[...EXTERNAL_OK].join(", ")}; run ${id} on this environment's cluster (remove the placement)`,
         }),
       );
       return here;

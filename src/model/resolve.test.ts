@@ -86,17 +86,31 @@ describe("placement", () => {
     expect(test.components["cnpg-operator"].enabled).toBe(false);
   });
 
-  it("a component may run on another defined cluster", () => {
+  it("a component placed on another environment's cluster is refused: apply reaches only its own", () => {
     const config = exampleWith((c) => {
       c.environments.staging = {
         ...c.environments.staging,
-        components: { signoz: { placement: { cluster: "prod" } } },
+        components: { signoz: { placement: { cluster: "prod" } }, redis: { placement: { cluster: "prod" } } },
       };
     });
-    expect(resolve(config, "staging").components.signoz.placement).toEqual({
-      kind: "cluster",
-      cluster: "prod",
-    });
+    const { environment, diagnostics } = resolveEnvironment(config, "staging");
+    expect(environment?.components.signoz.placement).toEqual({ kind: "cluster", cluster: "prod" });
+    expect(diagnostics).toEqual([
+      {
+        severity: "error",
+        path: "environments.staging.components.redis.placement.cluster",
+        message:
+          "redis is placed on cluster prod, but plinth plans and applies environment staging on its own cluster staging only: redis would land on staging, not on prod, and on prod its VaultAuth would have no connection to staging's Vault",
+        fix: 'run redis on cluster staging (remove the placement), or use a managed service: { external: { url: secret.env("NAME") } }; a component on another environment\'s cluster is not supported yet',
+      },
+      {
+        severity: "error",
+        path: "environments.staging.components.signoz.placement.cluster",
+        message:
+          "signoz is placed on cluster prod, but plinth plans and applies environment staging on its own cluster staging only: signoz would land on staging, not on prod, and on prod its VaultAuth would have no connection to staging's Vault",
+        fix: "run signoz on cluster staging (remove the placement); a component on another environment's cluster is not supported yet",
+      },
+    ]);
   });
 
   it("a placement on a cluster that does not exist is an error naming the field and the clusters", () => {
@@ -137,7 +151,7 @@ describe("placement on a cluster no environment runs on", () => {
         path: "environments.staging.components.signoz.placement.cluster",
         message:
           "signoz is placed on cluster obs, which no environment runs on: nothing would set up k3s and its helm-controller, cert-manager or the Vault connection signoz's VaultAuth needs there",
-        fix: 'put an environment on cluster obs (environments.<name>.cluster: "obs"), or run signoz on this environment\'s cluster staging (remove the placement)',
+        fix: 'run signoz on this environment\'s cluster staging (remove the placement), or put environment staging itself on cluster obs (environments.staging.cluster: "obs")',
       },
     ]);
   });
@@ -155,16 +169,7 @@ describe("placement on a cluster no environment runs on", () => {
     ]);
   });
 
-  it("is accepted once an environment runs on that cluster, and ignored for a component that is off", () => {
-    const used = exampleWith((c) => {
-      c.clusters.obs = obs;
-      c.environments.ops = { kind: "test", cluster: "obs" };
-      c.environments.staging = {
-        ...c.environments.staging,
-        components: { signoz: { placement: { cluster: "obs" } } },
-      };
-    });
-    expect(resolveEnvironment(used, "staging").diagnostics).toEqual([]);
+  it("is ignored for a component that is off", () => {
     const off = exampleWith((c) => {
       c.clusters.obs = obs;
       c.environments.test = {

@@ -3,6 +3,7 @@ import type { ComponentId } from "../config/ids.js";
 import type { Config } from "../config/schema.js";
 import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
 import { activeComponents } from "../graph/graph.js";
+import { EXTERNAL_OK } from "../model/components.js";
 import { formatBytes, parseQuantity } from "../model/quantity.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 
@@ -56,9 +57,13 @@ export function checkCapacity(config: Config, environments: ResolvedEnvironment[
       .join(", ");
     const path = raw?.vps ? `clusters.${cluster}.vps` : `clusters.${cluster}.capacity`;
     const heaviest = top[0];
-    const moveHint = heaviest
-      ? `, or move ${heaviest.id} elsewhere (environments.${heaviest.env}.components.${heaviest.id}.placement) or turn it off`
-      : "";
+    // Only a managed service takes load off a cluster today (placement on another cluster is refused).
+    const where = heaviest && `environments.${heaviest.env}.components.${heaviest.id}`;
+    const moveHint = !heaviest
+      ? ""
+      : EXTERNAL_OK.has(heaviest.id)
+        ? `, or make ${heaviest.id} a managed service (${where}.placement: { external: ... }) or turn it off`
+        : `, or turn ${heaviest.id} off (${where}.enabled: false)`;
     if (needMemory > memory) {
       diagnostics.push(
         error(

@@ -155,7 +155,7 @@ describe("bad input gets a clear error, exit 2, nothing written", () => {
       ["plan", "staging", "--offline"],
       "clusters.staging.vps.memory: cluster staging has 4Gi of memory",
       "signoz 8Gi",
-      "move signoz elsewhere",
+      "or turn signoz off (environments.staging.components.signoz.enabled: false)",
     );
   });
 
@@ -400,7 +400,7 @@ describe("bad input gets a clear error, exit 2, nothing written", () => {
     const r = await cli(["validate"], dir);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(
-      "plinth.config.ts: environments.staging.components.signoz.placement.cluster: signoz is placed on cluster obs, which no environment runs on: nothing would set up the helm-controller, cert-manager or the Vault connection signoz's VaultAuth needs there (put an environment on cluster obs (environments.<name>.cluster: \"obs\"), or run signoz on this environment's cluster staging (remove the placement))",
+      "plinth.config.ts: environments.staging.components.signoz.placement.cluster: signoz is placed on cluster obs, which no environment runs on: nothing would set up the helm-controller, cert-manager or the Vault connection signoz's VaultAuth needs there (run signoz on this environment's cluster staging (remove the placement), or put environment staging itself on cluster obs (environments.staging.cluster: \"obs\"))",
     );
     await expectUserError(dir, ["plan", "staging", "--offline"], "signoz is placed on cluster obs");
   });
