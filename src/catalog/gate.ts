@@ -5,6 +5,7 @@
  */
 import type { ComponentId, ServiceId } from "../config/ids.js";
 import type { ResolvedCluster, ResolvedEnvironment } from "../model/types.js";
+import { clusterEnvironments, clusterHost } from "./cluster.js";
 import { hostOf, labels } from "./objects.js";
 import type { KubeObject } from "./types.js";
 
@@ -92,14 +93,21 @@ export function ssoNamespaceOf(envName: string, cluster: ResolvedCluster): strin
 }
 
 /**
- * Where a component's gate sends its ForwardAuth requests: the environment's own OAuth2-Proxy, or,
- * for a cluster-wide UI (Vault, the dashboard), the cluster's primary environment's, so every
- * environment of the cluster renders the same object. OAuth2-Proxy answers `/` with the sign-in
- * redirect or, signed in, 202 and the X-Auth-Request headers (`--upstream=static://202`).
+ * The environment whose login guards a component's UI: its own, or, for a cluster-wide UI (Vault,
+ * the dashboard), the cluster's primary environment's (the one naming its host), so every
+ * environment of the cluster renders the same objects for it.
  */
-export function gateAddress(env: ResolvedEnvironment, scope: "cluster" | "environment"): string {
-  const owner = scope === "cluster" ? env.cluster.primaryEnvironment : env.name;
-  return `http://${SSO_SERVICE}.${ssoNamespaceOf(owner, env.cluster)}.svc.cluster.local:${SSO_PORT}/`;
+export function gateOwner(env: ResolvedEnvironment, scope: "cluster" | "environment"): ResolvedEnvironment {
+  if (scope === "environment") return env;
+  return clusterEnvironments(env).find((e) => e.name === env.cluster.primaryEnvironment) ?? env;
+}
+
+/**
+ * Where the gate sends its ForwardAuth requests: the owner's OAuth2-Proxy, which answers `/` with
+ * the sign-in redirect or, signed in, 202 and the X-Auth-Request headers (`--upstream=static://202`).
+ */
+export function gateAddress(owner: ResolvedEnvironment): string {
+  return `http://${SSO_SERVICE}.${ssoNamespaceOf(owner.name, owner.cluster)}.svc.cluster.local:${SSO_PORT}/`;
 }
 
 export function middlewareName(component: ComponentId): string {
@@ -137,7 +145,8 @@ export function publishHosts(env: ResolvedEnvironment, o: PublishOptions): KubeO
   const open: Rule[] = [];
   const reasons = new Set<string>();
   for (const route of o.routes) {
-    const host = hostOf(env, route.service);
+    // A cluster-wide UI has one host for the cluster (see clusterHost).
+    const host = o.scope === "cluster" ? clusterHost(env, route.service) : hostOf(env, route.service);
     if (!host) continue;
     const exposure = EXPOSURE[route.service];
     if (exposure.kind === "open") {
@@ -157,7 +166,8 @@ export function publishHosts(env: ResolvedEnvironment, o: PublishOptions): KubeO
       for (const p of exposure.open) reasons.add(`${route.service} ${p.path}: ${p.reason}`);
     }
   }
-  const gate = env.components.sso.enabled && gated.length > 0;
+  const owner = gateOwner(env, o.scope);
+  const gate = owner.components.sso.enabled && gated.length > 0;
   const middleware = middlewareName(o.component);
   const out: KubeObject[] = [];
   if (gate) {
@@ -167,22 +177,18 @@ export function publishHosts(env: ResolvedEnvironment, o: PublishOptions): KubeO
       metadata: { name: middleware, namespace: o.namespace, labels: labels(env, o.component) },
       spec: {
         forwardAuth: {
-          address: gateAddress(env, o.scope),
+          address: gateAddress(owner),
           authResponseHeaders: [...AUTH_RESPONSE_HEADERS],
         },
       },
     });
   }
   if (gated.length) {
-    out.push(
-      ingress(
-        env,
-        o,
-        o.name,
-        gated,
-        gate ? { [MIDDLEWARES_ANNOTATION]: middlewareRef(o.namespace, middleware) } : {},
-      ),
-    );
+    // Without the gate the Ingress still says why it is open, so no Ingress is open silently.
+    const annotations = gate
+      ? { [MIDDLEWARES_ANNOTATION]: middlewareRef(o.namespace, middleware) }
+      : { [OPEN_ANNOTATION]: ungatedReason(owner) };
+    out.push(ingress(env, o, o.name, gated, annotations));
   }
   if (open.length) {
     out.push(ingress(env, o, `${o.name}-open`, open, { [OPEN_ANNOTATION]: [...reasons].join("; ") }));
@@ -228,4 +234,52 @@ function ingress(
     // TLS from Traefik's default certificate (the wildcard), as the charts' Ingresses had it.
     spec: { ingressClassName: "traefik", rules, tls: [{ hosts: [...new Set(rules.map((r) => r.host))] }] },
   };
+}
+
+/** Why a human UI has no login: a local environment, or no sso settings where it is public. */
+export function ungatedReason(owner: ResolvedEnvironment): string {
+  return owner.publicHosts
+    ? `a human UI without a login: ${owner.name} has no sso settings (README "SSO")`
+    : `${owner.name} serves on localhost only: no login in front of its UIs`;
+}
+
+/** How one host is reached, for `plinth domains` and `plinth status`. */
+export interface HostAccess {
+  service: ServiceId;
+  host: string;
+  /** `gated`: behind the login except the `open` paths; `open`: no login, for `reason`. */
+  access: "gated" | "open";
+  reason: string;
+  /** Paths of a gated host left open, each with its reason. */
+  open: readonly OpenPath[];
+  /** Where an anonymous visitor of a gated host is sent (the login host). */
+  login?: string;
+}
+
+/** Every host of the environment with its access and why, in host-table order. */
+export function hostAccess(env: ResolvedEnvironment): HostAccess[] {
+  const out: HostAccess[] = [];
+  for (const [service, entry] of Object.entries(env.hosts) as [
+    ServiceId,
+    NonNullable<ResolvedEnvironment["hosts"][ServiceId]>,
+  ][]) {
+    const exposure = EXPOSURE[service];
+    const base = { service, host: entry.host };
+    if (exposure.kind === "open") {
+      out.push({ ...base, access: "open", reason: exposure.reason, open: [] });
+      continue;
+    }
+    const owner = gateOwner(env, entry.scope);
+    const login = hostOf(owner, "sso");
+    if (!owner.components.sso.enabled || !owner.sso || !login) {
+      out.push({ ...base, access: "open", reason: ungatedReason(owner), open: [] });
+      continue;
+    }
+    const who =
+      owner.sso.provider === "github"
+        ? `GitHub org ${owner.sso.org}${owner.sso.teams.length ? `, teams ${owner.sso.teams.join(", ")}` : ""}`
+        : `groups ${owner.sso.allowedGroups.join(", ")} at ${owner.sso.issuer}`;
+    out.push({ ...base, access: "gated", reason: `login at ${login} (${who})`, open: exposure.open, login });
+  }
+  return out;
 }

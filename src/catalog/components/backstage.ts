@@ -1,5 +1,6 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { helmChart, hostOf, namespaceOf } from "../objects.js";
+import { publishHosts } from "../gate.js";
+import { helmChart, namespaceOf } from "../objects.js";
 import { ownerSecretName } from "../postgres-cluster.js";
 import type { Component } from "../types.js";
 import { CHARTS, IMAGES } from "../versions.js";
@@ -23,7 +24,6 @@ export const backstage: Component = {
   stateful: false,
   namespace,
   objects(env) {
-    const host = hostOf(env, "backstage");
     const pg = businessPostgresOptions(env);
     return [
       helmChart(env, "backstage", {
@@ -44,10 +44,16 @@ export const backstage: Component = {
             ],
             resources: { requests: { memory: "512Mi", cpu: "100m" } },
           },
-          ingress: host
-            ? { enabled: true, className: "traefik", host, tls: { enabled: true } }
-            : { enabled: false },
+          // plinth's own Ingress (below) carries the SSO gate.
+          ingress: { enabled: false },
         },
+      }),
+      ...publishHosts(env, {
+        component: "backstage",
+        scope: "environment",
+        namespace: namespace(env),
+        name: "backstage",
+        routes: [{ service: "backstage", backend: { name: `backstage-${env.name}`, port: 7007 } }],
       }),
     ];
   },

@@ -1,4 +1,4 @@
-import { clusterHost } from "../cluster.js";
+import { publishHosts } from "../gate.js";
 import { helmChart, namespaceOf } from "../objects.js";
 import type { Component } from "../types.js";
 import { CHARTS } from "../versions.js";
@@ -18,8 +18,7 @@ export const dashboard: Component = {
   stateful: false,
   namespace: (env) => namespaceOf(env, "dashboard", "platform"),
   objects(env) {
-    // One chart per cluster, so one host: the primary environment's (see clusterHost).
-    const host = clusterHost(env, "dashboard");
+    const ns = namespaceOf(env, "dashboard", "platform");
     return [
       helmChart(env, "dashboard", {
         name: "dashboard",
@@ -30,15 +29,17 @@ export const dashboard: Component = {
           replicaCount: 1,
           // Users sign in with a service-account token; no cluster-admin binding by default.
           clusterRoleBinding: { create: false },
-          ingress: host
-            ? {
-                enabled: true,
-                ingressClassName: "traefik",
-                hosts: [{ host, paths: [{ path: "/", type: "Prefix" }] }],
-                tls: [{ hosts: [host] }],
-              }
-            : { enabled: false },
+          // plinth's own Ingress (below) carries the SSO gate; the chart's would not.
+          ingress: { enabled: false },
         },
+      }),
+      // One chart per cluster, so one host: the primary environment's (see clusterHost).
+      ...publishHosts(env, {
+        component: "dashboard",
+        scope: "cluster",
+        namespace: ns,
+        name: "dashboard",
+        routes: [{ service: "dashboard", backend: { name: "dashboard-headlamp", port: 80 } }],
       }),
     ];
   },

@@ -1,4 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { publishHosts } from "../gate.js";
 import { hostOf, labels, namespace, namespaceOf } from "../objects.js";
 import type { Component, KubeObject } from "../types.js";
 import { IMAGES, KUBERO_OPERATOR_MANIFEST } from "../versions.js";
@@ -7,7 +8,6 @@ const SECRET = "kubero-secrets";
 
 function kuberoResource(env: ResolvedEnvironment): KubeObject {
   const ns = namespaceOf(env, "kubero", "kubero");
-  const ui = hostOf(env, "kubero");
   const [repository, tag] = IMAGES.kubero.split(":");
   return {
     apiVersion: "application.kubero.dev/v1alpha1",
@@ -17,14 +17,8 @@ function kuberoResource(env: ResolvedEnvironment): KubeObject {
       replicaCount: 1,
       image: { repository, tag, pullPolicy: "IfNotPresent" },
       resources: { requests: { memory: "256Mi", cpu: "100m" } },
-      ingress: ui
-        ? {
-            enabled: true,
-            className: "traefik",
-            hosts: [{ host: ui, paths: [{ path: "/", pathType: "ImplementationSpecific" }] }],
-            tls: [{ hosts: [ui] }],
-          }
-        : { enabled: false },
+      // plinth's own Ingresses (kuberoIngresses): the UI behind the SSO gate, webhooks open.
+      ingress: { enabled: false },
       kubero: {
         // Apps deployed through Kubero land in the environment's apps namespace (phase 999).
         namespace: ns,
@@ -39,6 +33,21 @@ function kuberoResource(env: ResolvedEnvironment): KubeObject {
   };
 }
 
+/** The UI (kcloud) and API (kapi) hosts, both served by Kubero's one server (`kubero:2000`). */
+function kuberoIngresses(env: ResolvedEnvironment): KubeObject[] {
+  const backend = { name: "kubero", port: 2000 };
+  return publishHosts(env, {
+    component: "kubero",
+    scope: "environment",
+    namespace: namespaceOf(env, "kubero", "kubero"),
+    name: "kubero",
+    routes: [
+      { service: "kubero", backend },
+      { service: "kubero-api", backend },
+    ],
+  });
+}
+
 /** Phase 1.2: Kubero, the PaaS (operator + `Kubero` resource + its secret) deploying apps into `apps`. */
 export const kubero: Component = {
   id: "kubero",
@@ -51,7 +60,11 @@ export const kubero: Component = {
   stateful: false,
   namespace: (env) => namespaceOf(env, "kubero", "kubero"),
   // Apps deployed through Kubero (phase 999) land in the environment's apps namespace.
-  objects: (env) => [namespace(env.namespaces.apps, labels(env, "kubero")), kuberoResource(env)],
+  objects: (env) => [
+    namespace(env.namespaces.apps, labels(env, "kubero")),
+    kuberoResource(env),
+    ...kuberoIngresses(env),
+  ],
   external: () => [
     {
       provider: "manifest",

@@ -1,4 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { publishHosts } from "../gate.js";
 import { hostOf, labels, namespaceOf } from "../objects.js";
 import { ownerSecretName } from "../postgres-cluster.js";
 import type { Component, KubeObject } from "../types.js";
@@ -69,39 +70,17 @@ function workload(env: ResolvedEnvironment, part: Part): KubeObject[] {
 }
 
 function ingress(env: ResolvedEnvironment): KubeObject[] {
-  const rules = (
-    [
-      ["openpanel", "openpanel-dashboard"],
-      ["openpanel-api", "openpanel-api"],
-    ] as const
-  ).flatMap(([service, backend]) => {
-    const host = hostOf(env, service);
-    return host
-      ? [
-          {
-            host,
-            http: {
-              paths: [
-                {
-                  path: "/",
-                  pathType: "Prefix",
-                  backend: { service: { name: backend, port: { name: "http" } } },
-                },
-              ],
-            },
-          },
-        ]
-      : [];
+  // The dashboard behind the SSO gate; the event API open to the product's visitors (catalog/gate.ts).
+  return publishHosts(env, {
+    component: "openpanel",
+    scope: "environment",
+    namespace: namespace(env),
+    name: "openpanel",
+    routes: [
+      { service: "openpanel", backend: { name: "openpanel-dashboard", port: "http" } },
+      { service: "openpanel-api", backend: { name: "openpanel-api", port: "http" } },
+    ],
   });
-  if (rules.length === 0) return [];
-  return [
-    {
-      apiVersion: "networking.k8s.io/v1",
-      kind: "Ingress",
-      metadata: { name: "openpanel", namespace: namespace(env), labels: labels(env, "openpanel") },
-      spec: { ingressClassName: "traefik", rules, tls: [{ hosts: rules.map((r) => r.host) }] },
-    },
-  ];
 }
 
 /** Phase 3.2: OpenPanel (api, dashboard, worker) on the environment's PostgreSQL, Redis and ClickHouse. */

@@ -1,6 +1,7 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { runsHere } from "../cluster.js";
-import { helmChart, hostOf, namespaceOf, STORAGE_CLASS } from "../objects.js";
+import { publishHosts } from "../gate.js";
+import { helmChart, namespaceOf, STORAGE_CLASS } from "../objects.js";
 import type { Component } from "../types.js";
 import { CHARTS } from "../versions.js";
 import { clickhouseOperatorChart, clickhouseOperatorSecret } from "./clickhouse.js";
@@ -19,16 +20,6 @@ export function signozValuesSecret(env: ResolvedEnvironment): string {
  */
 function operatorFirst(env: ResolvedEnvironment): boolean {
   return !runsHere(env, "clickhouse");
-}
-
-function ingress(host: string | undefined, port: number): Record<string, unknown> {
-  if (!host) return { enabled: false };
-  return {
-    enabled: true,
-    className: "traefik",
-    hosts: [{ host, paths: [{ path: "/", pathType: "ImplementationSpecific", port }] }],
-    tls: [{ hosts: [host] }],
-  };
 }
 
 function namespace(env: ResolvedEnvironment): string {
@@ -69,9 +60,10 @@ export const signoz: Component = {
         // global one is set.
         global: { storageClass: STORAGE_CLASS },
         clickhouse: { persistence: { size: env.storage.signoz } },
-        signoz: { ingress: ingress(hostOf(env, "signoz"), 8080) },
+        // plinth's own Ingresses (objects below): the UI behind the SSO gate, OTLP ingest open.
+        signoz: { ingress: { enabled: false } },
         otelCollector: {
-          ingress: ingress(hostOf(env, "otel-collector"), 4318),
+          ingress: { enabled: false },
           // The chart serves its health_check extension (13133) to the pod's probes only; on the
           // Service too, plinth's health check reaches it through the API server's service proxy.
           ports: {
@@ -80,6 +72,16 @@ export const signoz: Component = {
         },
       },
       valuesSecrets: [{ name: signozValuesSecret(env), keys: ["values.yaml"] }],
+    }),
+    ...publishHosts(env, {
+      component: "signoz",
+      scope: "environment",
+      namespace: namespace(env),
+      name: "signoz",
+      routes: [
+        { service: "signoz", backend: { name: `signoz-${env.name}`, port: 8080 } },
+        { service: "otel-collector", backend: { name: `signoz-${env.name}-otel-collector`, port: 4318 } },
+      ],
     }),
   ],
   secrets: (env) => [

@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { clusterHost } from "../cluster.js";
+import { publishHosts } from "../gate.js";
 import { helmChart, namespaceOf } from "../objects.js";
 import { ownerSecretName } from "../postgres-cluster.js";
 import type { Component, SecretSpec } from "../types.js";
@@ -54,8 +54,6 @@ export function vaultConfig(env: ResolvedEnvironment): string {
 }
 
 function values(env: ResolvedEnvironment): Record<string, unknown> {
-  // One Vault per cluster, so one host: the primary environment's (see clusterHost).
-  const host = clusterHost(env, "vault");
   const openbao = env.vaultEngine === "openbao";
   const storageEnv = openbao ? "BAO_PG_CONNECTION_URL" : "VAULT_PG_CONNECTION_URL";
   return {
@@ -81,15 +79,8 @@ function values(env: ResolvedEnvironment): Record<string, unknown> {
           : []),
       ],
       resources: { requests: { memory: "256Mi", cpu: "100m" }, limits: { memory: "256Mi" } },
-      ingress: host
-        ? {
-            enabled: true,
-            ingressClassName: "traefik",
-            pathType: "Prefix",
-            hosts: [{ host, paths: [] }],
-            tls: [{ hosts: [host] }],
-          }
-        : { enabled: false },
+      // plinth's own Ingresses (objects below): `/ui` behind the SSO gate, the `/v1` API open.
+      ingress: { enabled: false },
     },
     ui: { enabled: true },
   };
@@ -113,6 +104,14 @@ export const vault: Component = {
       targetNamespace: namespaceOf(env, "vault", "platform"),
       stateful: true,
       values: values(env),
+    }),
+    // One Vault per cluster, so one host: the primary environment's (see clusterHost).
+    ...publishHosts(env, {
+      component: "vault",
+      scope: "cluster",
+      namespace: namespaceOf(env, "vault", "platform"),
+      name: "vault",
+      routes: [{ service: "vault", backend: { name: vaultService(env).name, port: VAULT_PORT } }],
     }),
   ],
   secrets(env): SecretSpec[] {
