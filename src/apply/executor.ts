@@ -1,11 +1,12 @@
 import { labels } from "../catalog/objects.js";
 import type { KubeObject, ManifestSource, SecretSpec } from "../catalog/types.js";
-import type { ComponentId } from "../config/ids.js";
+import { COMPONENT_IDS, type ComponentId } from "../config/ids.js";
 import { error, throwIfErrors, UserError } from "../diagnostics/diagnostic.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import type { DesiredComponent } from "../plan/desired.js";
+import type { HandOver } from "../plan/live.js";
 import type { Change, Plan, PlanComponent } from "../plan/plan.js";
-import { isMember, PART_OF, withMembership } from "../providers/kubernetes/applyset.js";
+import { applySetId, isMember, PART_OF, withMembership } from "../providers/kubernetes/applyset.js";
 import { readParent, recordOf, shrinkParent, widenParent } from "../providers/kubernetes/applyset-parent.js";
 import { apiError } from "../providers/kubernetes/errors.js";
 import { checkable, healthWait } from "../providers/kubernetes/health.js";
@@ -429,11 +430,28 @@ async function helmJobHash(o: ExecuteOptions, chart: KubeObject): Promise<string
     ?.template?.metadata?.annotations?.[CONFIG_HASH];
 }
 
-/** Kept data leaves the ApplySet: plinth stops owning it, nothing is deleted. */
+/**
+ * Kept data leaves the ApplySet: plinth stops owning it, nothing is deleted. An object another
+ * deployed environment of the cluster wants moves into that environment's ApplySet instead, so its
+ * plan stays at zero. Only the holder's labels move, recomputed here from the heir's name (a saved
+ * plan's copy of them is not trusted).
+ */
 async function release(o: ExecuteOptions, ch: Change): Promise<void> {
   const ref = parseIdentity(ch.id ?? "");
   const live = await o.kube.read(ref);
   if (!live || !isMember(live, o.ctx.env)) return;
+  const heir = (ch.spec as { handOver?: HandOver }).handOver;
+  if (heir && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(heir.env) && heir.env !== o.ctx.env) {
+    const component = heir.labels["plinth.dev/component"];
+    await o.kube.setLabels(ref, {
+      [PART_OF]: applySetId(heir.env),
+      "plinth.dev/environment": heir.env,
+      ...(component && (COMPONENT_IDS as readonly string[]).includes(component)
+        ? { "plinth.dev/component": component }
+        : {}),
+    });
+    return;
+  }
   await o.kube.removeLabel(ref, PART_OF);
 }
 

@@ -10,7 +10,7 @@ import { type DnsStep, dnsChange, withDns } from "./dns.js";
 import { livePlan } from "./live.js";
 import { changesMoved, movedSince } from "./moved.js";
 import type { Plan } from "./plan.js";
-import { clusterPeers, wantedByPeers } from "./shared.js";
+import { clusterPeers, type PeerClaim, wantedByPeers } from "./shared.js";
 import { inspectForPlan, vaultMovedSince, withVault } from "./vault.js";
 
 /**
@@ -63,7 +63,7 @@ export async function composePlan(target: PlanTarget, o: ComposeOptions = {}): P
  * What the other environments of this cluster that are deployed (their ApplySet parent exists)
  * want: this environment's deletions keep it. None without peers, at no cost to the plan.
  */
-async function deployedPeers(target: PlanTarget): Promise<Map<string, string[]>> {
+async function deployedPeers(target: PlanTarget): Promise<Map<string, PeerClaim[]>> {
   const peers = clusterPeers(target.config, target.env);
   const deployed = new Set<string>();
   await Promise.all(

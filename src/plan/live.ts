@@ -16,9 +16,16 @@ import { mapLimit } from "../util/pool.js";
 import { planChange } from "./change.js";
 import type { DesiredComponent } from "./desired.js";
 import { type Change, finishPlan, type Plan, type PlanComponent, planComponent } from "./plan.js";
+import type { PeerClaim } from "./shared.js";
+
+/** A kept object moving into a peer environment's ApplySet (destroy, or a component it no longer runs). */
+export interface HandOver {
+  env: string;
+  labels: Record<string, string>;
+}
 
 /** Kinds that hold data (or the credentials to it): deleted only with --delete-data. */
-const DATA_KINDS = new Set([
+export const DATA_KINDS: ReadonlySet<string> = new Set([
   "postgresql.cnpg.io/v1/Cluster",
   "database.arangodb.com/v1/ArangoDeployment",
   "clickhouse.altinity.com/v1/ClickHouseInstallation",
@@ -36,7 +43,7 @@ export interface LivePlanOptions {
   destroy?: boolean;
   deleteData?: boolean;
   /** Identities that other deployed environments of the cluster want: never deleted from here. */
-  wantedByPeers?: Promise<Map<string, string[]>>;
+  wantedByPeers?: Promise<Map<string, PeerClaim[]>>;
 }
 
 /**
@@ -70,7 +77,7 @@ export async function livePlan(
       );
       const secretChanges = await mapLimit(secrets, 4, (s) => planSecret(kube, node.id, s, o.ctx));
       for (const c of [...changes, ...secretChanges]) wanted.add(c.id);
-      const peers = (await o.wantedByPeers) ?? new Map<string, string[]>();
+      const peers = (await o.wantedByPeers) ?? new Map<string, PeerClaim[]>();
       // External steps: a remote operator manifest is fetched and server-side applied on every apply
       // (pinned, so a no-op once converged); k3s over SSH belongs to the bootstrap step.
       const external: Change[] = o.destroy
@@ -139,29 +146,37 @@ async function listOwned(o: LivePlanOptions, desired: DesiredComponent[]): Promi
   return [...a, ...b];
 }
 
-/** Labels that only say which environment holds an object: the rest must match to leave it there. */
-const OWNERSHIP_LABELS = [`metadata.labels.${PART_OF}`, "metadata.labels.plinth.dev/environment"];
+/**
+ * Labels that only say which environment (and which of its components) holds an object: the rest
+ * must match to leave it there. A namespace two environments share may be first used by another
+ * component in each (`platform`: the dashboard where there is no platform PostgreSQL).
+ */
+const OWNERSHIP_LABELS = [
+  `metadata.labels.${PART_OF}`,
+  "metadata.labels.plinth.dev/environment",
+  "metadata.labels.plinth.dev/component",
+];
 
 /**
  * An object another deployed environment of the cluster holds and renders exactly as this one
  * does: left to it (a no-op), instead of taken over on every apply of either environment.
  */
-function leftToPeer(c: Change, peers: Map<string, string[]>): Change {
+function leftToPeer(c: Change, peers: Map<string, PeerClaim[]>): Change {
   if (c.action !== "adopt" || !c.id) return c;
   const diff = c.diff ?? [];
   const holder = peers
     .get(c.id)
-    ?.find((peer) => diff.some((d) => d.path === OWNERSHIP_LABELS[0] && d.before === applySetId(peer)));
+    ?.find((peer) => diff.some((d) => d.path === OWNERSHIP_LABELS[0] && d.before === applySetId(peer.env)));
   if (!holder || !diff.every((d) => OWNERSHIP_LABELS.includes(d.path))) return c;
   const { diff: _diff, ...rest } = c;
-  return { ...rest, action: "no-op", detail: `shared: held by environment ${holder} on this cluster` };
+  return { ...rest, action: "no-op", detail: `shared: held by environment ${holder.env} on this cluster` };
 }
 
 function planDeletions(
   owned: Obj[],
   wanted: Set<string>,
   deleteData: boolean,
-  peers: Map<string, string[]>,
+  peers: Map<string, PeerClaim[]>,
 ): Map<ComponentId, Change[]> {
   const out = new Map<ComponentId, Change[]>();
   const keptNamespaces = new Set<string>();
@@ -179,6 +194,9 @@ function planDeletions(
       ? (label as ComponentId)
       : "k3s";
     const sharedWith = peers.get(identityOf(ref));
+    // The first peer that wants it takes it into its ApplySet: its plan stays at zero, and its own
+    // destroy (or prune) is what removes it later.
+    const heir = sharedWith?.[0];
     const keep = kept(live) || (ref.kind === "Namespace" && keptNamespaces.has(ref.name));
     // Already going away (an interrupted destroy): apply sends no second delete, it waits.
     const dying = !keep && isTerminating(live);
@@ -190,19 +208,36 @@ function planDeletions(
       kind: ref.kind,
       name: ref.name,
       ...(ref.namespace ? { namespace: ref.namespace } : {}),
-      detail: sharedWith
-        ? `kept: environment ${sharedWith.join(", ")} on this cluster also uses it; released from this environment's ownership`
+      detail: heir
+        ? `kept: environment ${sharedWith.map((p) => p.env).join(", ")} on this cluster also uses it; handed over to environment ${heir.env}`
         : keep
           ? "kept: holds data; released from plinth's ownership (delete it with --delete-data)"
           : dying
             ? `already being deleted (${deletionProbe(live).status}); apply waits until it is gone`
             : "no longer desired",
-      spec: { release: keep, ...(dying ? { terminating: true } : {}) },
+      spec: {
+        release: keep,
+        ...(heir ? { handOver: handOver(heir) } : {}),
+        ...(dying ? { terminating: true } : {}),
+      },
       ...(live.metadata?.resourceVersion ? { liveVersion: live.metadata.resourceVersion } : {}),
     };
     out.set(component, [...(out.get(component) ?? []), change]);
   }
   return out;
+}
+
+/** The labels that move an object into a peer's ApplySet, as that peer renders them. */
+function handOver(heir: PeerClaim): HandOver {
+  const component = heir.labels["plinth.dev/component"];
+  return {
+    env: heir.env,
+    labels: {
+      [PART_OF]: applySetId(heir.env),
+      "plinth.dev/environment": heir.env,
+      ...(component ? { "plinth.dev/component": component } : {}),
+    },
+  };
 }
 
 /** How a plan says that a create waits for a deletion in progress. */

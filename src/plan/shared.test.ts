@@ -34,14 +34,21 @@ describe("environments sharing a cluster", () => {
   it("peers are the config's other environments on the same cluster, with what they render", () => {
     const peers = clusterPeers(shared, resolve(shared, "staging"));
     expect([...peers.keys()]).toEqual(["prod"]);
-    expect(peers.get("prod")).toContain("kubernetes:helm.cattle.io/v1:HelmChart:kube-system/cnpg-operator");
+    expect(
+      peers.get("prod")?.get("kubernetes:helm.cattle.io/v1:HelmChart:kube-system/cnpg-operator"),
+    ).toMatchObject({
+      "plinth.dev/environment": "prod",
+      "plinth.dev/component": "cnpg-operator",
+    });
     expect(clusterPeers(shared, resolve(shared, "ci")).size).toBe(0);
   });
 
-  it("only deployed peers keep objects", () => {
+  it("only deployed peers keep objects, each with the labels it renders on them (for the hand-over)", () => {
     const peers = clusterPeers(shared, resolve(shared, "staging"));
     const id = "kubernetes:helm.cattle.io/v1:HelmChart:kube-system/cnpg-operator";
-    expect(wantedByPeers(peers, () => true).get(id)).toEqual(["prod"]);
+    expect(wantedByPeers(peers, () => true).get(id)).toEqual([
+      { env: "prod", labels: expect.objectContaining({ "plinth.dev/environment": "prod" }) },
+    ]);
     expect(wantedByPeers(peers, () => false).size).toBe(0);
   });
 

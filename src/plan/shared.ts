@@ -5,6 +5,7 @@
  * would take it from the others, and with an operator's chart its CRDs and the databases they hold.
  */
 import { parse } from "yaml";
+import { labels } from "../catalog/objects.js";
 import type { KubeObject } from "../catalog/types.js";
 import type { Config } from "../config/schema.js";
 import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
@@ -14,33 +15,49 @@ import type { ResolvedEnvironment } from "../model/types.js";
 import { identityOf, refOf } from "../providers/kubernetes/identity.js";
 import { desiredComponents } from "./desired.js";
 
-/** The other environments of the config on the same cluster, each with the identities it wants. */
-export function clusterPeers(config: Config, env: ResolvedEnvironment): Map<string, Set<string>> {
-  const peers = new Map<string, Set<string>>();
-  for (const name of Object.keys(config.environments)) {
+/** What a peer environment wants of an object: its identity, with the labels the peer renders on it. */
+export type PeerWants = Map<string, Record<string, string>>;
+
+/** A deployed peer that wants an object, and the labels it renders on it. */
+export interface PeerClaim {
+  env: string;
+  labels: Record<string, string>;
+}
+
+/** The other environments of the config on the same cluster, each with the objects it wants. */
+export function clusterPeers(config: Config, env: ResolvedEnvironment): Map<string, PeerWants> {
+  const peers = new Map<string, PeerWants>();
+  for (const name of Object.keys(config.environments).sort()) {
     if (name === env.name) continue;
     const { environment: peer } = resolveEnvironment(config, name);
     if (!peer || peer.cluster.name !== env.cluster.name) continue;
-    const wanted = new Set<string>();
+    const wanted: PeerWants = new Map();
     for (const d of desiredComponents(peer, buildGraph(peer))) {
-      for (const o of d.objects) wanted.add(identityOf(refOf(o)));
+      for (const o of d.objects) wanted.set(identityOf(refOf(o)), o.metadata.labels ?? {});
       for (const s of d.secrets)
-        wanted.add(identityOf({ apiVersion: "v1", kind: "Secret", name: s.name, namespace: s.namespace }));
+        wanted.set(
+          identityOf({ apiVersion: "v1", kind: "Secret", name: s.name, namespace: s.namespace }),
+          labels(peer, d.id),
+        );
     }
     peers.set(name, wanted);
   }
   return peers;
 }
 
-/** Identity → the deployed peers that want it: what this environment's deletions must keep. */
+/**
+ * Identity → the deployed peers that want it (in name order): what this environment's deletions
+ * must keep, and hand over to the first of them, so its ApplySet owns the object from then on.
+ */
 export function wantedByPeers(
-  peers: Map<string, Set<string>>,
+  peers: Map<string, PeerWants>,
   deployed: (name: string) => boolean,
-): Map<string, string[]> {
-  const out = new Map<string, string[]>();
+): Map<string, PeerClaim[]> {
+  const out = new Map<string, PeerClaim[]>();
   for (const [name, wanted] of peers) {
     if (!deployed(name)) continue;
-    for (const id of wanted) out.set(id, [...(out.get(id) ?? []), name]);
+    for (const [id, objectLabels] of wanted)
+      out.set(id, [...(out.get(id) ?? []), { env: name, labels: objectLabels }]);
   }
   return out;
 }

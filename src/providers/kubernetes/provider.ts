@@ -272,6 +272,13 @@ export class KubernetesProvider {
     )) as Obj;
   }
 
+  /** Sets labels with a JSON merge patch (ownership handed to another ApplySet; nothing else changes). */
+  async setLabels(ref: ObjectRef, labels: Record<string, string>): Promise<void> {
+    await withRetry(`hand over ${displayName(ref)}`, () =>
+      this.o.api.mergePatch(ref, { metadata: { labels } }, FIELD_MANAGER),
+    );
+  }
+
   /** Removes one label with a JSON merge patch (ownership release; not a field plinth applies). */
   async removeLabel(ref: ObjectRef, label: string): Promise<void> {
     await withRetry(`release ${displayName(ref)}`, () =>
