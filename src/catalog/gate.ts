@@ -185,7 +185,7 @@ export function publishHosts(env: ResolvedEnvironment, o: PublishOptions): KubeO
   }
   if (gated.length) {
     // Without the gate the Ingress still says why it is open, so no Ingress is open silently.
-    const annotations = gate
+    const annotations: Record<string, string> = gate
       ? { [MIDDLEWARES_ANNOTATION]: middlewareRef(o.namespace, middleware) }
       : { [OPEN_ANNOTATION]: ungatedReason(owner) };
     out.push(ingress(env, o, o.name, gated, annotations));
