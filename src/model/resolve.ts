@@ -1,4 +1,4 @@
-import { ENVIRONMENT_KINDS, type EnvironmentKind } from "../config/ids.js";
+import { ENVIRONMENT_KINDS, type EnvironmentKind, type ServiceId } from "../config/ids.js";
 import type { Config, EnvironmentSettings } from "../config/schema.js";
 import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
 import { resolveComponents } from "./components.js";
@@ -6,7 +6,7 @@ import { resolveDomains } from "./domains.js";
 import { KIND_RANK, PRESETS } from "./presets.js";
 import { parseQuantity } from "./quantity.js";
 import { resolveSso } from "./sso.js";
-import type { Namespaces, ResolvedCluster, ResolvedEnvironment } from "./types.js";
+import type { HostEntry, Namespaces, ResolvedCluster, ResolvedEnvironment } from "./types.js";
 
 export interface Resolution {
   environment?: ResolvedEnvironment;
@@ -155,7 +155,16 @@ export function resolveEnvironment(config: Config, env: string, o: { peers?: boo
     ),
   };
   // What the catalog renders one object for the whole cluster from (catalog/cluster.ts).
-  if (o.peers !== false) environment.peers = peersOf(config, env, cluster);
+  if (o.peers !== false) {
+    environment.peers = peersOf(config, env, cluster);
+    // A service the whole cluster shares (Vault, the dashboard, the k3s API) has one host, the
+    // primary environment's: another environment with other zones would name one nothing serves.
+    const primary = environment.peers.find((p) => p.name === cluster.primaryEnvironment);
+    for (const [id, entry] of Object.entries(environment.hosts) as [ServiceId, HostEntry][]) {
+      const shared = primary?.hosts[id];
+      if (entry.scope === "cluster" && shared) environment.hosts[id] = shared;
+    }
+  }
   return { environment: deepFreeze(environment), diagnostics };
 }
 

@@ -154,6 +154,14 @@ describe("staging and prod on one VPS with different zones", () => {
     }
   });
 
+  it("the host table agrees: staging's Vault, dashboard and k3s API hosts are the cluster's (prod's)", () => {
+    const staging = resolve(config, "staging");
+    expect(staging.hosts.dashboard?.host).toBe("dashboard.example.io");
+    expect(staging.hosts.vault?.host).toBe("secrets.example.io");
+    // Its own services keep its own zone.
+    expect(staging.hosts.signoz?.host).toBe("signoz-staging.example.org");
+  });
+
   it("the ClickHouse operator watches every data namespace of the cluster, never SigNoz's", () => {
     for (const env of ["staging", "prod"]) {
       const v = values(find(config, env, "HelmChart", "clickhouse-operator")) as {
