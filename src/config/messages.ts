@@ -124,14 +124,20 @@ export function issueToDiagnostic(
     case "too_big": {
       const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
       const inclusive = issue.inclusive !== false;
-      const limit =
-        issue.origin === "string"
-          ? `${issue.code === "too_small" ? "at least" : "at most"} ${bound} character${bound === 1 ? "" : "s"}`
-          : `${issue.code === "too_small" ? (inclusive ? "at least" : "more than") : inclusive ? "at most" : "less than"} ${bound}`;
+      // Strings count characters and lists items; numbers compare (`> 0` is "more than 0").
+      const unit = { string: "character", array: "item" }[issue.origin as string];
+      const limit = unit
+        ? `${issue.code === "too_small" ? "at least" : "at most"} ${bound} ${unit}${bound === 1 ? "" : "s"}`
+        : `${issue.code === "too_small" ? (inclusive ? "at least" : "more than") : inclusive ? "at most" : "less than"} ${bound}`;
       return error(`is ${given(input, QUIET.has(field))}, expected ${limit}`, {
         file,
         path,
-        fix: input === "" ? "write a value, or remove the field" : `write a value of ${limit}`,
+        fix:
+          input === ""
+            ? "write a value, or remove the field"
+            : unit
+              ? `write ${limit}`
+              : `write a value of ${limit}`,
       });
     }
     case "custom": {

@@ -181,6 +181,12 @@ describe("the config's messages say what was given, what is expected and the fix
     ]);
   });
 
+  it("a list that is too short counts items", () => {
+    expect(lines({ "github.apply": { staging: [] } })).toEqual([
+      "plinth.config.ts: github.apply.staging: is a list, expected at least 1 item (write at least 1 item)",
+    ]);
+  });
+
   it("an empty environments is an error with the fix", () => {
     expect(lines({ environments: {} })).toEqual([
       'plinth.config.ts: environments: has no environment; every command works on one (add one, such as environments: { staging: { cluster: "staging" } })',
