@@ -14,7 +14,11 @@ export interface ActionInputs {
   config: string;
   command: string;
   environments: string;
+  /** GITHUB_EVENT_NAME. */
+  event: string;
 }
+
+const DRIFT_EVENTS = ["schedule", "workflow_dispatch"];
 
 /**
  * The command line for these inputs. `command:` is split on white space (no shell quoting: a
@@ -32,7 +36,9 @@ export function actionArgv(inputs: ActionInputs): string[] | { refused: string }
     return [...command.split(/\s+/), ...config];
   }
   const envs = inputs.environments.trim().split(/\s+/).filter(Boolean);
-  return ["github", ...config, ...envs.flatMap((e) => ["--env", e])];
+  // The drift workflow's events: plan every environment, keep the plinth-drift issues in line.
+  const handler = DRIFT_EVENTS.includes(inputs.event) ? "drift" : "github";
+  return [handler, ...config, ...envs.flatMap((e) => ["--env", e])];
 }
 
 /** Every line of a secret (GitHub masks a multi-line value only line by line). */
@@ -50,6 +56,7 @@ export async function runAction(): Promise<number> {
     config: core.getInput("config"),
     command: core.getInput("command"),
     environments: core.getInput("environments"),
+    event: process.env.GITHUB_EVENT_NAME ?? "",
   });
   if (!Array.isArray(argv)) {
     core.setOutput("exit-code", "2");

@@ -5,6 +5,7 @@ import { COMMON_OPTIONS, type Command, type CommandContext } from "./command.js"
 import { apply, destroy } from "./commands/apply.js";
 import { bootstrap } from "./commands/bootstrap.js";
 import { domains } from "./commands/domains.js";
+import { drift } from "./commands/drift.js";
 import { graph } from "./commands/graph.js";
 import { init } from "./commands/init.js";
 import { plan } from "./commands/plan.js";
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   domains,
   graph,
   init,
+  drift,
 ];
 
 function help(): string {
