@@ -60,10 +60,13 @@ export const IMAGES = Object.freeze({
   kubero: "ghcr.io/kubero-dev/kubero/kubero:v3.0.0",
   // The operator manifest names gcr.io/kubebuilder/kube-rbac-proxy, which can no longer be pulled.
   kubeRbacProxy: "quay.io/brancz/kube-rbac-proxy:v0.19.1",
-  // The SSO gate: the project's own image (no Bitnami); the test bed builds the same version from Go.
-  oauth2Proxy: "quay.io/oauth2-proxy/oauth2-proxy:v7.15.6",
   // The Backstage chart's default image tag is `latest`: its image is pinned here instead.
   backstage: { registry: "ghcr.io", repository: "backstage/backstage", tag: "1.53.1" },
+  // The SSO gate: the project's own image (no Bitnami); the test bed builds the same version from Go.
+  oauth2Proxy: "quay.io/oauth2-proxy/oauth2-proxy:v7.15.6",
+  // The Barman Cloud plugin's operator and the sidecar it adds to PostgreSQL pods (release v0.15.0).
+  barmanCloudPlugin: "ghcr.io/cloudnative-pg/plugin-barman-cloud:v0.15.0",
+  barmanCloudSidecar: "ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar:v0.15.0",
 } as const);
 
 /**
@@ -91,4 +94,17 @@ export const KUBERO_OPERATOR_MANIFEST: PinnedDownload = Object.freeze({
 export const K3S_INSTALLER: PinnedDownload = Object.freeze({
   url: "https://raw.githubusercontent.com/k3s-io/k3s/019b0afdd830e36f5e4b7a5b237e6a4339e6a6be/install.sh",
   sha256: "68ae766b4c4fd2c8032f712cdd346c8f9d1ae60eaeb4736a1155effda44ea23d",
+});
+
+/**
+ * CloudNativePG's Barman Cloud plugin (backups), v0.15.0: needs CNPG 1.26+ (plinth runs 1.28) and
+ * cert-manager. The file is the manifest.yaml committed at the v0.15.0 tag, the same bytes as in
+ * the Go module proxy's checksum-verified zip of that version (its sha256 taken from there). That
+ * copy names the project's `-testing:main` images, which the release job swaps for the tagged ones
+ * (`task manifest`): plinth swaps them the same way (see catalog/backups.ts), so what runs is the
+ * release. The tag URL is fine: a moved tag serves other bytes and is refused by the digest.
+ */
+export const BARMAN_CLOUD_PLUGIN_MANIFEST: PinnedDownload = Object.freeze({
+  url: "https://raw.githubusercontent.com/cloudnative-pg/plugin-barman-cloud/v0.15.0/manifest.yaml",
+  sha256: "a1d8c5315be2fb87d2bfebbdfd32507edba55a837e5c24a4158c5839014525e8",
 });

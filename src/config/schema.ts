@@ -80,6 +80,43 @@ const ssoSchema = z.strictObject({
   allowedGroups: z.array(z.string().min(1)).optional(),
 });
 
+/** A credential read from the environment at plan and apply (it fills a Secret, so a file will not do). */
+const envRefSchema = z.strictObject({
+  fromEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name such as BACKUP_S3_KEY_ID"),
+});
+
+/**
+ * Continuous PostgreSQL backups to an S3-compatible bucket (README "Backups and restores"). All
+ * optional here, as `sso`: an environment narrows `defaults.backups` field by field and the model
+ * checks that the merged result is complete.
+ */
+const backupsSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  /** Five-field cron, UTC: when base backups run (WAL is archived continuously in between). */
+  schedule: z.string().optional(),
+  retention: z
+    .string()
+    .regex(/^[1-9][0-9]*[dwm]$/, 'is not a retention such as "30d", "4w" or "3m" (days, weeks, months)')
+    .optional(),
+  destination: z
+    .strictObject({
+      bucket: z.string().min(3).optional(),
+      endpoint: z.url({ protocol: /^https?$/, error: "must be the bucket's S3 endpoint URL" }).optional(),
+      region: z.string().min(1).optional(),
+      /** Folder in the bucket under which each environment gets its own (`<path>/<env>/`). */
+      path: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "must be a folder such as backups or plinth/backups")
+        .optional(),
+      credentials: z
+        .strictObject({ accessKeyId: envRefSchema.optional(), secretAccessKey: envRefSchema.optional() })
+        .optional(),
+    })
+    .optional(),
+});
+
 /** Settings shared by `defaults` and each environment: an environment overrides only what differs. */
 const environmentSettings = z.strictObject({
   cluster: z.string().min(1).optional(),
@@ -100,6 +137,7 @@ const environmentSettings = z.strictObject({
   /** Email for ACME (Let's Encrypt) registration of the environment's certificates. */
   acmeEmail: z.email().optional(),
   sso: ssoSchema.optional(),
+  backups: backupsSchema.optional(),
 });
 
 const environmentSchema = environmentSettings.extend({
@@ -238,5 +276,6 @@ export type ClusterConfig = z.output<typeof clusterSchema>;
 export type EnvironmentConfig = z.output<typeof environmentSchema>;
 export type EnvironmentSettings = z.output<typeof environmentSettings>;
 export type Placement = z.output<typeof placementSchema>;
-export type SsoSettings = z.output<typeof ssoSchema>;
 export type GitHubSettings = z.output<typeof githubSchema>;
+export type SsoSettings = z.output<typeof ssoSchema>;
+export type BackupSettings = z.output<typeof backupsSchema>;

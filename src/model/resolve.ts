@@ -1,6 +1,7 @@
 import { ENVIRONMENT_KINDS, type EnvironmentKind, type ServiceId } from "../config/ids.js";
 import type { Config, EnvironmentSettings } from "../config/schema.js";
 import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
+import { resolveBackups } from "./backups.js";
 import { resolveComponents } from "./components.js";
 import { resolveDomains } from "./domains.js";
 import { KIND_RANK, PRESETS } from "./presets.js";
@@ -119,6 +120,21 @@ export function resolveEnvironment(config: Config, env: string, o: { peers?: boo
     );
   }
 
+  const backups = resolveBackups(env, settings.backups);
+  diagnostics.push(...backups.diagnostics);
+  if (backups.backups && !components["cert-manager"].enabled) {
+    // The Barman Cloud plugin talks to CloudNativePG over mTLS with certificates cert-manager issues.
+    diagnostics.push(
+      error("need cert-manager (the Barman Cloud plugin gets its certificates from it), which is off", {
+        path: `${path}.backups`,
+        fix: `set ${path}.backups.enabled to false, or turn components.cert-manager on`,
+      }),
+    );
+  }
+  if (backups.backups && !components["cnpg-operator"].extraDependsOn.includes("cert-manager")) {
+    // The plugin is installed with the operator (catalog/backups.ts), and its Certificates need cert-manager.
+    components["cnpg-operator"].extraDependsOn.push("cert-manager");
+  }
   const sso = components.sso.enabled ? resolveSso(env, settings.sso) : { diagnostics: [] };
   diagnostics.push(...sso.diagnostics);
   if (components.sso.enabled && preset.hosting !== "public") {
@@ -148,6 +164,7 @@ export function resolveEnvironment(config: Config, env: string, o: { peers?: boo
     vaultUnseal,
     ...(settings.acmeEmail ? { acmeEmail: settings.acmeEmail } : {}),
     ...(sso.sso ? { sso: sso.sso } : {}),
+    ...(backups.backups ? { backups: backups.backups } : {}),
     componentResources: Object.fromEntries(
       Object.entries(settings.components ?? {})
         .filter(([, c]) => c?.resources)

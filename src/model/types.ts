@@ -1,6 +1,7 @@
 import type { ComponentId, EnvironmentKind, ServiceId } from "../config/ids.js";
 import type { ClusterConfig } from "../config/schema.js";
 import type { SecretRef } from "../config/secret-ref.js";
+import type { ResolvedBackups } from "./backups.js";
 import type { ResolvedSso } from "./sso.js";
 
 export type ResolvedPlacement =
@@ -84,13 +85,15 @@ export interface ResolvedEnvironment {
   /** `static`: OpenBao's static-key auto-unseal, the key in a Secret beside it (see README). */
   vaultUnseal: "shamir" | "static";
   acmeEmail?: string;
-  /** Who may pass the login in front of the internal UIs; present when the sso component is on. */
-  sso?: ResolvedSso;
   /**
    * The config's other environments on the same cluster (resolved without their own peers): an
    * object the whole cluster shares is rendered from all of them, so every environment renders it
    * alike. Absent where resolved alone.
    */
   peers?: readonly ResolvedEnvironment[];
+  /** Who may pass the login in front of the internal UIs; present when the sso component is on. */
+  sso?: ResolvedSso;
+  /** Continuous PostgreSQL backups (README "Backups and restores"); absent: none. */
+  backups?: ResolvedBackups;
   componentResources: Partial<Record<ComponentId, { memory?: string; cpu?: string }>>;
 }

@@ -368,6 +368,9 @@ const kube: Service = {
     return env(ctx);
   },
   async env(ctx) {
+    // A CRD pinned since this API server started (a new go.mod line) is served from now on: the
+    // apply is idempotent and quick, and a running test bed is never restarted for it.
+    await loadCrds(ctx, KubeClient.fromKubeconfig(adminKubeconfig(ctx)));
     return env(ctx);
   },
   async stop(ctx) {

@@ -1,3 +1,5 @@
+import { pluginManifest } from "../backups.js";
+import { clusterEnvironments } from "../cluster.js";
 import { helmChart } from "../objects.js";
 import type { Component } from "../types.js";
 import { CHARTS } from "../versions.js";
@@ -27,6 +29,9 @@ export const cnpgOperator: Component = {
       },
     }),
   ],
+  // Where the cluster's environments have backups, the Barman Cloud plugin, which must run beside
+  // the operator (one per cluster, so every environment renders it alike).
+  external: (env) => (clusterEnvironments(env).some((e) => e.backups) ? [pluginManifest()] : []),
   secrets: () => [],
   health: () => [
     {

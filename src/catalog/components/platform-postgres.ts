@@ -1,7 +1,10 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { clusterBackups } from "../backups.js";
 import { namespaceOf } from "../objects.js";
 import {
   type PostgresClusterOptions,
+  postgresBackupObjects,
+  postgresBackupSecrets,
   postgresCluster,
   postgresHealth,
   postgresSecret,
@@ -25,6 +28,7 @@ export function platformPostgresOptions(env: ResolvedEnvironment): PostgresClust
     storage: env.storage.platformPostgres,
     memory: env.componentResources["platform-postgres"]?.memory ?? "256Mi",
     postInitApplicationSQL: VAULT_TABLE,
+    ...(clusterBackups(env) ? { backups: clusterBackups(env) } : {}),
   };
 }
 
@@ -39,9 +43,15 @@ export const platformPostgres: Component = {
   dependsOn: ["cnpg-operator"],
   stateful: true,
   namespace: (env) => platformPostgresOptions(env).namespace,
-  objects: (env) => [postgresCluster(env, platformPostgresOptions(env))],
+  objects: (env) => [
+    postgresCluster(env, platformPostgresOptions(env)),
+    ...postgresBackupObjects(env, platformPostgresOptions(env)),
+  ],
   // Chicken and egg: this secret exists before Vault does, so it starts as a Kubernetes Secret.
-  secrets: (env) => [postgresSecret(platformPostgresOptions(env), ["platform-postgres", "vault"])],
+  secrets: (env) => [
+    postgresSecret(platformPostgresOptions(env), ["platform-postgres", "vault"]),
+    ...postgresBackupSecrets(platformPostgresOptions(env)),
+  ],
   health: (env) => postgresHealth(platformPostgresOptions(env)),
   requests: (env) => ({ memory: platformPostgresOptions(env).memory, cpu: "100m" }),
 };

@@ -2,6 +2,8 @@ import type { ResolvedEnvironment } from "../../model/types.js";
 import { memoryFor, namespaceOf } from "../objects.js";
 import {
   type PostgresClusterOptions,
+  postgresBackupObjects,
+  postgresBackupSecrets,
   postgresCluster,
   postgresHealth,
   postgresSecret,
@@ -20,6 +22,7 @@ export function businessPostgresOptions(env: ResolvedEnvironment): PostgresClust
     // Vault's database engine makes short-lived users as the owner. In every environment, so the
     // objects are the same with and without Vault (PostgreSQL 16+: it administers only those).
     ownerCreatesRoles: true,
+    ...(env.backups ? { backups: env.backups } : {}),
   };
 }
 
@@ -34,8 +37,14 @@ export const postgres: Component = {
   dependsOn: ["cnpg-operator"],
   stateful: true,
   namespace: (env) => businessPostgresOptions(env).namespace,
-  objects: (env) => [postgresCluster(env, businessPostgresOptions(env))],
-  secrets: (env) => [postgresSecret(businessPostgresOptions(env), ["postgres", "apps", "openpanel"])],
+  objects: (env) => [
+    postgresCluster(env, businessPostgresOptions(env)),
+    ...postgresBackupObjects(env, businessPostgresOptions(env)),
+  ],
+  secrets: (env) => [
+    postgresSecret(businessPostgresOptions(env), ["postgres", "apps", "openpanel"]),
+    ...postgresBackupSecrets(businessPostgresOptions(env)),
+  ],
   health: (env) => postgresHealth(businessPostgresOptions(env)),
   requests: (env) => ({ memory: businessPostgresOptions(env).memory, cpu: "100m" }),
 };

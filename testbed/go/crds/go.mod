@@ -10,5 +10,7 @@ go 1.26.7
 require (
 	github.com/cert-manager/cert-manager v1.21.2
 	github.com/cloudnative-pg/cloudnative-pg v1.28.2
+	github.com/cloudnative-pg/plugin-barman-cloud v0.15.0
 	github.com/k3s-io/helm-controller v0.17.9
+	github.com/traefik/traefik/v3 v3.7.13
 )

@@ -1,0 +1,128 @@
+import type { BackupSettings } from "../config/schema.js";
+import { AWS_CREDENTIAL_VARIABLES, PLINTH_SECRET_VARIABLES } from "../config/secret-env.js";
+import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
+import { longestGapMs, parseCron } from "../util/cron.js";
+
+/**
+ * Where and how often one environment's PostgreSQL clusters are backed up, complete and checked.
+ * No credential values: the names of the variables that fill the bucket token's Secret.
+ */
+export interface ResolvedBackups {
+  /** Five-field cron, UTC. */
+  schedule: string;
+  /** The longest time between two scheduled base backups: older than this (plus grace) is late. */
+  scheduleGapMs: number;
+  /** Barman's retention (`30d`, `4w`, `3m`). */
+  retention: string;
+  bucket: string;
+  endpoint: string;
+  region: string;
+  /** Folder of this environment in the bucket, `<path>/<env>` without slashes at the ends. */
+  prefix: string;
+  accessKeyIdVariable: string;
+  secretAccessKeyVariable: string;
+}
+
+const DEFAULT_RETENTION = "30d";
+const DEFAULT_PATH = "backups";
+/** R2 answers to any region name but signs with `auto`; AWS needs the bucket's own. */
+const DEFAULT_REGION = "auto";
+
+/** Variables the cluster must never get a copy of: plinth's own and the state backend's credentials. */
+const RESERVED: ReadonlySet<string> = new Set([...PLINTH_SECRET_VARIABLES, ...AWS_CREDENTIAL_VARIABLES]);
+
+/**
+ * The environment's `backups` (defaults merged with its own), checked for completeness. Absent or
+ * `enabled: false`: no backups. Every problem is a diagnostic naming the field and the fix.
+ */
+export function resolveBackups(
+  env: string,
+  settings: BackupSettings | undefined,
+): { backups?: ResolvedBackups; diagnostics: Diagnostic[] } {
+  if (!settings || settings.enabled === false) return { diagnostics: [] };
+  const path = `environments.${env}.backups`;
+  const diagnostics: Diagnostic[] = [];
+  const missing = (field: string, fix: string) =>
+    diagnostics.push(error("is required", { path: `${path}.${field}`, fix }));
+
+  let scheduleGapMs = 0;
+  if (settings.schedule === undefined) {
+    missing("schedule", 'set schedule to a five-field cron in UTC, e.g. "0 3 * * *" (daily at 03:00)');
+  } else {
+    const cron = parseCron(settings.schedule);
+    if (typeof cron === "string") {
+      diagnostics.push(error(`is not a cron schedule: ${cron}`, { path: `${path}.schedule` }));
+    } else {
+      scheduleGapMs = longestGapMs(cron);
+      if (!Number.isFinite(scheduleGapMs)) {
+        diagnostics.push(
+          error("runs once or never in two years", {
+            path: `${path}.schedule`,
+            fix: 'choose a schedule that runs at least weekly, e.g. "0 3 * * *"',
+          }),
+        );
+      }
+    }
+  }
+  const d = settings.destination ?? {};
+  if (d.bucket === undefined) missing("destination.bucket", "set the bucket the backups go to");
+  if (d.endpoint === undefined) {
+    missing(
+      "destination.endpoint",
+      "set the bucket's S3 endpoint, e.g. https://<account id>.r2.cloudflarestorage.com for Cloudflare R2",
+    );
+  }
+  const accessKeyIdVariable = variable(d.credentials?.accessKeyId, "accessKeyId", path, diagnostics);
+  const secretAccessKeyVariable = variable(
+    d.credentials?.secretAccessKey,
+    "secretAccessKey",
+    path,
+    diagnostics,
+  );
+  if (diagnostics.length || !d.bucket || !d.endpoint || !accessKeyIdVariable || !secretAccessKeyVariable) {
+    return { diagnostics };
+  }
+  return {
+    backups: {
+      schedule: (settings.schedule ?? "").trim().split(/\s+/).join(" "),
+      scheduleGapMs,
+      retention: settings.retention ?? DEFAULT_RETENTION,
+      bucket: d.bucket,
+      endpoint: d.endpoint.replace(/\/+$/, ""),
+      region: d.region ?? DEFAULT_REGION,
+      prefix: `${d.path ?? DEFAULT_PATH}/${env}`,
+      accessKeyIdVariable,
+      secretAccessKeyVariable,
+    },
+    diagnostics,
+  };
+}
+
+function variable(
+  ref: { fromEnv: string } | undefined,
+  field: "accessKeyId" | "secretAccessKey",
+  path: string,
+  diagnostics: Diagnostic[],
+): string | undefined {
+  const where = `${path}.destination.credentials.${field}`;
+  if (!ref) {
+    const name = field === "accessKeyId" ? "BACKUP_S3_KEY_ID" : "BACKUP_S3_SECRET";
+    diagnostics.push(
+      error("is required", {
+        path: where,
+        fix: `set ${field}: secret.env("${name}") and export it at plan and apply: a token that can only write to this bucket`,
+      }),
+    );
+    return undefined;
+  }
+  if (RESERVED.has(ref.fromEnv)) {
+    diagnostics.push(
+      error(`${ref.fromEnv} holds plinth's own credentials and is never copied into the cluster`, {
+        path: where,
+        fix: "create a separate token that can only write to the backup bucket and name its own variable, e.g. BACKUP_S3_KEY_ID",
+      }),
+    );
+    return undefined;
+  }
+  return ref.fromEnv;
+}
