@@ -14,12 +14,17 @@ const NEEDS_TESTBED = [
   "test/github/workflows.test.ts",
   "test/github/drift-bed.test.ts",
   "test/sso/gate.test.ts",
+  "test/github/pull-request.test.ts",
 ];
 /**
  * Outside test/engine but converging cluster-wide objects (kube-system HelmCharts, the
  * ClusterIssuer) on the same API server: run one file at a time with the engine tests.
  */
-const SHARED_CLUSTER_OBJECTS = ["test/ssh/bootstrap.test.ts", "test/github/drift-bed.test.ts"];
+const SHARED_CLUSTER_OBJECTS = [
+  "test/ssh/bootstrap.test.ts",
+  "test/github/drift-bed.test.ts",
+  "test/github/pull-request.test.ts",
+];
 const offline = process.env.TESTBED === "off";
 const alias = { plinth: fileURLToPath(new URL("./src/index.ts", import.meta.url)) };
 const exclude = ["**/node_modules/**", ...(offline ? NEEDS_TESTBED : [])];

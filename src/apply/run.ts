@@ -5,7 +5,13 @@ import type { Plan } from "../plan/plan.js";
 import { listMembers } from "../providers/kubernetes/applyset-parent.js";
 import { identityOf } from "../providers/kubernetes/identity.js";
 import type { VaultAccess } from "../providers/vault/access.js";
-import { type HeldLock, type HoldOptions, holdLock, type StateBackend } from "../state/index.js";
+import {
+  assertNotReserved,
+  type HeldLock,
+  type HoldOptions,
+  holdLock,
+  type StateBackend,
+} from "../state/index.js";
 import { withLaterFailure } from "../state/later-failure.js";
 import type { EventSink } from "./events.js";
 import { execute } from "./executor.js";
@@ -37,7 +43,8 @@ const heldLock = new AsyncLocalStorage<HeldLock>();
 
 /**
  * The one way `apply`, `destroy` and `bootstrap` hold an environment's lock: taken before
- * planning, so a second run stops at once naming the holder and nothing another run does can slip
+ * planning (and refused while a pull request other than the run's holds the environment), so a
+ * second run stops at once naming the holder and nothing another run does can slip
  * between plan and apply; renewed while `fn` runs (its `signal` aborts if the lock is lost);
  * released after, without a failed release hiding `fn`'s own error.
  */
@@ -52,6 +59,8 @@ export async function lockedRun<T>(
   const held = await holdLock(state, env, holder, operation, options);
   let result: T;
   try {
+    // Under the lock, so a pull request cannot reserve the environment between check and run.
+    await assertNotReserved(state, env, holder);
     result = await heldLock.run(held, () => fn(held));
   } catch (e) {
     throw await held.release().then(

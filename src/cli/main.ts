@@ -6,6 +6,7 @@ import { apply, destroy } from "./commands/apply.js";
 import { bootstrap } from "./commands/bootstrap.js";
 import { domains } from "./commands/domains.js";
 import { drift } from "./commands/drift.js";
+import { github } from "./commands/github.js";
 import { graph } from "./commands/graph.js";
 import { init } from "./commands/init.js";
 import { plan } from "./commands/plan.js";
@@ -32,6 +33,7 @@ export const COMMANDS: readonly Command[] = [
   domains,
   graph,
   init,
+  github,
   drift,
 ];
 

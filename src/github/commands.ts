@@ -8,7 +8,7 @@ export type CommentCommand =
   | { kind: "none" }
   | { kind: "help" }
   /** No environments: those the pull request changes. */
-  | { kind: "plan"; envs: string[]; deleteData: boolean }
+  | { kind: "plan"; envs: string[] }
   | { kind: "apply"; env: string; deleteData: boolean }
   | { kind: "unlock"; env: string }
   | { kind: "invalid"; reply: string };
@@ -49,7 +49,8 @@ export function parseComment(body: string, envs: readonly string[]): CommentComm
   }
   const flags = rest.filter((w) => w.startsWith("-"));
   const names = rest.filter((w) => !w.startsWith("-"));
-  const unknownFlag = flags.find((f) => f !== DELETE_DATA || verb === "unlock" || verb === "help");
+  // The explicit word for data is said where it takes effect: on the apply.
+  const unknownFlag = flags.find((f) => f !== DELETE_DATA || verb !== "apply");
   if (unknownFlag) return invalid(`\`/${verb}\` does not take \`${unknownFlag}\`.`);
   const unknownEnv = names.find((n) => !envs.includes(n));
   if (verb !== "help" && unknownEnv) {
@@ -62,7 +63,7 @@ export function parseComment(body: string, envs: readonly string[]): CommentComm
     case "help":
       return names.length ? invalid("`/help` takes no arguments.") : { kind: "help" };
     case "plan":
-      return { kind: "plan", envs: [...new Set(names)], deleteData };
+      return { kind: "plan", envs: [...new Set(names)] };
     case "apply":
     case "unlock": {
       const [env, ...more] = names;

@@ -8,6 +8,15 @@ import type { StateBackend } from "./types.js";
 export { DEFAULT_LOCK_TTL_MS, type HeldLock, type HoldOptions, holdLock } from "./held-lock.js";
 export { LocalStateBackend } from "./local.js";
 export { defaultHolder, describeLock, isExpired, LockLostError } from "./lock.js";
+export {
+  assertNotReserved,
+  holdsReservation,
+  type Reservation,
+  readReservation,
+  releaseReservation,
+  reservationsOf,
+  reserve,
+} from "./reservation.js";
 export { S3StateBackend } from "./s3.js";
 export type { AppliedPlan, EnvironmentState, LockInfo, StateBackend } from "./types.js";
 export { findSecretsInState, SecretInStateError } from "./validate.js";

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
-import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { makePrivateDir } from "../config/plinth-dir.js";
 import { type Diagnostic, UserError } from "../diagnostics/diagnostic.js";
+import { assertBlobKey, BLOB_FOLDER } from "./blob-key.js";
 import { errno, ignoreMissing, ioError } from "./fs-errors.js";
 import { type GuardOptions, withGuard } from "./guard.js";
 import { isExpired, LockLostError, lockHeldError, lostBecause, lostUpdateError, newLock } from "./lock.js";
@@ -237,6 +238,50 @@ export class LocalStateBackend implements StateBackend {
       if (current) await unlink(file).catch(ignoreMissing);
       return current;
     });
+  }
+
+  async readBlob(key: string): Promise<string | undefined> {
+    assertBlobKey(key);
+    return this.readText(this.blobFile(key));
+  }
+
+  async writeBlob(key: string, text: string, o: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    assertBlobKey(key);
+    const file = this.blobFile(key);
+    await this.ensureDir();
+    try {
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      if (o.ifAbsent) return await createExclusive(file, text);
+      await atomicWriteFile(file, text);
+      return true;
+    } catch (e) {
+      throw ioError(e, this.show(file), "write");
+    }
+  }
+
+  async deleteBlob(key: string): Promise<void> {
+    assertBlobKey(key);
+    await unlink(this.blobFile(key)).catch(ignoreMissing);
+  }
+
+  async listBlobs(prefix: string): Promise<string[]> {
+    assertBlobKey(prefix);
+    const root = join(this.dir, BLOB_FOLDER);
+    const folder = prefix.endsWith("/") ? prefix : prefix.slice(0, prefix.lastIndexOf("/") + 1);
+    let entries: string[];
+    try {
+      entries = (await readdir(join(root, folder), { recursive: true, withFileTypes: true }))
+        .filter((e) => e.isFile() && !e.name.endsWith(".tmp"))
+        .map((e) => relative(root, join(e.parentPath, e.name)).split(sep).join("/"));
+    } catch (e) {
+      if (errno(e) === "ENOENT") return [];
+      throw ioError(e, this.show(join(root, folder)), "read");
+    }
+    return entries.filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  private blobFile(key: string): string {
+    return join(this.dir, BLOB_FOLDER, ...key.split("/"));
   }
 
   private stateFile(env: string): string {

@@ -1,5 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { type Diagnostic, UserError } from "../diagnostics/diagnostic.js";
+import { assertBlobKey, BLOB_FOLDER } from "./blob-key.js";
 import { isExpired, LockLostError, lockHeldError, lostBecause, lostUpdateError, newLock } from "./lock.js";
 import {
   codeOf,
@@ -28,6 +29,14 @@ export interface S3BackendOptions {
 }
 
 const TAKEOVER_ATTEMPTS = 5;
+
+type Sdk = typeof import("@aws-sdk/client-s3");
+
+/**
+ * The SDK's exports. Bundled (bin/plinth), the SDK is CommonJS in a chunk of its own whose ES
+ * module face has only `default`: a run with S3 state failed with "S3Client is not a constructor".
+ */
+const namedExports = (m: Sdk | { default: Sdk }): Sdk => ("S3Client" in m ? m : m.default);
 /** Answers that mean "not what you expected", returned to the caller rather than retried or mapped. */
 const EXPECTED = new Set(["NoSuchKey", "PreconditionFailed", "ConditionalRequestConflict"]);
 
@@ -72,7 +81,7 @@ export class S3StateBackend implements StateBackend {
 
   private connect(): Promise<{ sdk: typeof import("@aws-sdk/client-s3"); client: S3Client }> {
     const options = this.options;
-    this.client ??= import("@aws-sdk/client-s3").then((sdk) => ({
+    this.client ??= import("@aws-sdk/client-s3").then(namedExports).then((sdk) => ({
       sdk,
       client: new sdk.S3Client({
         endpoint: options.endpoint,
@@ -255,6 +264,73 @@ export class S3StateBackend implements StateBackend {
       message: `the lock of environment ${env} kept changing while plinth tried to remove it`,
       fix: "another plinth run is taking it right now: let it finish",
     });
+  }
+
+  async readBlob(key: string): Promise<string | undefined> {
+    assertBlobKey(key);
+    return (await this.get(this.blobKey(key)))?.text;
+  }
+
+  async writeBlob(key: string, text: string, o: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    assertBlobKey(key);
+    const full = this.blobKey(key);
+    if (!o.ifAbsent) {
+      await this.send(full, async () => {
+        const { sdk, client } = await this.connect();
+        await client.send(
+          new sdk.PutObjectCommand({
+            Bucket: this.options.bucket,
+            Key: full,
+            Body: text,
+            ContentType: "application/json",
+          }),
+        );
+      });
+      return true;
+    }
+    try {
+      await this.put(full, text, { IfNoneMatch: "*" });
+      return true;
+    } catch (e) {
+      if (!isExpected(e, "PreconditionFailed", "ConditionalRequestConflict")) throw e;
+      // A retried PUT whose first try landed finds its own write.
+      return (await this.get(full))?.text === text;
+    }
+  }
+
+  async deleteBlob(key: string): Promise<void> {
+    assertBlobKey(key);
+    const full = this.blobKey(key);
+    await this.send(full, async () => {
+      const { sdk, client } = await this.connect();
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.options.bucket, Key: full }));
+    });
+  }
+
+  async listBlobs(prefix: string): Promise<string[]> {
+    assertBlobKey(prefix);
+    const root = this.blobKey("");
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.send(root + prefix, async () => {
+        const { sdk, client } = await this.connect();
+        return client.send(
+          new sdk.ListObjectsV2Command({
+            Bucket: this.options.bucket,
+            Prefix: root + prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+      });
+      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key.slice(root.length));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys.sort();
+  }
+
+  private blobKey(key: string): string {
+    return `${this.options.prefix}${BLOB_FOLDER}/${key}`;
   }
 
   private stateKey(env: string): string {

@@ -61,4 +61,15 @@ export interface StateBackend {
   release(lock: LockInfo): Promise<void>;
   /** `plinth unlock <env>`: removes whatever lock exists; returns what was removed. */
   forceUnlock(env: string): Promise<LockInfo | undefined>;
+  /**
+   * Small documents beside the state, by a relative key such as `github/pr-12/<sha>/staging.json`
+   * (the pull-request workflow's saved plans and reservations). Never a secret: a plan holds none.
+   */
+  readBlob(key: string): Promise<string | undefined>;
+  /** Writes atomically; with `ifAbsent`, only when the key is free (false: something is there). */
+  writeBlob(key: string, text: string, o?: { ifAbsent?: boolean }): Promise<boolean>;
+  /** Removes the key (nothing there is fine). */
+  deleteBlob(key: string): Promise<void>;
+  /** Every key under `prefix` (a folder such as `github/pr-12/`), sorted. */
+  listBlobs(prefix: string): Promise<string[]>;
 }

@@ -75,11 +75,10 @@ describe("events from GitHub's webhook examples", () => {
 describe("comment grammar", () => {
   const envs = ["staging", "prod"];
   it("reads every command, also after /plinth", () => {
-    expect(parseComment("/plan", envs)).toEqual({ kind: "plan", envs: [], deleteData: false });
+    expect(parseComment("/plan", envs)).toEqual({ kind: "plan", envs: [] });
     expect(parseComment("/plan staging prod\nplease", envs)).toEqual({
       kind: "plan",
       envs: ["staging", "prod"],
-      deleteData: false,
     });
     expect(parseComment("/apply staging", envs)).toEqual({
       kind: "apply",
@@ -112,6 +111,7 @@ describe("comment grammar", () => {
     expect(reply("/apply qa")).toMatch(/no environment `qa`.*`staging`, `prod`/);
     expect(reply("/plan staging --force")).toMatch(/does not take `--force`/);
     expect(reply("/unlock staging --delete-data")).toMatch(/does not take `--delete-data`/);
+    expect(reply("/plan staging --delete-data")).toMatch(/does not take `--delete-data`/);
     expect(reply("/plinth deploy")).toMatch(/`deploy` is not a plinth command/);
     expect(reply("/plinth deploy")).toMatch(/\/apply <env>/);
   });

@@ -1,0 +1,77 @@
+import type { ApplyOptions } from "../api/engine.js";
+import type { GitHubSettings } from "../config/schema.js";
+import type { CommentFacts, GitHubRepo } from "../providers/github/index.js";
+import {
+  type CommentParts,
+  renderComment,
+  replyMarker,
+  STICKY_MARKER,
+  SUPERSEDED,
+  supersede,
+} from "./comment.js";
+
+/** What every handler of `plinth github` works with. */
+export interface GitHubRun {
+  gh: GitHubRepo;
+  /** Environment variables (credentials included), passed in from the edge. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** The workspace (a checkout of the trusted default branch, or of the pull request on `pull_request`). */
+  cwd: string;
+  configPath?: string;
+  /** Only these environments; the others are left to another workflow. */
+  only?: readonly string[];
+  log: (line: string) => void;
+  /** Adds Markdown to the job summary. */
+  summary: (markdown: string) => Promise<void>;
+  /** Passed to the apply (waits, health checks). */
+  apply: Pick<ApplyOptions, "noWait" | "skipHealthChecks" | "maxWaitMs">;
+}
+
+/** `github.com/acme/platform#12`: a pull request as a reservation holder. */
+export function holderOf(run: GitHubRun, pr: number): string {
+  const host = new URL(run.env.GITHUB_SERVER_URL ?? "https://github.com").host;
+  return `${host}/${run.gh.ref.owner}/${run.gh.ref.repo}#${pr}`;
+}
+
+export function pullUrl(run: GitHubRun, pr: number): string {
+  const server = (run.env.GITHUB_SERVER_URL ?? "https://github.com").replace(/\/+$/, "");
+  return `${server}/${run.gh.ref.owner}/${run.gh.ref.repo}/pull/${pr}`;
+}
+
+export type Settings = GitHubSettings | undefined;
+
+const mineToEdit = (c: CommentFacts) => c.user.endsWith("[bot]");
+
+/**
+ * Writes the comment: the sticky one edited in place if it exists, a reply posted and older
+ * replies on the same topic collapsed (no flood). The full text, when cut, goes to the job summary.
+ */
+export async function postComment(
+  run: GitHubRun,
+  pr: number,
+  parts: CommentParts,
+  kind: { sticky: true } | { topic: string },
+): Promise<void> {
+  const { body, full, cut } = renderComment(parts);
+  await run.summary(full);
+  if (cut) run.log("the comment was cut to GitHub's limit; the whole text is in the job summary");
+  const existing = await run.gh.comments(pr);
+  if ("sticky" in kind) {
+    const sticky = existing.find((c) => mineToEdit(c) && c.body.startsWith(STICKY_MARKER));
+    if (sticky) await run.gh.editComment(sticky.id, body);
+    else await run.gh.comment(pr, body);
+    return;
+  }
+  const marker = replyMarker(kind.topic);
+  const made = await run.gh.comment(pr, body);
+  for (const old of existing) {
+    if (mineToEdit(old) && old.body.startsWith(marker) && !old.body.startsWith(SUPERSEDED)) {
+      await run.gh.editComment(old.id, supersede(old.body, made.htmlUrl));
+    }
+  }
+}
+
+/** A short reply (help, refusal) on a topic: `/apply staging` refusals collapse each other. */
+export function reply(run: GitHubRun, pr: number, topic: string, title: string, text: string): Promise<void> {
+  return postComment(run, pr, { marker: replyMarker(topic), title, rows: [], notes: [text] }, { topic });
+}
