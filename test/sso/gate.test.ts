@@ -30,7 +30,8 @@ import {
   oauth2ProxyConfig,
   sso,
 } from "../../src/catalog/components/sso.js";
-import { MIDDLEWARES_ANNOTATION, middlewareRef, publishHosts } from "../../src/catalog/gate.js";
+import { MIDDLEWARES_ANNOTATION, middlewareRef } from "../../src/catalog/gate.js";
+import { CATALOG } from "../../src/catalog/index.js";
 import { resolve } from "../../src/model/resolve.js";
 import type { ResolvedEnvironment } from "../../src/model/types.js";
 import { generateValue } from "../../src/secrets/generate.js";
@@ -80,29 +81,35 @@ async function upstream(): Promise<Upstream> {
 }
 
 /**
- * The ForwardAuth Middleware plinth renders in front of a gated UI: `publishHosts` is what every
- * UI component publishes its hosts with (catalog/gate.ts), SigNoz's here (a UI that hands its
- * first visitor the owner account, the reason for the gate).
+ * The ForwardAuth Middleware in front of SigNoz (a UI that hands its first visitor the owner
+ * account, the reason for the gate) as the catalog renders it for the environment, checked to be
+ * attached to SigNoz's Ingress and to point at the Service the sso component renders.
  */
 function renderedMiddleware(env: ResolvedEnvironment): { host: string; spec: ForwardAuthSpec } {
-  const objects = publishHosts(env, {
-    component: "signoz",
-    scope: "environment",
-    namespace: "signoz",
-    name: "signoz",
-    routes: [{ service: "signoz", backend: { name: "signoz", port: 8080 } }],
-  });
+  expect(env.components.signoz.enabled).toBe(true);
+  const objects = CATALOG.signoz.objects(env);
   const middleware = objects.find((o) => o.kind === "Middleware");
   const spec = (middleware?.spec as { forwardAuth?: ForwardAuthSpec } | undefined)?.forwardAuth;
-  const ingress = objects.find((o) => o.kind === "Ingress");
-  const annotations =
-    (ingress?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {};
-  if (!spec || !middleware) throw new Error(`${env.name}: no ForwardAuth Middleware rendered for SigNoz`);
-  // The Ingress carries it, or the Middleware would guard nothing.
-  expect(annotations[MIDDLEWARES_ANNOTATION]).toBe(
-    middlewareRef("signoz", String((middleware.metadata as { name: string }).name)),
+  if (!middleware || !spec) throw new Error(`${env.name}: SigNoz renders no ForwardAuth Middleware`);
+  const ref = middlewareRef(middleware.metadata.namespace ?? "", middleware.metadata.name);
+  const gated = objects.find(
+    (o) => o.kind === "Ingress" && o.metadata.annotations?.[MIDDLEWARES_ANNOTATION] === ref,
   );
-  return { host: "signoz", spec };
+  const rules = (gated?.spec as { rules?: { host: string }[] } | undefined)?.rules ?? [];
+  if (!rules[0]) throw new Error(`${env.name}: no Ingress of SigNoz carries the middleware ${ref}`);
+
+  const address = new URL(spec.address);
+  const service = sso
+    .objects(env)
+    .find(
+      (o) =>
+        o.kind === "Service" &&
+        `${o.metadata.name}.${o.metadata.namespace}.svc.cluster.local` === address.hostname,
+    );
+  const ports = (service?.spec as { ports?: { port: number }[] } | undefined)?.ports ?? [];
+  expect(ports.map((p) => String(p.port))).toContain(address.port);
+  // The UI's own host name (its first label) under the test's domain.
+  return { host: rules[0].host.split(".")[0] ?? "signoz", spec };
 }
 
 /** OpenBao's login page: userpass, with the test's own mount path (under "More options"). */
