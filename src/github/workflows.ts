@@ -7,6 +7,7 @@
  */
 import { stringify } from "yaml";
 import { error, UserError } from "../diagnostics/diagnostic.js";
+import { parseCron } from "../util/cron.js";
 
 /**
  * Third-party actions by full commit SHA (a tag can be moved; a commit cannot), the tag in a
@@ -67,6 +68,8 @@ const ACTION_REF = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+(\/[A-Za-z0-9_./-]+)?@[0-9a
 const LOCAL_ACTION = /^\.\/[A-Za-z0-9_./-]*$/;
 /** GitHub's rule for secret names (and a valid shell variable): no GITHUB_ prefix, no leading digit. */
 const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const K3S_RELEASE = /^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$/;
+const BRANCH = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/;
 
 /** Every workflow file, in a fixed order. Throws one UserError listing every bad input. */
 export function githubWorkflows(o: WorkflowOptions): WorkflowFile[] {
@@ -100,6 +103,31 @@ function checkOptions(o: WorkflowOptions): void {
         }),
       );
     }
+  }
+  const cron = parseCron(o.driftCron);
+  if (typeof cron === "string") {
+    problems.push(
+      error(`${JSON.stringify(o.driftCron)} ${cron}`, {
+        path: "--drift-cron",
+        fix: 'give a five-field cron in UTC, e.g. "17 5 * * *" (daily at 05:17)',
+      }),
+    );
+  }
+  if (o.k3sVersion !== undefined && !K3S_RELEASE.test(o.k3sVersion)) {
+    problems.push(
+      error(`${JSON.stringify(o.k3sVersion)} is not a pinned k3s release`, {
+        path: "--k3s-version",
+        fix: "give one such as v1.33.5+k3s1",
+      }),
+    );
+  }
+  if (!BRANCH.test(o.defaultBranch) || o.defaultBranch.includes("..")) {
+    problems.push(
+      error(`${JSON.stringify(o.defaultBranch)} is not a branch name`, {
+        path: "--default-branch",
+        fix: "give the branch pull requests merge into, e.g. main",
+      }),
+    );
   }
   if (o.environments.some((e) => e.kind === "ci") && !o.k3sVersion) {
     problems.push(

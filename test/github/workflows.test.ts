@@ -179,6 +179,28 @@ describe("plinth init github never clobbers", () => {
     const gitlab = await cli(["init", "gitlab", "--action", PINNED], dir);
     expect(gitlab.code).toBe(2);
     expect(gitlab.stderr).toContain('cannot initialise "gitlab"');
+    const several = await cli(
+      [
+        "init",
+        "github",
+        "--action",
+        PINNED,
+        "--drift-cron",
+        "every day",
+        "--k3s-version",
+        "latest",
+        "--default-branch",
+        "main branch",
+      ],
+      dir,
+    );
+    expect(several.code).toBe(2);
+    // Every problem at once, each naming its flag and the fix.
+    expect(several.stderr).toContain('--drift-cron: "every day" has 2 fields');
+    expect(several.stderr).toContain(
+      '--k3s-version: "latest" is not a pinned k3s release (give one such as v1.33.5+k3s1)',
+    );
+    expect(several.stderr).toContain('--default-branch: "main branch" is not a branch name');
     expect(existsSync(join(dir, ".github"))).toBe(false);
   });
 });
