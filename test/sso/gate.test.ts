@@ -122,6 +122,73 @@ async function signIn(page: Page, oidc: OpenBaoOidc, user: OidcUser): Promise<vo
   await page.click("#auth-submit");
 }
 
+/** One environment's gate as it runs here: plinth's rendered command line with the local overrides. */
+interface LocalGate {
+  env: ResolvedEnvironment;
+  rendered: GateSettings;
+  args: string[];
+  /** OAUTH2_PROXY_CLIENT_SECRET and _COOKIE_SECRET, as the Deployment gets them from the Secrets. */
+  secrets: Record<string, string>;
+  /** The auth host as the browser sees it; `local` the same server for the test's own requests. */
+  base: string;
+  local: string;
+}
+
+function localGate(env: ResolvedEnvironment, port: number, oidc: OpenBaoOidc): LocalGate {
+  expect(env.components.sso.enabled).toBe(true);
+  const base = `http://auth-${env.name}.${domain}:${port}`;
+  const rendered = gateSettings(env);
+  const local: GateSettings = {
+    ...rendered,
+    ...(rendered.provider === "oidc" ? { issuer: oidc.issuer } : {}),
+    redirectUrl: `${base}/oauth2/callback`,
+    cookieDomain: `.${domain}`,
+    whitelistDomains: [`.${domain}:*`],
+  };
+  const config = oauth2ProxyConfig(local);
+  const renderedArgs = oauth2ProxyConfig(rendered).args;
+  // Only the listed flags may differ from what plinth deploys.
+  const kept = (list: string[]) => list.filter((a) => !OVERRIDDEN.includes(flagName(a)));
+  expect(kept(config.args)).toEqual(kept(renderedArgs));
+  expect(renderedArgs.filter((a) => flagName(a) === "--http-address")).toHaveLength(1);
+  const args = config.args.map((a) =>
+    flagName(a) === "--http-address" ? `--http-address=127.0.0.1:${port}` : a,
+  );
+
+  // The cookie secret comes from plinth's own generator and the sso component's spec, once per
+  // environment as plinth keeps it.
+  const specs = sso.secrets?.(env) ?? [];
+  const cookieSpec = specs.find((s) => s.name === COOKIE_SECRET)?.keys["cookie-secret"];
+  if (!cookieSpec) throw new Error(`the sso component declares no ${COOKIE_SECRET} secret`);
+  const values: Record<string, string> = {
+    [`${CLIENT_SECRET}/client-secret`]: oidc.clientSecret,
+    [`${COOKIE_SECRET}/cookie-secret`]: generateValue(cookieSpec),
+  };
+  const secrets = Object.fromEntries(
+    config.env.map((e) => {
+      const ref = e.valueFrom.secretKeyRef;
+      const value = values[`${ref.name}/${ref.key}`];
+      if (value === undefined) throw new Error(`no value for ${ref.name}/${ref.key} (${e.name})`);
+      return [e.name, value];
+    }),
+  );
+  return { env, rendered, args, secrets, base, local: `http://127.0.0.1:${port}` };
+}
+
+const launch = (g: LocalGate, cookieSecret = g.secrets.OAUTH2_PROXY_COOKIE_SECRET ?? "") =>
+  startOAuth2Proxy({
+    bin: testbedEnv("OAUTH2_PROXY_BIN"),
+    args: g.args,
+    env: { ...g.secrets, OAUTH2_PROXY_COOKIE_SECRET: cookieSecret },
+    base: g.local,
+  });
+
+const authCheck = (g: LocalGate, cookies: Cookie[]) =>
+  fetch(`${g.local}/oauth2/auth`, {
+    headers: { cookie: cookies.map((c) => `${c.name}=${c.value}`).join("; ") },
+    redirect: "manual",
+  }).then((r) => r.status);
+
 describe("the SSO gate (OAuth2-Proxy as plinth renders it, OpenBao as the OIDC provider, Chromium)", () => {
   const vault = testbedEnv("VAULT_ADDR");
   let oidc: OpenBaoOidc;
@@ -129,42 +196,29 @@ describe("the SSO gate (OAuth2-Proxy as plinth renders it, OpenBao as the OIDC p
   let gate: Awaited<ReturnType<typeof forwardAuthProxy>>;
   let proxy: RunningProxy;
   let browser: Browser;
-  let env: ResolvedEnvironment;
-  let rendered: GateSettings;
-  let args: string[];
-  let secrets: Record<string, string>;
-  /** The auth host as the browser sees it; `authLocal` the same server for the test's own requests. */
+  /** Staging's gate, in front of the UI; prod's (narrower) only for the per-environment test. */
+  let staging: LocalGate;
+  let prod: LocalGate;
   let authBase: string;
   let authLocal: string;
   let uiUrl: string;
   let member: BrowserContext;
 
-  const start = (cookieSecret = secrets.OAUTH2_PROXY_COOKIE_SECRET ?? "") =>
-    startOAuth2Proxy({
-      bin: testbedEnv("OAUTH2_PROXY_BIN"),
-      args,
-      env: { ...secrets, OAUTH2_PROXY_COOKIE_SECRET: cookieSecret },
-      base: authLocal,
-    });
-  const sessionCookies = (cookies: Cookie[]) => cookies.filter((c) => c.name.startsWith(rendered.cookieName));
-  const authCheck = (cookies: Cookie[]) =>
-    fetch(`${authLocal}/oauth2/auth`, {
-      headers: { cookie: cookies.map((c) => `${c.name}=${c.value}`).join("; ") },
-      redirect: "manual",
-    }).then((r) => r.status);
+  const start = (cookieSecret?: string) => launch(staging, cookieSecret);
+  const sessionCookies = (cookies: Cookie[], g = staging) =>
+    cookies.filter((c) => c.name.startsWith(g.rendered.cookieName));
 
   beforeAll(async () => {
-    const authPort = await freePort();
-    const authHost = `auth.${domain}:${authPort}`;
-    authBase = `http://${authHost}`;
-    authLocal = `http://127.0.0.1:${authPort}`;
+    const [stagingPort, prodPort] = [await freePort(), await freePort()];
+    const callback = (name: string, port: number) => `http://auth-${name}.${domain}:${port}/oauth2/callback`;
     oidc = await openBaoOidc({
       addr: vault,
       token: testbedEnv("VAULT_TOKEN"),
       id,
-      redirectUri: `${authBase}/oauth2/callback`,
+      redirectUris: [callback(ENVIRONMENT, stagingPort), callback("prod", prodPort)],
     });
-    // The configuration an operator writes for an OIDC issuer; the secret only by name.
+    // The configuration an operator writes for an OIDC issuer (the secret only by name); prod
+    // narrows who may pass to a group the member is not in.
     const config = exampleWith((raw) => {
       raw.defaults = {
         ...raw.defaults,
@@ -176,44 +230,14 @@ describe("the SSO gate (OAuth2-Proxy as plinth renders it, OpenBao as the OIDC p
           clientSecret: { fromEnv: "SSO_CLIENT_SECRET" },
         },
       };
+      const prodEnv = raw.environments.prod;
+      if (prodEnv) prodEnv.sso = { allowedGroups: [`${oidc.allowedGroup}-admins`] };
     });
-    env = resolve(config, ENVIRONMENT);
-    expect(env.components.sso.enabled).toBe(true);
-    rendered = gateSettings(env);
-    const local: GateSettings = {
-      ...rendered,
-      ...(rendered.provider === "oidc" ? { issuer: oidc.issuer } : {}),
-      redirectUrl: `${authBase}/oauth2/callback`,
-      cookieDomain: `.${domain}`,
-      whitelistDomains: [`.${domain}:*`],
-    };
-    const config7 = oauth2ProxyConfig(local);
-    const renderedArgs = oauth2ProxyConfig(rendered).args;
-    // Only the listed flags may differ from what plinth deploys.
-    const kept = (list: string[]) => list.filter((a) => !OVERRIDDEN.includes(flagName(a)));
-    expect(kept(config7.args)).toEqual(kept(renderedArgs));
-    expect(renderedArgs.filter((a) => flagName(a) === "--http-address")).toHaveLength(1);
-    args = config7.args.map((a) =>
-      flagName(a) === "--http-address" ? `--http-address=127.0.0.1:${authPort}` : a,
-    );
-
-    // Secrets as the Deployment gets them: env vars from the Secrets' keys. The cookie secret is
-    // generated by plinth's own generator from the sso component's spec.
-    const specs = sso.secrets?.(env) ?? [];
-    const cookieSpec = specs.find((s) => s.name === COOKIE_SECRET)?.keys["cookie-secret"];
-    if (!cookieSpec) throw new Error(`the sso component declares no ${COOKIE_SECRET} secret`);
-    const values: Record<string, string> = {
-      [`${CLIENT_SECRET}/client-secret`]: oidc.clientSecret,
-      [`${COOKIE_SECRET}/cookie-secret`]: generateValue(cookieSpec),
-    };
-    secrets = Object.fromEntries(
-      config7.env.map((e) => {
-        const ref = e.valueFrom.secretKeyRef;
-        const value = values[`${ref.name}/${ref.key}`];
-        if (value === undefined) throw new Error(`no value for ${ref.name}/${ref.key} (${e.name})`);
-        return [e.name, value];
-      }),
-    );
+    staging = localGate(resolve(config, ENVIRONMENT), stagingPort, oidc);
+    prod = localGate(resolve(config, "prod"), prodPort, oidc);
+    authBase = staging.base;
+    authLocal = staging.local;
+    const env = staging.env;
 
     ui = await upstream();
     const middleware = renderedMiddleware(env);
@@ -271,7 +295,7 @@ describe("the SSO gate (OAuth2-Proxy as plinth renders it, OpenBao as the OIDC p
     expect(anonymous.headers.get("location")).toMatch(
       new RegExp(`^${vault}/ui/vault/identity/oidc/provider/[^/]+/authorize\\?`),
     );
-    expect(await authCheck([])).toBe(401);
+    expect(await authCheck(staging, [])).toBe(401);
   });
 
   it("lets a user of the allowed group through to the UI, which learns who it is", async () => {
@@ -294,7 +318,7 @@ describe("the SSO gate (OAuth2-Proxy as plinth renders it, OpenBao as the OIDC p
     for (const c of cookies) {
       expect(c).toMatchObject({ domain: `.${domain}`, httpOnly: true, secure: true, sameSite: "Lax" });
     }
-    expect(await authCheck(cookies)).toBe(202);
+    expect(await authCheck(staging, cookies)).toBe(202);
   });
 
   it("answers 403 to a user outside the allowed group, who never reaches the UI", async () => {
@@ -328,7 +352,7 @@ describe("the SSO gate (OAuth2-Proxy as plinth renders it, OpenBao as the OIDC p
       return { ...c, value: `${c.value.slice(0, at)}${flipped}${c.value.slice(at + 1)}` };
     });
     expect(tampered[0]?.value).not.toBe(cookies[0]?.value);
-    expect(await authCheck(tampered)).toBe(401);
+    expect(await authCheck(staging, tampered)).toBe(401);
 
     const before = ui.seen.length;
     const forged = await browser.newContext();
@@ -349,11 +373,11 @@ describe("the SSO gate (OAuth2-Proxy as plinth renders it, OpenBao as the OIDC p
     // Another secret cannot read the session: it lives in the cookie, sealed by the secret.
     const other = generateValue({ length: 32, alphabet: "alphanumeric" });
     proxy = await start(other);
-    expect(await authCheck(cookies)).toBe(401);
+    expect(await authCheck(staging, cookies)).toBe(401);
     await proxy.stop();
 
     proxy = await start();
-    expect(await authCheck(cookies)).toBe(202);
+    expect(await authCheck(staging, cookies)).toBe(202);
     const before = ui.seen.length;
     const page = await member.newPage();
     const toProvider: string[] = [];
@@ -365,5 +389,28 @@ describe("the SSO gate (OAuth2-Proxy as plinth renders it, OpenBao as the OIDC p
     expect(toProvider).toEqual([]);
     expect(ui.seen.length).toBe(before + 1);
     expect(ui.seen.at(-1)?.["x-auth-request-email"]).toBe(oidc.member.email);
+  });
+
+  it("narrows per environment: prod's gate, rendered with prod's groups, refuses the staging member", async () => {
+    // Both gates read the same provider; prod's own cookie name and secret keep the sessions apart.
+    expect(prod.rendered.cookieName).not.toBe(staging.rendered.cookieName);
+    expect(prod.secrets.OAUTH2_PROXY_COOKIE_SECRET).not.toBe(staging.secrets.OAUTH2_PROXY_COOKIE_SECRET);
+    expect(prod.args).toContain(`--allowed-group=${oidc.allowedGroup}-admins`);
+    expect(prod.args).not.toContain(`--allowed-group=${oidc.allowedGroup}`);
+    const prodProxy = await launch(prod);
+    try {
+      const stagingSession = sessionCookies(await member.cookies());
+      expect(await authCheck(prod, stagingSession)).toBe(401);
+      // The member is still signed in at OpenBao: the provider approves at once, prod's gate says no.
+      const page = await member.newPage();
+      const callback = page.waitForResponse((r) => r.url().startsWith(`${prod.base}/oauth2/callback`));
+      await page.goto(`${prod.base}/oauth2/start?rd=${encodeURIComponent(`${prod.base}/`)}`);
+      expect((await callback).status()).toBe(403);
+      expect(sessionCookies(await member.cookies(), prod)).toEqual([]);
+      // Staging still lets the same member through.
+      expect(await authCheck(staging, sessionCookies(await member.cookies()))).toBe(202);
+    } finally {
+      await prodProxy.stop();
+    }
   });
 });

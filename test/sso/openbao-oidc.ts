@@ -60,14 +60,14 @@ function client(addr: string, token: string): Bao {
 const data = (answer: Record<string, unknown>) => (answer.data ?? {}) as Record<string, unknown>;
 
 /**
- * Sets the provider up for a client whose callback is `redirectUri`. `id` (lowercase letters,
+ * Sets the provider up for one client with these callbacks (one per environment's gate). `id` (lowercase letters,
  * digits and dashes) keeps this run's objects apart from any other's.
  */
 export async function openBaoOidc(o: {
   addr: string;
   token: string;
   id: string;
-  redirectUri: string;
+  redirectUris: string[];
 }): Promise<OpenBaoOidc> {
   const bao = client(o.addr, o.token);
   const undo: (() => Promise<unknown>)[] = [];
@@ -141,7 +141,7 @@ export async function openBaoOidc(o: {
     undo.push(() => bao("DELETE", `identity/oidc/assignment/${name}`));
     await bao("POST", `identity/oidc/client/${name}`, {
       key: name,
-      redirect_uris: [o.redirectUri],
+      redirect_uris: o.redirectUris,
       assignments: [name],
       client_type: "confidential",
       id_token_ttl: "30m",
