@@ -1,4 +1,5 @@
 import type { Config } from "../config/schema.js";
+import { throwIfErrors } from "../diagnostics/diagnostic.js";
 import type { Graph } from "../graph/graph.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { readParent } from "../providers/kubernetes/applyset-parent.js";
@@ -10,7 +11,7 @@ import { type DnsStep, dnsChange, withDns } from "./dns.js";
 import { livePlan } from "./live.js";
 import { changesMoved, movedSince } from "./moved.js";
 import type { Plan } from "./plan.js";
-import { clusterPeers, type PeerClaim, wantedByPeers } from "./shared.js";
+import { clusterPeers, type PeerClaim, sharedConflicts, wantedByPeers } from "./shared.js";
 import { inspectForPlan, vaultMovedSince, withVault } from "./vault.js";
 
 /**
@@ -43,6 +44,12 @@ export interface ComposeOptions {
  */
 export async function composePlan(target: PlanTarget, o: ComposeOptions = {}): Promise<Plan> {
   const { vault, dns, ...rest } = o;
+  // An object the cluster's environments cannot share (validate's check) is refused before anything
+  // is read or written; a destroy still runs.
+  if (!o.destroy && target.env.peers?.length) {
+    const names = [target.env.name, ...target.env.peers.map((p) => p.name)];
+    throwIfErrors(sharedConflicts(target.config, names));
+  }
   const inspection = vault && !o.destroy ? inspectForPlan(target, vault) : undefined;
   dns?.catch(() => {}); // awaited below
   // What the cluster's other environments want matters only for deletions, at the end.

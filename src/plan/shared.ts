@@ -67,13 +67,13 @@ export function wantedByPeers(
  * catalog has rendered them from the whole cluster (catalog/cluster.ts): settings no union can
  * reconcile, such as two ACME emails, Vault and OpenBao, or two sizes of one cluster-wide database.
  * Whichever applied last would set them, so each is an error naming both environments, the first
- * field that differs, and the fix.
+ * field that differs, and the fix. `only`: just these environments (one cluster's, for a plan).
  */
-export function sharedConflicts(config: Config): Diagnostic[] {
+export function sharedConflicts(config: Config, only?: readonly string[]): Diagnostic[] {
   // cluster + identity → first environment seen and its object.
   const seen = new Map<string, { env: string; object: KubeObject }>();
   const out: Diagnostic[] = [];
-  for (const name of Object.keys(config.environments).sort()) {
+  for (const name of (only ?? Object.keys(config.environments)).toSorted()) {
     const { environment: env } = resolveEnvironment(config, name);
     if (!env) continue;
     for (const d of desiredComponents(env, buildGraph(env))) {

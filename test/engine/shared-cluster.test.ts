@@ -154,11 +154,12 @@ describe.sequential("staging and prod on one cluster, with different zones", () 
   const PRD = "shz-prd";
   let dir: string;
 
-  beforeAll(async () => {
-    dir = project({ env: STG });
+  /** The pair's config; `emails` sets each environment's ACME email. */
+  function writePair(emails: [string, string] = ["ops@shz.example", "ops@shz.example"]): void {
     const components = { kubero: { enabled: false } };
     writeProject(dir, {
       [STG]: {
+        acmeEmail: emails[0],
         kind: "staging",
         cluster: "bed",
         baseDomain: "shz-stg.example",
@@ -168,6 +169,7 @@ describe.sequential("staging and prod on one cluster, with different zones", () 
         components,
       },
       [PRD]: {
+        acmeEmail: emails[1],
         kind: "prod",
         cluster: "bed",
         baseDomain: "shz-prd.example",
@@ -176,6 +178,11 @@ describe.sequential("staging and prod on one cluster, with different zones", () 
         components,
       },
     });
+  }
+
+  beforeAll(async () => {
+    dir = project({ env: STG });
+    writePair();
     await ensureStandInCrds();
     for (const e of [STG, PRD]) {
       await plinth(["unlock", e], dir);
@@ -282,6 +289,19 @@ describe.sequential("staging and prod on one cluster, with different zones", () 
     expect(await exists("clusterissuer", "plinth-letsencrypt-dns01")).toBe(true);
     expect(await exists("helmchart", `signoz-${STG}`, "-n", "kube-system")).toBe(true);
     expect(await pending(dir, STG)).toEqual([]);
+  });
+
+  it("two ACME emails for the one issuer: validate and plan refuse (exit 2), naming both environments", async () => {
+    writePair(["a@shz.example", "b@shz.example"]);
+    const message = `renders ClusterIssuer plinth-letsencrypt-dns01 (cert-manager), one object on cluster bed, differently from environment ${PRD}: spec.acme.email is "a@shz.example" here and "b@shz.example" there`;
+    const validate = await plinth(["validate"], dir);
+    expect(validate.code).toBe(2);
+    expect(validate.stderr).toContain(message);
+    const plan = await plinth(["plan", STG], dir);
+    expect(plan.code, plan.stdout).toBe(2);
+    expect(plan.stderr).toContain(message);
+    expect(plan.stdout).toBe("");
+    writePair();
   });
 });
 
