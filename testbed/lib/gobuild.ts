@@ -48,12 +48,11 @@ function fileOrEmpty(path: string): string {
   return existsSync(path) ? readFileSync(path, "utf8") : "";
 }
 
-/**
- * Builds `packages` of the module once per (go.mod, go.sum, Go version, ldflags, packages) and
- * caches the binaries, so later calls cost one `go version`. The module sums pin every line of
- * upstream code, which is why they, and not timestamps, make the key.
- */
-export async function goBuild(ctx: TestbedContext, options: GoBuildOptions): Promise<string> {
+/** Where a build's binaries go: a directory named by the hash of everything that makes them. */
+async function buildPlace(
+  ctx: TestbedContext,
+  options: GoBuildOptions,
+): Promise<{ moduleDir: string; binDir: string; version: string }> {
   const moduleDir = resolve(ctx.root, options.moduleDir);
   const goMod = join(moduleDir, "go.mod");
   if (!existsSync(goMod)) throw new Error(`goBuild: no go.mod in ${moduleDir}`);
@@ -70,8 +69,27 @@ export async function goBuild(ctx: TestbedContext, options: GoBuildOptions): Pro
     .update(options.packages.join("\n"))
     .digest("hex")
     .slice(0, 16);
+  const binDir = options.outDir ?? join(ctx.stateDir, "bin", `${basename(moduleDir)}-${key}`);
+  return { moduleDir, binDir, version };
+}
+
+/**
+ * The directory `goBuild` leaves the binaries in, if they are built, without building: for a
+ * `running` or `status` check, which must not start a minutes-long build.
+ */
+export async function goBuilt(ctx: TestbedContext, options: GoBuildOptions): Promise<string | undefined> {
+  const { binDir } = await buildPlace(ctx, options);
+  return existsSync(join(binDir, ".complete")) ? binDir : undefined;
+}
+
+/**
+ * Builds `packages` of the module once per (go.mod, go.sum, Go version, ldflags, packages) and
+ * caches the binaries, so later calls cost one `go version`. The module sums pin every line of
+ * upstream code, which is why they, and not timestamps, make the key.
+ */
+export async function goBuild(ctx: TestbedContext, options: GoBuildOptions): Promise<string> {
+  const { moduleDir, binDir, version } = await buildPlace(ctx, options);
   const name = basename(moduleDir);
-  const binDir = options.outDir ?? join(ctx.stateDir, "bin", `${name}-${key}`);
   const marker = join(binDir, ".complete");
   if (existsSync(marker)) return binDir;
 

@@ -1,7 +1,6 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pinnedVersion } from "../kube/layout.js";
-import { goBuild } from "../lib/proc.js";
+import { goBuild, goBuilt } from "../lib/gobuild.js";
 import type { Service, TestbedContext } from "../lib/service.js";
 
 const moduleDir = "testbed/go/oauth2-proxy";
@@ -33,7 +32,8 @@ const oauth2Proxy: Service = {
     await binary(ctx);
   },
   async running(ctx) {
-    return existsSync(await binary(ctx));
+    // Built or not, without building: `status` must answer in a second.
+    return (await goBuilt(ctx, build(ctx))) !== undefined;
   },
   async start(ctx) {
     return { OAUTH2_PROXY_BIN: await binary(ctx) };
