@@ -255,13 +255,16 @@ export interface DriftRun {
  */
 export async function runDrift(o: {
   envs: readonly string[];
-  plan: Omit<EnvironmentOptions, "env">;
   issues: DriftIssues;
   runUrl?: string;
-  /** Planning, for tests; default: planEnvironment. */
-  planOne?: (env: string) => Promise<Plan>;
+  /**
+   * How an environment is planned: the CLI gives its own live plan (cluster, Vault and DNS, as
+   * `plinth plan` shows it); a library caller may give planEnvironment's options instead.
+   */
+  plan: ((env: string) => Promise<Plan>) | Omit<EnvironmentOptions, "env">;
 }): Promise<DriftRun[]> {
-  const planOne = o.planOne ?? ((env: string) => planEnvironment({ ...o.plan, env }));
+  const { plan } = o;
+  const planOne = typeof plan === "function" ? plan : (env: string) => planEnvironment({ ...plan, env });
   await o.issues.ensureLabel();
   const runs: DriftRun[] = [];
   for (const env of o.envs) {

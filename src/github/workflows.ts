@@ -219,8 +219,9 @@ function pullRequestWorkflow(o: WorkflowOptions): Record<string, unknown> {
       pull_request_review: { types: ["submitted", "dismissed"] },
     },
     permissions: {},
+    // A newer push supersedes an older autoplan; a review or the close must never cancel one.
     concurrency: {
-      group: `plinth-pr-${expr("github.event.pull_request.number")}`,
+      group: `plinth-pr-${expr("github.event.pull_request.number")}-${expr("github.event_name")}-${expr("github.event.action == 'closed' && 'closed' || 'plan'")}`,
       "cancel-in-progress": true,
     },
     jobs: {

@@ -1,9 +1,13 @@
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import { DriftIssues, type DriftRun, runDrift } from "../../github/drift.js";
 import { assertEnvironment, environmentKind } from "../../model/resolve.js";
+import { composePlan } from "../../plan/compose.js";
 import { githubClient, parseRepo } from "../../providers/github/index.js";
 import { type CommandContext, defineCommand } from "../command.js";
+import { planDnsChanges } from "../dns.js";
 import { inFile, loadFromArgs } from "../load.js";
+import { openSession } from "../session.js";
+import { sessionVaultAccess } from "../vault-access.js";
 
 export const drift = defineCommand({
   name: "drift",
@@ -44,7 +48,13 @@ export const drift = defineCommand({
     const { GITHUB_SERVER_URL: server, GITHUB_RUN_ID: runId } = ctx.env;
     const runs = await runDrift({
       envs,
-      plan: { cwd: ctx.cwd, configPath: loaded.file, variables: ctx.env },
+      // Exactly what `plinth plan <env>` shows: the cluster, Vault and the DNS records.
+      plan: async (env) => {
+        const session = await openSession(args, ctx, env);
+        const vault = sessionVaultAccess(session, args, ctx);
+        const dns = planDnsChanges(session.env, ctx, "read");
+        return composePlan(session, { ...(vault ? { vault } : {}), dns });
+      },
       issues: new DriftIssues(octokit, repo),
       ...(server && runId ? { runUrl: `${server}/${repo.owner}/${repo.repo}/actions/runs/${runId}` } : {}),
     });
