@@ -9,6 +9,7 @@ import { type HealthResult, runCheck } from "../providers/kubernetes/health.js";
 import { refOf } from "../providers/kubernetes/identity.js";
 import type { KubernetesProvider } from "../providers/kubernetes/provider.js";
 import { waitsFor } from "../providers/kubernetes/readiness.js";
+import { type AccessProbe, checkAccess, httpsProbe } from "./access.js";
 
 export interface HostStatus {
   service: ServiceId;
@@ -42,6 +43,7 @@ const SERVICE_OWNER: Partial<Record<ServiceId, ComponentId>> = {
   openpanel: "openpanel",
   "openpanel-api": "openpanel",
   backstage: "backstage",
+  sso: "sso",
 };
 
 /** Version as a HelmChart pins it (chart version), or the image of a single-image object. */
@@ -103,6 +105,8 @@ export async function gatherStatus(
   graph: Graph,
   desired: DesiredComponent[],
   kube: KubernetesProvider,
+  /** How hosts are asked anonymously (the access checks); HTTPS from here unless a test says otherwise. */
+  o: { probe?: AccessProbe } = {},
 ): Promise<ComponentStatus[]> {
   const byId = new Map(desired.map((d) => [d.id, d]));
   const nodes = graph.phases.flatMap((p) => p.components);
@@ -126,7 +130,14 @@ export async function gatherStatus(
           if (!p.ready) waiting.push(`${o.kind} ${o.metadata.name}: ${w.condition}: ${p.status}`);
         }
       }
-      const health = await Promise.all((d?.health ?? []).map((h) => runCheck(h, kube)));
+      const services = new Set(
+        (Object.keys(SERVICE_OWNER) as ServiceId[]).filter((s) => SERVICE_OWNER[s] === node.id),
+      );
+      // A human UI that serves an anonymous request fails here like any health check.
+      const health = [
+        ...(await Promise.all((d?.health ?? []).map((h) => runCheck(h, kube)))),
+        ...(await checkAccess(env, services, o.probe ?? httpsProbe)),
+      ];
       const hosts = await Promise.all(
         (Object.entries(env.hosts) as [ServiceId, NonNullable<ResolvedEnvironment["hosts"][ServiceId]>][])
           .filter(([service]) => SERVICE_OWNER[service] === node.id)
