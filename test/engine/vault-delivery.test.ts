@@ -85,6 +85,8 @@ describe.sequential("Vault Secrets Operator delivery on the test bed", { timeout
       `${DATA}/redis-auth`,
       `kube-system/signoz-${ENV}-values`,
       `${OBSERVABILITY}/openpanel-env`,
+      `${OBSERVABILITY}/openpanel-owner`,
+      `${OBSERVABILITY}/signoz-owner`,
     ]);
     const redis = byKind("VaultStaticSecret").find((i) => at(i) === `${DATA}/redis-auth`);
     expect(redis?.spec).toMatchObject({
@@ -112,7 +114,7 @@ describe.sequential("Vault Secrets Operator delivery on the test bed", { timeout
     }
   });
 
-  it("plinth writes no Secret the operator delivers; phase 0's are still its own", async () => {
+  it("plinth writes no Secret the operator delivers; phase 0's and the cluster's ClickHouse operator login are still its own", async () => {
     const names = async (ns: string) =>
       (await kubectlJson<Listed>("get", "secrets", "-n", ns)).items.map((s) => s.metadata.name);
     for (const name of ["redis-auth", "postgres-app", "arangodb-root", "arangodb-jwt", "clickhouse-users"]) {
@@ -132,7 +134,10 @@ describe.sequential("Vault Secrets Operator delivery on the test bed", { timeout
     expect(secrets.map((s) => s.at)).toEqual(
       expect.arrayContaining(["platform/platform-postgres-vault", "platform/vault-storage"]),
     );
-    expect(secrets.filter((s) => s.phase !== "0")).toEqual([]);
+    // One per cluster, for every environment on it: never delivered from one environment's Vault.
+    expect(secrets.filter((s) => s.phase !== "0")).toEqual([
+      { phase: "2", at: "clickhouse-operator/clickhouse-operator-credentials" },
+    ]);
     await expect(
       kubectl("get", "secret", "platform-postgres-vault", "-n", "platform", "-o", "name"),
     ).resolves.toContain("platform-postgres-vault");
