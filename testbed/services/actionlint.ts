@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { goBuilt } from "../lib/gobuild.js";
 import { goBuild } from "../lib/proc.js";
 import type { Service, TestbedContext } from "../lib/service.js";
 
@@ -25,7 +26,9 @@ const actionlint: Service = {
     await binary(ctx);
   },
   async running(ctx) {
-    return existsSync(await binary(ctx));
+    // Asking must not build: `status` and `up`'s check stay quick.
+    const dir = await goBuilt(ctx, build);
+    return dir !== undefined && existsSync(join(dir, "actionlint"));
   },
   async start(ctx) {
     return { ACTIONLINT_BIN: await binary(ctx) };
