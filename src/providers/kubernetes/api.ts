@@ -361,6 +361,8 @@ const BUILT_IN: Readonly<Record<string, ApiResource>> = Object.freeze(
         ["secrets.hashicorp.com/v1beta1", "VaultConnection", "vaultconnections", true],
         ["secrets.hashicorp.com/v1beta1", "VaultAuth", "vaultauths", true],
         ["secrets.hashicorp.com/v1beta1", "VaultStaticSecret", "vaultstaticsecrets", true],
+        // k3s's bundled Traefik: the SSO gate's ForwardAuth middleware.
+        ["traefik.io/v1alpha1", "Middleware", "middlewares", true],
       ] as const
     ).map(([apiVersion, kind, name, namespaced]) => [`${apiVersion}/${kind}`, { name, namespaced }]),
   ),
