@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { gateSettings, oauth2ProxyConfig } from "../../src/catalog/components/sso.js";
 import type { UserConfig } from "../../src/config/schema.js";
 import { UserError } from "../../src/diagnostics/diagnostic.js";
+import { buildGraph } from "../../src/graph/graph.js";
 import { resolve, resolveEnvironment } from "../../src/model/resolve.js";
+import { desiredComponents } from "../../src/plan/desired.js";
 import { exampleWith } from "../helpers/config.js";
 
 type Sso = NonNullable<NonNullable<UserConfig["defaults"]>["sso"]>;
@@ -195,5 +197,50 @@ describe("oauth2ProxyConfig", () => {
       ]),
     );
     expect(args.some((a) => a.startsWith("--github"))).toBe(false);
+  });
+});
+
+describe("the gate's secrets", () => {
+  const ssoOf = (env: string, sso: Sso = GITHUB) => {
+    const r = resolve(withSso(sso), env);
+    const d = desiredComponents(r, buildGraph(r)).find((c) => c.id === "sso");
+    if (!d) throw new Error(`${env} has no sso component`);
+    return d;
+  };
+
+  it("with Vault: the cookie secret generated into Vault and delivered by its operator; the client secret copied from its variable", () => {
+    const d = ssoOf("staging");
+    expect(d.secrets).toEqual([
+      {
+        name: "oauth2-proxy-client",
+        namespace: "sso",
+        keys: {
+          "client-secret": {
+            length: 0,
+            alphabet: "alphanumeric",
+            fromEnv: {
+              variable: "SSO_CLIENT_SECRET",
+              what: "the GitHub OAuth app's client secret for Iv1.0123456789abcdef",
+            },
+          },
+        },
+        consumers: ["sso"],
+      },
+    ]);
+    const delivered = d.objects.find((o) => o.kind === "VaultStaticSecret");
+    expect(delivered?.metadata.name).toBe("oauth2-proxy-cookie");
+    expect(delivered?.spec).toMatchObject({
+      path: "staging/sso/oauth2-proxy-cookie",
+      rolloutRestartTargets: [{ kind: "Deployment", name: "oauth2-proxy" }],
+    });
+  });
+
+  it("without Vault (test): both are plinth Secrets, the cookie secret 32 CSPRNG characters; or both from variables", () => {
+    expect(ssoOf("test").secrets.map((s) => [s.name, s.keys])).toEqual([
+      ["oauth2-proxy-client", { "client-secret": expect.objectContaining({ fromEnv: expect.any(Object) }) }],
+      ["oauth2-proxy-cookie", { "cookie-secret": { length: 32, alphabet: "alphanumeric" } }],
+    ]);
+    const own = ssoOf("test", { ...GITHUB, cookieSecret: { fromEnv: "SSO_COOKIE_SECRET" } });
+    expect(own.secrets[1]?.keys["cookie-secret"]?.fromEnv?.variable).toBe("SSO_COOKIE_SECRET");
   });
 });
