@@ -2,6 +2,7 @@ import { dirname } from "node:path";
 import { loadConfig } from "../config/load.js";
 import { releaseReservation, reservationsOf, stateBackend } from "../state/index.js";
 import { type GitHubRun, holderOf, reply } from "./context.js";
+import { checkoutAt } from "./git.js";
 import { deletePlans } from "./store.js";
 
 /**

@@ -13,7 +13,7 @@ import {
 } from "../state/index.js";
 import { resolveChecked } from "../validate/validate.js";
 import { diffCommits } from "./autoplan.js";
-import { HELP, parseComment } from "./commands.js";
+import { type CommentCommand, HELP, parseComment } from "./commands.js";
 import { replyMarker, rowFromPlan, touchesData } from "./comment.js";
 import { type GitHubRun, holderOf, postComment, pullUrl, reply } from "./context.js";
 import { checkoutAt } from "./git.js";
@@ -95,15 +95,30 @@ export async function onComment(run: GitHubRun, e: CommentEvent): Promise<number
   if (denied) return refuse(run, e.pr, topic, title, `${denied} Nothing was run.`);
   const state = stateBackend(trusted.config, { configDir: dirname(trusted.file), env: { ...run.env } });
   const ctx = { run, trusted, state, pull, commenter: e.commenter, topic, title };
+  try {
+    return await runCommand(ctx, cmd, envs);
+  } catch (err) {
+    // The user's problem (a config that does not load, no plan key, a refused plan): said on the
+    // pull request as well as in the log, never only in a job nobody opens.
+    if (!(err instanceof UserError)) throw err;
+    return refuse(run, e.pr, topic, title, `\`\`\`\n${err.message}\n\`\`\`\n\nNothing was applied.`);
+  }
+}
+
+async function runCommand(
+  ctx: Ctx,
+  cmd: Extract<CommentCommand, { kind: "plan" | "apply" | "unlock" }>,
+  envs: readonly string[],
+): Promise<number> {
   switch (cmd.kind) {
     case "plan": {
-      const targets = cmd.envs.length ? cmd.envs : await changedEnvs(run, pull, envs);
+      const targets = cmd.envs.length ? cmd.envs : await changedEnvs(ctx.run, ctx.pull, envs);
       if (targets.length === 0) {
         await reply(
-          run,
-          e.pr,
-          topic,
-          title,
+          ctx.run,
+          ctx.pull.number,
+          ctx.topic,
+          ctx.title,
           "This pull request changes no environment: nothing to plan. Name one: `/plan <env>`.",
         );
         return 0;
@@ -155,6 +170,27 @@ async function changedEnvs(run: GitHubRun, pull: PullFacts, known: readonly stri
   return diffs.filter((d) => d.status !== "same" && known.includes(d.env)).map((d) => d.env);
 }
 
+/**
+ * The pull request's config must keep state where the default branch's keeps it: locks, plans,
+ * reservations and the record of what ran all live there, and a pull request that moved them
+ * could apply beside a reservation it cannot see. Such a change is applied after merge.
+ */
+async function assertSameState(ctx: Ctx, headCwd: string): Promise<void> {
+  const head = await loadConfig({
+    cwd: headCwd,
+    ...(ctx.run.configPath ? { configPath: ctx.run.configPath } : {}),
+  });
+  if (JSON.stringify(head.config.state ?? null) !== JSON.stringify(ctx.trusted.config.state ?? null)) {
+    throw new UserError({
+      severity: "error",
+      path: `${head.displayFile}: state`,
+      message:
+        "this pull request changes where state lives; it is not planned live or applied from a pull request",
+      fix: "merge the state change on its own first (and move the state with it), then plan this again",
+    });
+  }
+}
+
 function planKey(run: GitHubRun): string {
   const key = run.env[PLAN_KEY];
   if (!key || key.length < 32) {
@@ -177,6 +213,7 @@ async function planAndPost(ctx: Ctx, envs: readonly string[], before: string): P
   const head = await checkoutAt(run.cwd, pull.headSha, pull.number);
   const rows = [];
   try {
+    await assertSameState(ctx, head.cwd);
     for (const env of envs) {
       const plan = signPlan(
         await planEnvironment({
@@ -302,6 +339,7 @@ async function applyStored(ctx: Ctx, env: string, deleteData: boolean): Promise<
   const head = await checkoutAt(run.cwd, pull.headSha, pull.number);
   let changes: number;
   try {
+    await assertSameState(ctx, head.cwd);
     ({ changes } = await applyPlan(plan, {
       cwd: head.cwd,
       ...(run.configPath ? { configPath: run.configPath } : {}),

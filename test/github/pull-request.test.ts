@@ -9,13 +9,13 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { destroyEnvironment } from "../../src/index.js";
-import { BIN, ensureStandInCrds, kubeconfig, kubectlJson } from "../engine/bed.js";
+import { BIN, ensureStandInCrds, kubeconfig, kubectl, kubectlJson } from "../engine/bed.js";
 import { rawClient, s3Env } from "../state/s3-place.js";
 import { testbedEnv } from "../testbed/env.js";
 import { commentEvent, pullRequestEvent } from "./examples.js";
@@ -25,6 +25,9 @@ const ENV = "ghpr";
 const OTHER = "ghquiet";
 const PLAN_KEY = randomBytes(32).toString("hex");
 const prefix = `gh-test-${process.pid}-${randomBytes(3).toString("hex")}/`;
+const summaryFile = join(mkdtempSync(join(tmpdir(), "plinth-summary-")), "summary.md");
+// The runner creates the job summary's file before the step runs.
+writeFileSync(summaryFile, "");
 
 let gh: GitHubStandin;
 let repo: string;
@@ -112,6 +115,7 @@ function plinthGithub(
     GITHUB_SERVER_URL: "https://github.com",
     GITHUB_RUN_ID: "4242",
     GITHUB_TOKEN: gh.token,
+    GITHUB_STEP_SUMMARY: summaryFile,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     ...(o.credentials ? { ...s3Env(), PLINTH_PLAN_KEY: PLAN_KEY } : {}),
   };
@@ -201,6 +205,8 @@ describe.sequential("plinth github: a pull request from plan comment to apply", 
     expect(body).toContain(`No changes: ${OTHER}.`);
     expect(body).toMatch(/\+ create Redis data-ghpr\/redis/);
     expect(body).toContain("`/apply <env>`");
+    // The job summary holds the whole text (@actions/core's summary, GITHUB_STEP_SUMMARY).
+    expect(readFileSync(summaryFile, "utf8")).toContain(`| **${ENV}** |`);
     // Nothing reached state: no credentials were there to reach it with.
     expect(await stored()).toEqual([]);
 
@@ -284,7 +290,7 @@ describe.sequential("plinth github: a pull request from plan comment to apply", 
     gh.state.reviews.push({ id: 1, pull: 12, user: "carol", state: "APPROVED", commitId: headSha });
     const applied = await comment(12, `/apply ${ENV}`, "bob");
     expect(applied.stderr).toBe("");
-    expect(applied.code).toBe(0);
+    expect(applied.code, lastComment(12)).toBe(0);
     expect(lastComment(12)).toMatch(/applied to ghpr at [0-9a-f]{7}/);
     expect(gh.state.checks.at(-1)).toMatchObject({
       name: `plinth/${ENV}`,
@@ -314,6 +320,29 @@ describe.sequential("plinth github: a pull request from plan comment to apply", 
     expect(body).toMatch(/live plan of/);
     expect(await stored()).toContain(`github/pr-12/${moved}/${ENV}.json`);
     headSha = moved;
+  });
+
+  it("refuses a stale plan (the cluster moved since /plan), changing nothing, and posts a fresh one", async () => {
+    // A hand edit after the plan stored for this head (by the previous test's refusal).
+    await kubectl("label", "configmap", "redis-config", "-n", `data-${ENV}`, "hand=edit", "--overwrite");
+    const run = await comment(12, `/apply ${ENV}`, "bob");
+    expect(run.code).toBe(2);
+    const body = lastComment(12);
+    expect(body).toContain("The stored plan was refused at apply, nothing was changed");
+    expect(body).toMatch(/ConfigMap data-ghpr\/redis-config: was at version \d+, now at version \d+/);
+    expect(body).toMatch(/live plan of/);
+    // A label plinth does not manage: the fresh plan has nothing to change, and says so in the check.
+    expect(gh.state.checks.at(-1)).toMatchObject({ name: `plinth/${ENV}`, headSha, conclusion: "success" });
+    // Older replies on /apply ghpr are collapsed, not left as a flood.
+    const applies = commentsOn(12).filter(
+      (c) => c.body.includes("plinth:reply apply ghpr") || c.body.startsWith("<!-- plinth:superseded -->"),
+    );
+    expect(applies.filter((c) => !c.body.startsWith("<!-- plinth:superseded -->"))).toHaveLength(1);
+    expect(applies.length).toBeGreaterThan(2);
+    // ...and the fresh plan applies.
+    const applied = await comment(12, `/apply ${ENV}`, "bob");
+    expect(applied.code).toBe(0);
+    expect(lastComment(12)).toMatch(/applied to ghpr/);
   });
 
   it("keeps the environment for the pull request: another pull request and the CLI are told who holds it", async () => {
