@@ -5,15 +5,18 @@
  * tree is self-contained: the config compiles (esbuild from the tree), `import "plinth"` resolves
  * to the tree's own dist/index.js, and the inputs reach plinth (plan key, command, outputs).
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { STICKY_MARKER } from "../../src/github/comment.js";
 import { EXAMPLE_PATH } from "../helpers/config.js";
 import { root } from "../testbed/env.js";
+import { commentEvent, pullRequestEvent } from "./examples.js";
+import { type GitHubStandin, startGitHubStandin } from "./standin.js";
 
 const run = promisify(execFile);
 let tree: string;
@@ -26,16 +29,18 @@ function noNodeModulesAbove(dir: string): void {
   }
 }
 
-function runAction(inputs: Record<string, string>, cwd: string) {
+function runAction(inputs: Record<string, string>, cwd: string, extra: Record<string, string> = {}) {
   const work = mkdtempSync(join(tmpdir(), "plinth-runner-"));
   const output = join(work, "output");
   writeFileSync(output, "");
   const env: Record<string, string> = {
-    PATH: dirname(process.execPath),
+    // As on a runner: Node, and git (actions/checkout left a repository) with the system tools.
+    PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
     HOME: work,
     GITHUB_ACTIONS: "true",
     GITHUB_OUTPUT: output,
     ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+    ...extra,
   };
   return new Promise<{ code: number | null; stdout: string; stderr: string; output: string }>((resolve) => {
     const child = spawn(process.execPath, [main], { cwd, env });
@@ -128,5 +133,109 @@ describe("the action's release tree runs on its own", { timeout: 180_000 }, () =
     expect(r.stderr).toContain('unknown environment "preview"');
     expect(r.stdout).toContain("::error::plinth plan exited with 2");
     expect(r.output).toMatch(/^exit-code<<(\S+)\n2\n\1$/m);
+  });
+});
+
+/** A git repository whose head commit turns redis off in one of two environments. */
+function pullRequestRepository(): { dir: string; base: string; head: string } {
+  const dir = mkdtempSync(join(tmpdir(), "plinth-pr-repo-"));
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.email=t@example.invalid", "-c", "user.name=t", ...args], {
+      cwd: dir,
+      encoding: "utf8",
+    }).trim();
+  const config = (redis: boolean) => `import { defineConfig } from "plinth";
+export default defineConfig({
+  project: "acme",
+  clusters: { bed: { type: "existing", kubeconfig: "/nonexistent/kubeconfig" } },
+  environments: {
+    acted: { kind: "ci", cluster: "bed", components: { redis: { enabled: ${redis} } } },
+    quiet: { kind: "ci", cluster: "bed" },
+  },
+});
+`;
+  git("init", "-q", "-b", "main");
+  writeFileSync(join(dir, "plinth.config.ts"), config(true));
+  git("add", ".");
+  git("commit", "-q", "-m", "base");
+  const base = git("rev-parse", "HEAD");
+  writeFileSync(join(dir, "plinth.config.ts"), config(false));
+  git("commit", "-q", "-am", "head");
+  return { dir, base, head: git("rev-parse", "HEAD") };
+}
+
+describe("the action on GitHub's webhook payloads, against the GitHub stand-in", { timeout: 180_000 }, () => {
+  let gh: GitHubStandin;
+  beforeAll(async () => {
+    gh = await startGitHubStandin();
+  });
+
+  /** What the runner sets for an event: the payload file and the GITHUB_* variables. */
+  function eventEnv(name: string, payload: unknown): Record<string, string> {
+    const file = join(mkdtempSync(join(tmpdir(), "plinth-event-")), "event.json");
+    writeFileSync(file, JSON.stringify(payload));
+    const summary = join(dirname(file), "summary.md");
+    writeFileSync(summary, "");
+    return {
+      GITHUB_EVENT_NAME: name,
+      GITHUB_EVENT_PATH: file,
+      GITHUB_REPOSITORY: `${gh.owner}/${gh.repo}`,
+      GITHUB_API_URL: gh.url,
+      GITHUB_SERVER_URL: "https://github.invalid",
+      GITHUB_RUN_ID: "77",
+      GITHUB_STEP_SUMMARY: summary,
+    };
+  }
+
+  it("pull_request opened: the sticky plan comment for the environment that changed, no credentials", async () => {
+    const { dir, base, head } = pullRequestRepository();
+    gh.state.pulls.set(31, {
+      number: 31,
+      author: "alice",
+      state: "open",
+      merged: false,
+      headSha: head,
+      headRef: "no-redis",
+      baseSha: base,
+      baseRef: "main",
+      fork: false,
+      mergeable: true,
+      behindBy: 0,
+    });
+    const payload = pullRequestEvent("opened", {
+      owner: gh.owner,
+      repo: gh.repo,
+      pr: 31,
+      headSha: head,
+      baseSha: base,
+      author: "alice",
+    });
+    const r = await runAction(
+      { config: "plinth.config.ts", "github-token": gh.token, "plan-key": "", command: "", environments: "" },
+      dir,
+      eventEnv("pull_request", payload),
+    );
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const comments = gh.state.comments.filter((c) => c.issue === 31);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]?.user).toBe(gh.botLogin);
+    expect(comments[0]?.body).toContain(STICKY_MARKER);
+    expect(comments[0]?.body).toContain("acted");
+    expect(gh.violations).toEqual([]);
+  });
+
+  it("issue_comment /help: a reply on the pull request", async () => {
+    const { dir } = pullRequestRepository();
+    const payload = commentEvent({ owner: gh.owner, repo: gh.repo, pr: 32, body: "/help", commenter: "bob" });
+    const r = await runAction(
+      { config: "plinth.config.ts", "github-token": gh.token, "plan-key": "", command: "", environments: "" },
+      dir,
+      eventEnv("issue_comment", payload),
+    );
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const replies = gh.state.comments.filter((c) => c.issue === 32);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]?.body).toContain("/apply");
+    expect(gh.violations).toEqual([]);
   });
 });
