@@ -27,6 +27,7 @@ import type { ProviderContext, ResourceChange } from "../providers/types.js";
 import { missingVariables } from "../secrets/environment.js";
 import { inDependencyOrder } from "../util/pool.js";
 import type { EventSink } from "./events.js";
+import { ownerSkipped, ownerStep } from "./owners.js";
 
 export interface ExecuteOptions {
   /**
@@ -262,10 +263,29 @@ async function runComponent(
       });
     }
     // Ready objects are not yet a working component: its own checks say so (after Vault's unseal).
+    let ownerLeft: string | undefined;
     if (!o.noWait && !o.skipHealthChecks) {
       await waitFor((c.health ?? []).filter(checkable).map((h) => healthWait(h, o.kube, o.timeoutScale)));
+      // A healthy SigNoz or OpenPanel makes its first visitor the owner: plinth signs up first.
+      applied += await ownerStep({
+        kube: o.kube,
+        env: o.env,
+        component: c.id,
+        secretWaitMs: waitMs(o, 5 * 60_000),
+        ...(o.ctx.signal ? { signal: o.ctx.signal } : {}),
+        report: {
+          waiting: (m) => emit("waiting", m),
+          applied: (ch) => o.onEvent({ type: "change", component: c.id, ...ch }),
+        },
+      });
+    } else {
+      ownerLeft = ownerSkipped(o.env, c.id);
     }
-    emit("ready", after && o.noWait ? after.skippedWithoutWait : undefined);
+    emit(
+      "ready",
+      [after && o.noWait ? after.skippedWithoutWait : undefined, ownerLeft].filter(Boolean).join("; ") ||
+        undefined,
+    );
     return applied;
   } catch (e) {
     emit("failed", (e as Error).message.split("\n")[0]);
@@ -433,15 +453,16 @@ async function helmJobHash(o: ExecuteOptions, chart: KubeObject): Promise<string
 /**
  * Kept data leaves the ApplySet: plinth stops owning it, nothing is deleted. An object another
  * deployed environment of the cluster wants moves into that environment's ApplySet instead, so its
- * plan stays at zero. Only the holder's labels move, recomputed here from the heir's name (a saved
- * plan's copy of them is not trusted).
+ * plan stays at zero. Only the holder's labels move, recomputed here from the heir's name, which
+ * must be a peer of this environment (a saved plan's copy of them is not trusted).
  */
 async function release(o: ExecuteOptions, ch: Change): Promise<void> {
   const ref = parseIdentity(ch.id ?? "");
   const live = await o.kube.read(ref);
   if (!live || !isMember(live, o.ctx.env)) return;
   const heir = (ch.spec as { handOver?: HandOver }).handOver;
-  if (heir && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(heir.env) && heir.env !== o.ctx.env) {
+  // Only to an environment of this config on this cluster: a saved plan naming another is not obeyed.
+  if (heir && o.env.peers?.some((p) => p.name === heir.env)) {
     const component = heir.labels["plinth.dev/component"];
     await o.kube.setLabels(ref, {
       [PART_OF]: applySetId(heir.env),
