@@ -202,7 +202,7 @@ function shellQuote(value: string): string {
  */
 const standing = (o: WorkflowOptions) => o.environments.filter((e) => e.kind !== "ci" && e.kind !== "dev");
 
-const liveClusters = (o: WorkflowOptions) => {
+export const liveClusters = (o: WorkflowOptions): WorkflowCluster[] => {
   const used = new Set(standing(o).map((e) => e.cluster));
   return o.clusters.filter((c) => used.has(c.name));
 };

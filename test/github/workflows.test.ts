@@ -76,6 +76,16 @@ describe("plinth init github writes workflows that actionlint passes", () => {
     const dir = repository();
     const r = await cli(["init", "github", "--action", PINNED], dir);
     expect(r.code, r.stderr).toBe(0);
+    // The secrets to set, by name; and the local state a runner would lose is pointed out.
+    expect(r.stdout).toContain("  PLINTH_PLAN_KEY: signs and checks stored plans: openssl rand -hex 32\n");
+    expect(r.stdout).toContain("  STAGING_SSH_KEY: passed to plinth as the variable of that name\n");
+    expect(r.stdout).toContain(
+      "  PLINTH_KUBECONFIG_STAGING: optional: the kubeconfig written to .plinth/kubeconfig/staging.yaml\n",
+    );
+    expect(r.stdout).not.toContain("PLINTH_KUBECONFIG_CI");
+    expect(r.stderr).toContain(
+      "warning: plinth.config.ts: state: the local state backend keeps plans and locks on the runner",
+    );
     const lint = await actionlint(dir);
     expect(lint.out).toBe("");
     const own = await actionlint(root, ".github/workflows/release-action.yml");

@@ -8,7 +8,13 @@ import {
   referencedVariables,
 } from "../../config/secret-env.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
-import { githubWorkflows, type WorkflowFile, type WorkflowOptions } from "../../github/workflows.js";
+import {
+  githubWorkflows,
+  kubeconfigSecret,
+  liveClusters,
+  type WorkflowFile,
+  type WorkflowOptions,
+} from "../../github/workflows.js";
 import { environmentKind, mergeSettings, resolveCluster } from "../../model/resolve.js";
 import { defineCommand } from "../command.js";
 import { loadFromArgs } from "../load.js";
@@ -40,23 +46,26 @@ export const init = defineCommand({
     }
     const loaded = await loadFromArgs(args, ctx);
     const root = repositoryRoot(dirname(loaded.file));
-    const files = githubWorkflows(
-      workflowOptions(loaded.config, {
-        root,
-        configFile: loaded.file,
-        action: args.values.action ?? "",
-        k3sVersion: args.values["k3s-version"],
-        driftCron: args.values["drift-cron"] ?? "17 5 * * *",
-        defaultBranch: args.values["default-branch"] ?? "main",
-      }),
-    );
+    const options = workflowOptions(loaded.config, {
+      root,
+      configFile: loaded.file,
+      action: args.values.action ?? "",
+      k3sVersion: args.values["k3s-version"],
+      driftCron: args.values["drift-cron"] ?? "17 5 * * *",
+      defaultBranch: args.values["default-branch"] ?? "main",
+    });
+    const files = githubWorkflows(options);
     const written = writeWorkflows(root, files, args.values.force === true);
     for (const f of files) {
       ctx.stdout(`${written.includes(f.path) ? "wrote    " : "unchanged"} ${f.path}\n`);
     }
-    ctx.stdout(
-      "Set the repository secrets the workflows name (README: Pull requests -> Setup); PLINTH_PLAN_KEY: openssl rand -hex 32\n",
-    );
+    ctx.stdout(`Repository secrets these workflows read (unset ones are empty):\n${secretList(options)}`);
+    if ((loaded.config.state?.backend ?? "local") === "local") {
+      // A runner's disk is gone when its job ends: stored plans and locks must outlive it.
+      ctx.stderr(
+        `warning: ${loaded.displayFile}: state: the local state backend keeps plans and locks on the runner, lost when the job ends; /apply needs the plan /plan stored (fix: set state: { backend: "s3", ... })\n`,
+      );
+    }
     return 0;
   },
 });
@@ -156,4 +165,19 @@ export function writeWorkflows(root: string, files: readonly WorkflowFile[], for
     renameSync(temporary, path);
   }
   return differing.map((f) => f.path);
+}
+
+/** Each secret's name and what it is for, one a line. */
+function secretList(o: WorkflowOptions): string {
+  const lines = [
+    ["PLINTH_PLAN_KEY", "signs and checks stored plans: openssl rand -hex 32"],
+    ...[...new Set(o.secretVariables)]
+      .sort()
+      .map((n) => [n, "passed to plinth as the variable of that name"]),
+    ...liveClusters(o).map((c) => [
+      kubeconfigSecret(c.name),
+      `optional: the kubeconfig written to ${c.kubeconfig}`,
+    ]),
+  ];
+  return lines.map(([name, why]) => `  ${name}: ${why}\n`).join("");
 }
