@@ -27,6 +27,7 @@ import type { ProviderContext, ResourceChange } from "../providers/types.js";
 import { missingVariables } from "../secrets/environment.js";
 import { inDependencyOrder } from "../util/pool.js";
 import type { EventSink } from "./events.js";
+import { ownerSkipped, ownerStep } from "./owners.js";
 
 export interface ExecuteOptions {
   /**
@@ -262,10 +263,29 @@ async function runComponent(
       });
     }
     // Ready objects are not yet a working component: its own checks say so (after Vault's unseal).
+    let ownerLeft: string | undefined;
     if (!o.noWait && !o.skipHealthChecks) {
       await waitFor((c.health ?? []).filter(checkable).map((h) => healthWait(h, o.kube, o.timeoutScale)));
+      // A healthy SigNoz or OpenPanel makes its first visitor the owner: plinth signs up first.
+      applied += await ownerStep({
+        kube: o.kube,
+        env: o.env,
+        component: c.id,
+        secretWaitMs: waitMs(o, 5 * 60_000),
+        ...(o.ctx.signal ? { signal: o.ctx.signal } : {}),
+        report: {
+          waiting: (m) => emit("waiting", m),
+          applied: (ch) => o.onEvent({ type: "change", component: c.id, ...ch }),
+        },
+      });
+    } else {
+      ownerLeft = ownerSkipped(o.env, c.id);
     }
-    emit("ready", after && o.noWait ? after.skippedWithoutWait : undefined);
+    emit(
+      "ready",
+      [after && o.noWait ? after.skippedWithoutWait : undefined, ownerLeft].filter(Boolean).join("; ") ||
+        undefined,
+    );
     return applied;
   } catch (e) {
     emit("failed", (e as Error).message.split("\n")[0]);

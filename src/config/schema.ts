@@ -136,6 +136,11 @@ const environmentSettings = z.strictObject({
     .optional(),
   /** Email for ACME (Let's Encrypt) registration of the environment's certificates. */
   acmeEmail: z.email().optional(),
+  /**
+   * The owner account plinth creates in UIs that make their first visitor an admin (SigNoz,
+   * OpenPanel); default: acmeEmail. Its password is generated (README "First-visitor takeover").
+   */
+  ownerEmail: z.email().optional(),
   sso: ssoSchema.optional(),
   backups: backupsSchema.optional(),
 });

@@ -163,6 +163,9 @@ export function resolveEnvironment(config: Config, env: string, o: { peers?: boo
     vaultEngine,
     vaultUnseal,
     ...(settings.acmeEmail ? { acmeEmail: settings.acmeEmail } : {}),
+    ...((settings.ownerEmail ?? settings.acmeEmail)
+      ? { ownerEmail: settings.ownerEmail ?? settings.acmeEmail }
+      : {}),
     ...(sso.sso ? { sso: sso.sso } : {}),
     ...(backups.backups ? { backups: backups.backups } : {}),
     componentResources: Object.fromEntries(

@@ -85,6 +85,8 @@ export interface ResolvedEnvironment {
   /** `static`: OpenBao's static-key auto-unseal, the key in a Secret beside it (see README). */
   vaultUnseal: "shamir" | "static";
   acmeEmail?: string;
+  /** The owner account's login in SigNoz and OpenPanel (config `ownerEmail`, else `acmeEmail`). */
+  ownerEmail?: string;
   /**
    * The config's other environments on the same cluster (resolved without their own peers): an
    * object the whole cluster shares is rendered from all of them, so every environment renders it

@@ -114,6 +114,8 @@ describe("Vault Secrets Operator delivery in the rendered objects", () => {
       "kube-system/signoz-staging-values",
       "kubero/kubero-secrets",
       "observability/openpanel-env",
+      "observability/openpanel-owner",
+      "observability/signoz-owner",
     ]);
     for (const vss of delivered) {
       const component = vss.metadata.labels?.["plinth.dev/component"] as string;

@@ -1,6 +1,7 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { publishHosts } from "../gate.js";
 import { hostOf, labels, namespaceOf } from "../objects.js";
+import { ownerSecret } from "../owners.js";
 import { ownerSecretName } from "../postgres-cluster.js";
 import type { Component, KubeObject } from "../types.js";
 import { IMAGES } from "../versions.js";
@@ -38,6 +39,9 @@ function workload(env: ResolvedEnvironment, part: Part): KubeObject[] {
     image: IMAGES.openpanel[part.name],
     envFrom: [{ secretRef: { name: ENV_SECRET } }],
     env: [
+      // Unset, anyone may register (packages/trpc/src/routers/auth.ts, getIsRegistrationAllowed);
+      // "false" lets only the first user in (plinth's owner, apply/owners.ts), then invites.
+      { name: "ALLOW_REGISTRATION", value: "false" },
       ...(dashboardHost ? [{ name: "NEXT_PUBLIC_DASHBOARD_URL", value: `https://${dashboardHost}` }] : []),
       ...(apiHost ? [{ name: "NEXT_PUBLIC_API_URL", value: `https://${apiHost}` }] : []),
     ],
@@ -122,6 +126,8 @@ export const openpanel: Component = {
         },
         consumers: ["openpanel"],
       },
+      // Its first sign-up becomes the owner: plinth signs up first, as this account (owners.ts).
+      ownerSecret(env, "openpanel"),
     ];
   },
   health: (env) => [

@@ -2,6 +2,7 @@ import type { ResolvedEnvironment } from "../../model/types.js";
 import { runsHere } from "../cluster.js";
 import { publishHosts } from "../gate.js";
 import { helmChart, namespaceOf, STORAGE_CLASS } from "../objects.js";
+import { ownerSecret } from "../owners.js";
 import type { Component } from "../types.js";
 import { CHARTS } from "../versions.js";
 import { clickhouseOperatorChart, clickhouseOperatorSecret } from "./clickhouse.js";
@@ -86,6 +87,8 @@ export const signoz: Component = {
   ],
   secrets: (env) => [
     ...(operatorFirst(env) ? [clickhouseOperatorSecret()] : []),
+    // Its first sign-up becomes the admin: plinth signs up first, as this account (owners.ts).
+    ownerSecret(env, "signoz"),
     {
       name: signozValuesSecret(env),
       namespace: "kube-system",

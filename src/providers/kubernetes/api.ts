@@ -184,25 +184,23 @@ export class KubeApi {
     return context;
   }
 
+  /**
+   * A request through the API server answered as it came, any status: a Service's own API behind
+   * the service proxy (a sign-up refused is an answer to read, not a failure of the call).
+   */
+  async exchange(method: "GET" | "POST", path: string, json?: string): Promise<HttpAnswer> {
+    const url = new URL(path.replace(/^\//, ""), this.base);
+    const body = json === undefined ? undefined : { body: json, contentType: "application/json" };
+    return this.bounded(() => this.answerOf(method, url, body));
+  }
+
   private async sendNow(
     method: string,
     path: string,
     o?: { body: string; contentType: string },
   ): Promise<{ body: string }> {
     const url = new URL(path, this.base);
-    const options: RequestOptions & { secureContext?: SecureContext } = {
-      method,
-      headers: {
-        Accept: "application/json",
-        ...(o ? { "Content-Type": o.contentType, "Content-Length": Buffer.byteLength(o.body) } : {}),
-      },
-    };
-    await this.config.applyToHTTPSOptions(options);
-    if (url.protocol === "https:") options.secureContext = this.secureContextOf(options);
-    const session = await this.http2Session(url, options);
-    const answer = session
-      ? await this.viaHttp2(session, url, options, o?.body)
-      : await this.viaHttp1(url, options, o?.body);
+    const answer = await this.answerOf(method, url, o);
     if (answer.code >= 200 && answer.code < 300) return { body: answer.body };
     let status: { reason?: string; message?: string } = {};
     try {
@@ -216,6 +214,26 @@ export class KubeApi {
       status,
       answer.headers,
     );
+  }
+
+  private async answerOf(
+    method: string,
+    url: URL,
+    o?: { body: string; contentType: string },
+  ): Promise<HttpAnswer> {
+    const options: RequestOptions & { secureContext?: SecureContext } = {
+      method,
+      headers: {
+        Accept: "application/json",
+        ...(o ? { "Content-Type": o.contentType, "Content-Length": Buffer.byteLength(o.body) } : {}),
+      },
+    };
+    await this.config.applyToHTTPSOptions(options);
+    if (url.protocol === "https:") options.secureContext = this.secureContextOf(options);
+    const session = await this.http2Session(url, options);
+    return session
+      ? await this.viaHttp2(session, url, options, o?.body)
+      : await this.viaHttp1(url, options, o?.body);
   }
 
   /**

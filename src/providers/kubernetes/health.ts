@@ -135,7 +135,7 @@ function refFields(c: {
   return { kind: c.objectKind, name: c.name, ...(c.namespace ? { namespace: c.namespace } : {}) };
 }
 
-function proxyPath(namespace: string, service: string, port: number, path: string): string {
+export function proxyPath(namespace: string, service: string, port: number, path: string): string {
   return `api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(`${service}:${port}`)}/proxy/${path.replace(/^\//, "")}`;
 }
 

@@ -1,6 +1,7 @@
 import type { KubeObject } from "../../catalog/types.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import { mapLimit } from "../../util/pool.js";
+import type { HttpAnswer } from "../http.js";
 import type { ChangeAction, DesiredResource, FieldDiff, ProviderContext, ResourceChange } from "../types.js";
 import type { KubeApi } from "./api.js";
 import { applySetId, isMember, PART_OF, withMembership } from "./applyset.js";
@@ -75,6 +76,11 @@ export class KubernetesProvider {
   /** A GET answered as text: an API server endpoint (`readyz`) or a Service through its proxy. */
   getText(path: string): Promise<string> {
     return this.o.api.getText(path);
+  }
+
+  /** A Service's own API through the API server's proxy, answered with any status (owners.ts). */
+  exchange(method: "GET" | "POST", path: string, json?: string): Promise<HttpAnswer> {
+    return this.o.api.exchange(method, path, json);
   }
 
   async plan(

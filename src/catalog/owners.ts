@@ -1,0 +1,102 @@
+/**
+ * Owner accounts: SigNoz and OpenPanel make whoever signs up first their admin, so a fresh
+ * environment's UI would belong to the first stranger to find its host. plinth signs the owner up
+ * itself once the component is healthy (providers/owners), with a generated password kept as a
+ * secret of the component: in Vault where the environment has Vault, a plinth-owned Secret where
+ * not, read back with `plinth secrets get <env> <component> password`.
+ */
+import type { ComponentId } from "../config/ids.js";
+import type { ResolvedEnvironment } from "../model/types.js";
+import { hostOf, namespaceOf } from "./objects.js";
+import type { SecretSpec } from "./types.js";
+
+/** The sign-up API a component speaks (providers/owners/protocol.ts has the request shapes). */
+export type OwnerApi = "signoz" | "openpanel";
+
+export interface OwnerAccount {
+  component: ComponentId;
+  api: OwnerApi;
+  /** The Service whose API signs the owner up, reached through the API server's service proxy. */
+  service: string;
+  namespace: string;
+  port: number;
+  /** The Secret holding `email` and `password`; also the marker ConfigMap's name. */
+  secret: string;
+  email: string;
+  /** The organisation SigNoz creates with its first user. */
+  organisation: string;
+  /** Where a human logs in, for messages; absent where the environment has no public hosts. */
+  host?: string;
+}
+
+const OWNERS: Readonly<
+  Partial<
+    Record<ComponentId, (env: ResolvedEnvironment) => Omit<OwnerAccount, "email" | "organisation" | "secret">>
+  >
+> = {
+  signoz: (env) => ({
+    component: "signoz",
+    api: "signoz",
+    service: `signoz-${env.name}`,
+    namespace: namespaceOf(env, "signoz", "observability"),
+    port: 8080,
+    ...hostField(env, "signoz"),
+  }),
+  openpanel: (env) => ({
+    component: "openpanel",
+    api: "openpanel",
+    // The tRPC router (auth.signUpEmail) is served by the api part, under /trpc.
+    service: "openpanel-api",
+    namespace: namespaceOf(env, "openpanel", "observability"),
+    port: 3000,
+    ...hostField(env, "openpanel"),
+  }),
+};
+
+function hostField(env: ResolvedEnvironment, service: "signoz" | "openpanel"): { host?: string } {
+  const host = hostOf(env, service);
+  return host ? { host } : {};
+}
+
+/** `signoz-owner`: the owner's Secret (and marker) beside the component. */
+export function ownerSecretName(component: ComponentId): string {
+  return `${component}-owner`;
+}
+
+/**
+ * The login when the config names none: an address at the environment's own internal domain (a
+ * login name to SigNoz and OpenPanel; neither sends mail to it).
+ */
+export function ownerEmail(env: ResolvedEnvironment): string {
+  return env.ownerEmail ?? `admin@${env.internalDomain ?? env.baseDomain ?? "plinth.local"}`;
+}
+
+/** The component's owner account, or undefined where the component has no first-visitor sign-up. */
+export function ownerAccount(env: ResolvedEnvironment, component: ComponentId): OwnerAccount | undefined {
+  const base = OWNERS[component]?.(env);
+  if (!base) return undefined;
+  return { ...base, secret: ownerSecretName(component), email: ownerEmail(env), organisation: env.project };
+}
+
+/**
+ * The owner's credentials as a component secret: generated once (CSPRNG), never changed by plinth
+ * after the owner exists. SigNoz wants an upper- and lower-case letter, a digit and a symbol in
+ * every password (pkg/types/factor_password.go, IsPasswordValid), which 32 random alphanumerics do
+ * not always have: the fixed tail guarantees them; the 190 bits of the random part are the secret.
+ */
+export function ownerSecret(env: ResolvedEnvironment, component: ComponentId): SecretSpec {
+  const name = ownerSecretName(component);
+  const account = ownerAccount(env, component);
+  if (!account) throw new Error(`ownerSecret: ${component} has no owner account`);
+  return {
+    name,
+    namespace: account.namespace,
+    keys: {
+      email: { length: 0, alphabet: "alphanumeric", fixed: account.email },
+      random: { length: 32, alphabet: "alphanumeric" },
+      password: { length: 0, alphabet: "alphanumeric", template: `{${name}.random}-Aa1` },
+    },
+    // Read by plinth at apply only: no workload restarts when it changes.
+    consumers: [],
+  };
+}
