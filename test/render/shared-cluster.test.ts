@@ -214,6 +214,28 @@ describe("all five environments of the example on one cluster", () => {
     expect(sharedConflicts(config)).toEqual([]);
   });
 
+  it("no Secret has two writers: none is delivered by Vault for one environment and written by plinth (or Vault) for another", () => {
+    const plain = new Map<string, Set<string>>();
+    const vault = new Map<string, Set<string>>();
+    for (const env of envs) {
+      for (const d of desired(config, env)) {
+        for (const s of d.secrets) {
+          const at = `${s.namespace}/${s.name}`;
+          plain.set(at, (plain.get(at) ?? new Set()).add(env));
+        }
+        for (const o of d.objects.filter((x) => x.kind === "VaultStaticSecret")) {
+          const at = `${o.metadata.namespace}/${(o.spec as { destination: { name: string } }).destination.name}`;
+          vault.set(at, (vault.get(at) ?? new Set()).add(env));
+        }
+      }
+    }
+    expect(vault.size).toBeGreaterThan(5);
+    for (const [at, writers] of vault) {
+      expect([...writers], at).toHaveLength(1);
+      expect(plain.get(at), at).toBeUndefined();
+    }
+  });
+
   it("test (no Vault) and staging (Vault) write the ClickHouse operator's login the same way: plainly", () => {
     for (const env of ["test", "staging", "prod", "dev"]) {
       expect(
