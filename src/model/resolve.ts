@@ -6,7 +6,7 @@ import { resolveComponents } from "./components.js";
 import { resolveDomains } from "./domains.js";
 import { KIND_RANK, PRESETS } from "./presets.js";
 import { parseQuantity } from "./quantity.js";
-import { resolveSso } from "./sso.js";
+import { resolveSso, ssoHostProblems } from "./sso.js";
 import type { HostEntry, Namespaces, ResolvedCluster, ResolvedEnvironment } from "./types.js";
 
 export interface Resolution {
@@ -137,6 +137,8 @@ export function resolveEnvironment(config: Config, env: string, o: { peers?: boo
   }
   const sso = components.sso.enabled ? resolveSso(env, settings.sso) : { diagnostics: [] };
   diagnostics.push(...sso.diagnostics);
+  if (components.sso.enabled && preset.hosting === "public")
+    diagnostics.push(...ssoHostProblems(env, domains.hosts, settings.internalDomain));
   if (components.sso.enabled && preset.hosting !== "public") {
     diagnostics.push(
       error("needs public hosts: the login and its cookies live on the internal domain", {

@@ -1,7 +1,9 @@
+import type { ServiceId } from "../config/ids.js";
 import type { SsoSettings } from "../config/schema.js";
 import { AWS_CREDENTIAL_VARIABLES, PLINTH_SECRET_VARIABLES } from "../config/secret-env.js";
 import type { SecretRef } from "../config/secret-ref.js";
 import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
+import type { HostEntry } from "./types.js";
 
 /**
  * Who may pass the login in front of one environment's internal UIs, complete and checked. Never a
@@ -131,4 +133,27 @@ function variableOf(ref: SecretRef | undefined, path: string, diagnostics: Diagn
     return undefined;
   }
   return ref.fromEnv;
+}
+
+/** Hosts outside the gate's cookie: the apps' own and the k3s API (never behind the login). */
+const NOT_GATED: ReadonlySet<ServiceId> = new Set(["frontend", "backend", "k3s-api"]);
+
+/**
+ * The login's session cookie is set on the internal domain: a UI host overridden onto another
+ * domain would never see it and send every visitor round the login forever.
+ */
+export function ssoHostProblems(
+  env: string,
+  hosts: Partial<Record<ServiceId, HostEntry>>,
+  internalDomain: string | undefined,
+): Diagnostic[] {
+  if (!internalDomain) return [];
+  return (Object.entries(hosts) as [ServiceId, HostEntry][])
+    .filter(([id, h]) => !NOT_GATED.has(id) && !h.host.endsWith(`.${internalDomain}`))
+    .map(([id, h]) =>
+      error(`${h.host} (${id}) is outside ${internalDomain}, where the SSO login's cookie lives`, {
+        path: `environments.${env}.hosts.${id}`,
+        fix: `use a host under ${internalDomain}, or turn the sso component off for ${env}`,
+      }),
+    );
 }

@@ -127,6 +127,17 @@ describe("sso settings", () => {
     ).toThrow(/issuer.*https/s);
   });
 
+  it("refuse a UI host moved off the internal domain, where the login's cookie would never reach it", () => {
+    const config = exampleWith((raw) => {
+      raw.defaults = { ...raw.defaults, sso: GITHUB };
+      const staging = raw.environments.staging;
+      if (staging) staging.hosts = { signoz: "signoz.example.com", "k3s-api": "k3s.example.com" };
+    });
+    expect(problems(config, "staging")).toEqual([
+      "environments.staging.hosts.signoz: signoz.example.com (signoz) is outside example.org, where the SSO login's cookie lives",
+    ]);
+  });
+
   it("refuse the gate turned on where there are no public hosts", () => {
     const config = exampleWith((raw) => {
       raw.defaults = { ...raw.defaults, sso: GITHUB };
