@@ -30,10 +30,6 @@ const CRD_DIRS: Record<string, string[]> = {
   // v3.7.11 and later. The fixture is the same CRD set the docs' kubernetes-crd-definition-v1.yml
   // holds, in a folder without the docs' one-file-per-CRD duplicates.
   "github.com/traefik/traefik/v3": ["integration/fixtures/k8s"],
-  // Traefik's CRDs (the SSO gate's Middleware). k3s bundles Traefik v3.7.x; the module proxy serves
-  // v3.7.11 and later. The fixture is the same CRD set the docs' kubernetes-crd-definition-v1.yml
-  // holds, in a folder without the docs' one-file-per-CRD duplicates.
-  "github.com/traefik/traefik/v3": ["integration/fixtures/k8s"],
   // The Barman Cloud plugin's ObjectStore (backups), the version plinth installs.
   "github.com/cloudnative-pg/plugin-barman-cloud": ["config/crd/bases"],
 };
