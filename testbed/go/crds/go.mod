@@ -13,5 +13,4 @@ require (
 	github.com/cloudnative-pg/plugin-barman-cloud v0.15.0
 	github.com/k3s-io/helm-controller v0.17.9
 	github.com/traefik/traefik/v3 v3.7.13
-	github.com/traefik/traefik/v3 v3.7.13
 )
