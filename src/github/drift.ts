@@ -193,13 +193,18 @@ export class DriftIssues {
       await this.octokit.rest.issues.getLabel({ ...this.ref, name: DRIFT_LABEL });
     } catch (e) {
       if ((e as { status?: number }).status !== 404) throw e;
-      await this.octokit.rest.issues.createLabel({
-        ...this.ref,
-        name: DRIFT_LABEL,
-        color: "d93f0b",
-        description:
-          "An environment differs from its plinth config (opened and closed by plinth's drift check)",
-      });
+      try {
+        await this.octokit.rest.issues.createLabel({
+          ...this.ref,
+          name: DRIFT_LABEL,
+          color: "d93f0b",
+          description:
+            "An environment differs from its plinth config (opened and closed by plinth's drift check)",
+        });
+      } catch (made) {
+        // The drift workflow checks environments in parallel jobs: another may have made it first.
+        if ((made as { status?: number }).status !== 422) throw made;
+      }
     }
   }
 

@@ -2,16 +2,20 @@
  * The drift check's decision, a pure function of (environment, plan summary, existing issues):
  * one issue per environment, opened, updated only when the drift itself changes, closed when clean.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type DriftIssue,
+  DriftIssues,
   type DriftSummary,
   driftActions,
   driftBody,
   driftMarker,
   driftSummary,
+  runDrift,
 } from "../../src/github/drift.js";
 import type { Plan } from "../../src/plan/plan.js";
+import { githubClient } from "../../src/providers/github/index.js";
+import { type GitHubStandin, startGitHubStandin } from "./standin.js";
 
 const drifted: DriftSummary = {
   env: "staging",
@@ -153,5 +157,92 @@ describe("drift issues: what to do", () => {
       },
     ]);
     expect(driftBody(s)).not.toContain("redacted");
+  });
+});
+
+/** A live plan of `env` with `updates` updated HelmCharts (what the cluster would report). */
+function planOf(env: string, updates: number): Plan {
+  return {
+    env,
+    cluster: env,
+    offline: false,
+    hash: "h",
+    summary: { create: 0, update: updates, adopt: 0, delete: 0, "no-op": 0, secrets: 0 },
+    phases: [
+      {
+        id: "0",
+        components: [
+          {
+            id: "traefik",
+            changes: Array.from({ length: updates }, (_, i) => ({
+              action: "update",
+              provider: "kubernetes",
+              kind: "HelmChart",
+              name: `chart-${i}`,
+              namespace: "kube-system",
+              diff: [{ path: "spec.version", before: "1", after: "2" }],
+            })),
+          },
+        ],
+      },
+    ],
+  } as unknown as Plan;
+}
+
+describe("drift issues through Octokit, against the GitHub stand-in", () => {
+  let gh: GitHubStandin;
+  let issues: DriftIssues;
+  beforeAll(async () => {
+    gh = await startGitHubStandin();
+    issues = new DriftIssues(await githubClient({ token: gh.token, baseUrl: gh.url }), {
+      owner: gh.owner,
+      repo: gh.repo,
+    });
+  });
+  afterAll(async () => {
+    await gh.close();
+  });
+
+  it("a label another job made first (GitHub's 422) is no failure; an environment that cannot be planned keeps its issue", async () => {
+    gh.route("get", "/repos/{owner}/{repo}/labels/{name}", () => ({
+      status: 404,
+      body: { message: "Not Found" },
+    }));
+    gh.route("post", "/repos/{owner}/{repo}/labels", () => ({
+      status: 422,
+      body: {
+        message: "Validation Failed",
+        errors: [{ resource: "Label", code: "already_exists", field: "name" }],
+        documentation_url: "https://docs.github.com/rest/issues/labels#create-a-label",
+      },
+    }));
+    gh.state.issues.push({
+      number: 50,
+      title: "Drift in gone",
+      body: `${driftMarker("gone")}\nold`,
+      state: "open",
+      labels: ["plinth-drift"],
+    });
+    const runs = await runDrift({
+      envs: ["blue", "gone"],
+      issues,
+      plan: async (env) => {
+        if (env === "gone") throw new Error("the cluster did not answer");
+        return planOf(env, 2);
+      },
+    });
+    expect(runs.map((r) => [r.env, r.failed ?? "planned", r.actions.map((a) => a.kind)])).toEqual([
+      ["blue", "planned", ["open"]],
+      ["gone", "the cluster did not answer", []],
+    ]);
+    expect(gh.state.issues.find((i) => i.number === 50)?.state).toBe("open");
+    const blue = gh.state.issues.find((i) => i.body.includes(driftMarker("blue")));
+    expect(blue).toMatchObject({ state: "open", labels: ["plinth-drift"] });
+
+    // Clean again: closed, with a comment saying why.
+    const clean = await runDrift({ envs: ["blue"], issues, plan: async (env) => planOf(env, 0) });
+    expect(clean[0]?.actions).toEqual([expect.objectContaining({ kind: "close", number: blue?.number })]);
+    expect(gh.state.issues.find((i) => i.number === blue?.number)?.state).toBe("closed");
+    expect(gh.violations).toEqual([]);
   });
 });
