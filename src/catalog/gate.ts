@@ -72,6 +72,25 @@ export const EXPOSURE: Readonly<Record<ServiceId, Exposure>> = Object.freeze({
   sso: { kind: "open", reason: "the login itself (OAuth2-Proxy's /oauth2/ sign-in and callback)" },
 });
 
+/** Where Vault's (and OpenBao's) UI asks a user to sign in for its own OIDC provider. */
+const VAULT_OIDC_LOGIN: OpenPath = {
+  path: "/ui/vault/identity/oidc/provider",
+  reason:
+    "the sign-in page of Vault's own OIDC provider, this login's issuer: behind the gate it would send every visitor round in a loop",
+};
+
+/**
+ * The open paths of a gated host: the table's, plus Vault's OIDC sign-in page where the gate's
+ * issuer is this very Vault (`provider: "oidc"` with an issuer on the Vault host).
+ */
+export function openPathsOf(owner: ResolvedEnvironment, service: ServiceId, host: string): OpenPath[] {
+  const exposure = EXPOSURE[service];
+  if (exposure.kind === "open") return [];
+  const sso = owner.components.sso.enabled ? owner.sso : undefined;
+  const ownIssuer = service === "vault" && sso?.provider === "oidc" && new URL(sso.issuer).host === host;
+  return ownIssuer ? [...exposure.open, VAULT_OIDC_LOGIN] : [...exposure.open];
+}
+
 /** On an Ingress left open: why (the table's reason), for whoever reads the object. */
 export const OPEN_ANNOTATION = "plinth.dev/open";
 /** Traefik's annotation attaching middlewares to an Ingress's routers. */
@@ -155,15 +174,16 @@ export function publishHosts(env: ResolvedEnvironment, o: PublishOptions): KubeO
       continue;
     }
     gated.push(rule(host, ["/"], route.backend));
-    if (exposure.open.length) {
+    const paths = openPathsOf(gateOwner(env, o.scope), route.service, host);
+    if (paths.length) {
       open.push(
         rule(
           host,
-          exposure.open.map((p) => p.path),
+          paths.map((p) => p.path),
           route.backend,
         ),
       );
-      for (const p of exposure.open) reasons.add(`${route.service} ${p.path}: ${p.reason}`);
+      for (const p of paths) reasons.add(`${route.service} ${p.path}: ${p.reason}`);
     }
   }
   const owner = gateOwner(env, o.scope);
@@ -279,7 +299,8 @@ export function hostAccess(env: ResolvedEnvironment): HostAccess[] {
       owner.sso.provider === "github"
         ? `GitHub org ${owner.sso.org}${owner.sso.teams.length ? `, teams ${owner.sso.teams.join(", ")}` : ""}`
         : `groups ${owner.sso.allowedGroups.join(", ")} at ${owner.sso.issuer}`;
-    out.push({ ...base, access: "gated", reason: `login at ${login} (${who})`, open: exposure.open, login });
+    const open = openPathsOf(owner, service, entry.host);
+    out.push({ ...base, access: "gated", reason: `login at ${login} (${who})`, open, login });
   }
   return out;
 }

@@ -3,9 +3,11 @@ import { parse } from "yaml";
 import {
   AUTH_RESPONSE_HEADERS,
   EXPOSURE,
+  gateOwner,
   hostAccess,
   MIDDLEWARES_ANNOTATION,
   OPEN_ANNOTATION,
+  openPathsOf,
 } from "../../src/catalog/gate.js";
 import type { KubeObject } from "../../src/catalog/types.js";
 import type { ServiceId } from "../../src/config/ids.js";
@@ -126,10 +128,12 @@ function walk(env: ResolvedEnvironment): Map<string, { gated: boolean; open: str
           expect(reason, what).toBe(`${env.name} serves on localhost only: no login in front of its UIs`);
           continue;
         }
+        const scope = env.hosts[service as ServiceId]?.scope ?? "environment";
         const listed =
           exposure.kind === "open"
             ? path === "/" && exposure.reason
-            : exposure.open.find((p) => p.path === path)?.reason;
+            : openPathsOf(gateOwner(env, scope), service as ServiceId, rule.host).find((p) => p.path === path)
+                ?.reason;
         expect(listed, `${what}: ${rule.host}${path} is open but not listed as an exception`).toBeTruthy();
         expect(reason).toContain(listed as string);
         const entry = seen.get(rule.host) ?? { gated: false, open: [] };
@@ -211,6 +215,36 @@ describe("every Ingress plinth renders, walked per environment", () => {
     expect((signoz?.spec as { forwardAuth: { address: string } }).forwardAuth.address).toBe(
       "http://oauth2-proxy.sso-qa.svc.cluster.local:4180/",
     );
+  });
+
+  it("the platform's own Vault as the OIDC issuer: its sign-in page stays open, or the gate would loop", () => {
+    const config = exampleWith((raw) => {
+      raw.defaults = {
+        ...raw.defaults,
+        sso: {
+          provider: "oidc",
+          issuer: "https://secrets-staging.example.org/v1/identity/oidc/provider/plinth",
+          allowedGroups: ["platform"],
+          clientId: "plinth-staging",
+          clientSecret: { fromEnv: "SSO_CLIENT_SECRET" },
+        },
+      };
+    });
+    const staging = resolve(config, "staging");
+    const open = objectsOf(staging).find((o) => o.kind === "Ingress" && o.metadata.name === "vault-open");
+    expect(rulesOf(open as KubeObject)[0]?.http.paths.map((p) => p.path)).toEqual([
+      "/v1",
+      "/ui/vault/identity/oidc/provider",
+    ]);
+    expect(walk(staging).get("secrets-staging.example.org")).toEqual({
+      gated: true,
+      open: ["/v1", "/ui/vault/identity/oidc/provider"],
+    });
+    // prod's Vault is another host: its sign-in page stays behind prod's gate.
+    const prodVault = objectsOf(resolve(config, "prod")).find(
+      (o) => o.kind === "Ingress" && o.metadata.name === "vault-open",
+    );
+    expect(rulesOf(prodVault as KubeObject)[0]?.http.paths.map((p) => p.path)).toEqual(["/v1"]);
   });
 
   it("the login's own host routes to OAuth2-Proxy, open, and prod's login admits only its narrower team", () => {
