@@ -7,7 +7,12 @@
  */
 import { resolve } from "node:path";
 import * as core from "@actions/core";
-import { AWS_CREDENTIAL_VARIABLES, PLINTH_SECRET_VARIABLES } from "../config/secret-env.js";
+import { loadConfig } from "../config/load.js";
+import {
+  AWS_CREDENTIAL_VARIABLES,
+  PLINTH_SECRET_VARIABLES,
+  referencedVariables,
+} from "../config/secret-env.js";
 import { run } from "./main.js";
 
 export interface ActionInputs {
@@ -46,6 +51,19 @@ function mask(value: string | undefined): void {
   for (const line of (value ?? "").split(/\r?\n/)) if (line.trim().length >= 4) core.setSecret(line);
 }
 
+/**
+ * The variables the config's `secret.env(...)` names (SSH keys: several lines each), masked too.
+ * A config that does not load is left to the run, which reports it.
+ */
+async function maskConfigVariables(cwd: string, configPath: string): Promise<void> {
+  try {
+    const { config } = await loadConfig({ cwd, ...(configPath ? { configPath } : {}) });
+    for (const name of referencedVariables(config)) mask(process.env[name]);
+  } catch {
+    // reported by the run itself
+  }
+}
+
 export async function runAction(): Promise<number> {
   const token = core.getInput("github-token");
   const planKey = core.getInput("plan-key");
@@ -63,13 +81,14 @@ export async function runAction(): Promise<number> {
     core.setFailed(argv.refused);
     return 2;
   }
-  const cwd = core.getInput("working-directory") || ".";
+  const cwd = resolve(core.getInput("working-directory") || ".");
+  await maskConfigVariables(cwd, core.getInput("config"));
   const env: Record<string, string | undefined> = { ...process.env };
   if (token) env.GITHUB_TOKEN = token;
   // An empty input is no key at all: apply then says the signature is unchecked, as on a laptop.
   if (planKey) env.PLINTH_PLAN_KEY = planKey;
   const code = await run(argv, {
-    cwd: resolve(cwd),
+    cwd,
     env,
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),

@@ -97,6 +97,8 @@ describe("the action's release tree runs on its own", { timeout: 180_000 }, () =
         environments: "",
       },
       dir,
+      // A secret the config names (secret.env), of several lines as an SSH key is.
+      { STAGING_SSH_KEY: "-----BEGIN KEY-----\nc2VjcmV0IGxpbmUgb25l\n-----END KEY-----" },
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("Plan: ");
@@ -109,6 +111,8 @@ describe("the action's release tree runs on its own", { timeout: 180_000 }, () =
       `::add-mask::${key}`,
     ]);
     expect(r.stdout.split(key).length - 1).toBe(1);
+    expect(r.stdout).toContain("::add-mask::c2VjcmV0IGxpbmUgb25l\n");
+    expect(r.stdout).toContain("::add-mask::-----BEGIN KEY-----\n");
   });
 
   it("bad input: a quoted command is refused with the reason, exit 2, nothing run", async () => {
