@@ -6,16 +6,26 @@ import { checkoutAt } from "./git.js";
 import { deletePlans } from "./store.js";
 
 /**
- * `pull_request` closed (merged or not), from a workflow that holds the state's credentials and
- * runs the default branch's code (`pull_request_target`): the environments the pull request
- * reserved are given back and the plans stored for it deleted. Nothing of the pull request runs.
+ * `pull_request` closed (merged or not): the environments the pull request reserved are given
+ * back and the plans stored for it deleted. The job needs the state's credentials; the config is
+ * read from the base commit (the default branch's), never from the workspace, which may hold the
+ * closed pull request's code: nothing of it runs with those credentials.
  */
-export async function onClosed(run: GitHubRun, e: { pr: number; merged: boolean }): Promise<number> {
-  const trusted = await loadConfig({
-    cwd: run.cwd,
-    ...(run.configPath ? { configPath: run.configPath } : {}),
-  });
-  const state = stateBackend(trusted.config, { configDir: dirname(trusted.file), env: { ...run.env } });
+export async function onClosed(
+  run: GitHubRun,
+  e: { pr: number; merged: boolean; baseSha: string },
+): Promise<number> {
+  const base = await checkoutAt(run.cwd, e.baseSha);
+  let state: ReturnType<typeof stateBackend>;
+  try {
+    const trusted = await loadConfig({
+      cwd: base.cwd,
+      ...(run.configPath ? { configPath: run.configPath } : {}),
+    });
+    state = stateBackend(trusted.config, { configDir: dirname(trusted.file), env: { ...run.env } });
+  } finally {
+    await base.dispose();
+  }
   const holder = holderOf(run, e.pr);
   const released: string[] = [];
   for (const r of await reservationsOf(state, holder)) {

@@ -188,13 +188,16 @@ export function renderComment(
       .join("\n\n")}${tail}`;
   const full = build(new Map());
   if (full.length <= limit) return { body: full, full, cut: false };
-  // Halve the longest environment's lines until it fits; at worst every diff is gone.
+  // Halve the environment whose kept diff is longest (in characters) until it fits: a small one
+  // keeps all of its lines; at worst every diff is gone.
   const cut = new Map(p.rows.map((r) => [r.env, r.lines.length]));
+  const size = (r: EnvRow) => r.lines.slice(0, cut.get(r.env)).reduce((n, l) => n + l.length + 1, 0);
   let body = full;
   while (body.length > limit) {
-    const [env, n] = [...cut.entries()].sort((a, b) => b[1] - a[1])[0] ?? ["", 0];
-    if (n === 0) break;
-    cut.set(env, Math.floor(n / 2));
+    const largest = [...p.rows].sort((a, b) => size(b) - size(a))[0];
+    const n = largest ? (cut.get(largest.env) ?? 0) : 0;
+    if (!largest || n === 0) break;
+    cut.set(largest.env, Math.floor(n / 2));
     body = build(cut);
   }
   if (body.length > limit)
