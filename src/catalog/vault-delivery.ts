@@ -1,5 +1,6 @@
 import type { ComponentId } from "../config/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
+import { byCodeUnit } from "../util/order.js";
 import { VAULT_CONNECTION, VSO_NAMESPACE } from "./components/vault-secrets-operator.js";
 import { CATALOG } from "./index.js";
 import { labels } from "./objects.js";
@@ -97,7 +98,7 @@ export function restartTargets(env: ResolvedEnvironment, e: SecretEntry): Worklo
         out.set(`${h.objectKind}/${h.name}`, { kind: h.objectKind, name: h.name });
     }
   }
-  return [...out.values()].sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
+  return [...out.values()].sort((a, b) => byCodeUnit(`${a.kind}/${a.name}`, `${b.kind}/${b.name}`));
 }
 
 function withTargets(targets: Workload[]): { rolloutRestartTargets?: Workload[] } {

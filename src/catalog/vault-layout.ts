@@ -2,6 +2,7 @@ import type { ComponentId } from "../config/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { fromEnvironment } from "../secrets/environment.js";
 import { templateSources } from "../secrets/generate.js";
+import { byCodeUnit } from "../util/order.js";
 import { clickhouseOperatorSecret } from "./components/clickhouse.js";
 import { UNSEAL_KEY_SECRET } from "./components/vault.js";
 import { CATALOG } from "./index.js";
@@ -117,7 +118,7 @@ export function secretEntries(env: ResolvedEnvironment): SecretEntry[] {
       });
     }
   }
-  return dependencyOrder(out.sort((a, b) => a.path.localeCompare(b.path)));
+  return dependencyOrder(out.sort((a, b) => byCodeUnit(a.path, b.path)));
 }
 
 /** Secrets whose templates read other secrets come after those (stable, by path otherwise). */

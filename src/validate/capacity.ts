@@ -6,6 +6,7 @@ import { activeComponents } from "../graph/graph.js";
 import { EXTERNAL_OK } from "../model/components.js";
 import { formatBytes, parseQuantity } from "../model/quantity.js";
 import type { ResolvedEnvironment } from "../model/types.js";
+import { byCodeUnit } from "../util/order.js";
 
 /** Kept free for the OS, kubelet and containerd on the VPS. */
 const SYSTEM_RESERVE = { memory: 512 * 2 ** 20, cpu: 0.25 };
@@ -41,7 +42,7 @@ export function checkCapacity(config: Config, environments: ResolvedEnvironment[
     }
   }
   const diagnostics: Diagnostic[] = [];
-  for (const [cluster, placed] of [...byCluster].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [cluster, placed] of [...byCluster].sort(([a], [b]) => byCodeUnit(a, b))) {
     const raw = config.clusters[cluster];
     const declared = raw?.vps ?? raw?.capacity;
     if (!declared) continue;
