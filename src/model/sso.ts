@@ -3,7 +3,6 @@ import type { SsoSettings } from "../config/schema.js";
 import { AWS_CREDENTIAL_VARIABLES, PLINTH_SECRET_VARIABLES } from "../config/secret-env.js";
 import type { SecretRef } from "../config/secret-ref.js";
 import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
-import type { HostEntry } from "./types.js";
 
 /**
  * Who may pass the login in front of one environment's internal UIs, complete and checked. Never a
@@ -144,11 +143,12 @@ const NOT_GATED: ReadonlySet<ServiceId> = new Set(["frontend", "backend", "k3s-a
  */
 export function ssoHostProblems(
   env: string,
-  hosts: Partial<Record<ServiceId, HostEntry>>,
+  // Structural (not types.ts's HostEntry): types.ts imports this module's ResolvedSso.
+  hosts: Partial<Record<ServiceId, { host: string }>>,
   internalDomain: string | undefined,
 ): Diagnostic[] {
   if (!internalDomain) return [];
-  return (Object.entries(hosts) as [ServiceId, HostEntry][])
+  return (Object.entries(hosts) as [ServiceId, { host: string }][])
     .filter(([id, h]) => !NOT_GATED.has(id) && !h.host.endsWith(`.${internalDomain}`))
     .map(([id, h]) =>
       error(`${h.host} (${id}) is outside ${internalDomain}, where the SSO login's cookie lives`, {
