@@ -260,7 +260,8 @@ function commentWorkflow(o: WorkflowOptions): Record<string, unknown> {
     jobs: {
       route: {
         name: "Which environment",
-        if: "github.event.issue.pull_request && startsWith(github.event.comment.body, '/')",
+        // A cheap first sieve (plinth's grammar allows leading blank space); plinth decides the rest.
+        if: "github.event.issue.pull_request && contains(github.event.comment.body, '/')",
         "runs-on": "ubuntu-latest",
         "timeout-minutes": 2,
         permissions: {},
@@ -273,8 +274,9 @@ function commentWorkflow(o: WorkflowOptions): Record<string, unknown> {
             env: { BODY: expr("github.event.comment.body"), PR: expr("github.event.issue.number") },
             run: [
               `known=" ${envs.join(" ")} "`,
-              // GitHub's web editor ends lines with CRLF: the CR would stick to the last word.
-              "read -r first second third _ <<< \"$(printf '%s\\n' \"$BODY\" | head -n 1 | tr -d '\\r')\"",
+              // The first line that is not blank, as plinth reads it; GitHub's web editor ends
+              // lines with CRLF, whose CR would stick to the last word.
+              "read -r first second third _ <<< \"$(printf '%s\\n' \"$BODY\" | tr -d '\\r' | awk 'NF { print; exit }')\"",
               'if [ "$first" = "/plinth" ]; then first="/$second"; second="$third"; fi',
               'group="pr-$PR"',
               'case "$first" in',

@@ -141,6 +141,35 @@ describe("plinth init github writes workflows that actionlint passes", () => {
   });
 });
 
+describe("the comment workflow's route job (its bash, run for real)", () => {
+  it("names the environment of /apply and /unlock for the concurrency group; anything else is per pull request", async () => {
+    const dir = repository();
+    expect((await cli(["init", "github", "--action", PINNED], dir)).code).toBe(0);
+    const comment = parse(readFileSync(join(dir, ".github/workflows/plinth-comment.yml"), "utf8")) as {
+      jobs: { route: { steps: { run: string }[] } };
+    };
+    const script = comment.jobs.route.steps[0]?.run ?? "";
+    const canary = join(dir, "canary");
+    const group = async (body: string) => {
+      const output = join(dir, "github-output");
+      writeFileSync(output, "");
+      await run("bash", ["-e", "-c", script], {
+        env: { PATH: "/usr/bin:/bin", BODY: body, PR: "7", GITHUB_OUTPUT: output },
+      });
+      return readFileSync(output, "utf8");
+    };
+    expect(await group("/apply staging")).toBe("group=env-staging\n");
+    expect(await group("\r\n  \r\n/plinth unlock prod\r\nthanks")).toBe("group=env-prod\n");
+    expect(await group("/apply nowhere")).toBe("group=pr-7\n");
+    expect(await group("/plan staging prod")).toBe("group=pr-7\n");
+    expect(await group("looks good to me")).toBe("group=pr-7\n");
+    // The body is data: nothing in it runs.
+    expect(await group(`/apply staging;touch ${canary}`)).toBe("group=pr-7\n");
+    expect(await group(`/apply $(touch ${canary}) \`touch ${canary}\``)).toBe("group=pr-7\n");
+    expect(existsSync(canary)).toBe(false);
+  });
+});
+
 describe("plinth init github never clobbers", () => {
   it("re-run is byte-identical and writes nothing", async () => {
     const dir = repository();
