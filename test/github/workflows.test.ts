@@ -141,6 +141,23 @@ describe("plinth init github writes workflows that actionlint passes", () => {
   });
 });
 
+describe("a config in a subfolder of the repository", () => {
+  it("workflows at the repository's root, paths relative to it", async () => {
+    const dir = repository();
+    mkdirSync(join(dir, "infra"));
+    cpSync(join(dir, "plinth.config.ts"), join(dir, "infra/plinth.config.ts"));
+    rmSync(join(dir, "plinth.config.ts"));
+    const r = await cli(["init", "github", "--action", "./"], join(dir, "infra"));
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(dir, ".github/workflows/plinth-ci.yml"))).toBe(true);
+    expect(existsSync(join(dir, "infra/.github"))).toBe(false);
+    const ci = readFileSync(join(dir, ".github/workflows/plinth-ci.yml"), "utf8");
+    expect(ci).toContain("config: infra/plinth.config.ts");
+    expect(ci).toContain("KUBECONFIG_PATH: infra/.plinth/kubeconfig/ci.yaml");
+    expect(await actionlint(dir)).toEqual({ code: 0, out: "" });
+  });
+});
+
 describe("the comment workflow's route job (its bash, run for real)", () => {
   it("names the environment of /apply and /unlock for the concurrency group; anything else is per pull request", async () => {
     const dir = repository();
