@@ -14,11 +14,11 @@ const NEEDS_TESTBED = [
   "test/github/workflows.test.ts",
   "test/github/drift-bed.test.ts",
   "test/sso/gate.test.ts",
-  "test/sso/traefik.test.ts",
   "test/github/pull-request.test.ts",
   // Barman's cloud commands (BARMAN_BIN) against the test bed's S3
   "test/backups/barman.test.ts",
   "test/backups/apiserver.test.ts",
+  "test/backups/drill.test.ts",
 ];
 /**
  * Outside test/engine but converging cluster-wide objects (kube-system HelmCharts, the

@@ -11,6 +11,9 @@ export interface BackedUpDatabase {
   server: string;
   namespace: string;
   backups: ResolvedBackups;
+  /** The live Cluster's volume size and memory: a drill restores the same data. */
+  storage: string;
+  memory: string;
 }
 
 /** Every PostgreSQL of the environment that runs on its cluster and is backed up, catalog order. */
@@ -23,7 +26,16 @@ export function backedUpDatabases(env: ResolvedEnvironment): BackedUpDatabase[] 
     const c = env.components[component];
     if (!c.enabled || c.placement.kind !== "local") continue;
     const o = options(env);
-    if (o.backups) out.push({ component, server: o.name, namespace: o.namespace, backups: o.backups });
+    if (o.backups) {
+      out.push({
+        component,
+        server: o.name,
+        namespace: o.namespace,
+        backups: o.backups,
+        storage: o.storage,
+        memory: o.memory,
+      });
+    }
   }
   return out;
 }

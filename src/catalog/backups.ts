@@ -261,3 +261,56 @@ export function barmanEnvironment(
     ...CHECKSUM_ENV,
   };
 }
+
+/** Marks a restore drill's objects (never members of the environment's ApplySet, so never pruned by it). */
+export const DRILL_LABEL = "plinth.dev/restore-drill";
+
+/**
+ * The separate Cluster a restore drill creates next to the live one: bootstrapped by recovery from
+ * the live Cluster's ObjectStore through the plugin (latest, or a point in time), archiving
+ * nothing (it must never write into the live server's folder), on `local-path` storage, whose
+ * volumes are deleted with it (the live databases' class keeps volumes on purpose).
+ */
+export function drillCluster(
+  env: ResolvedEnvironment,
+  t: BackupTarget & { storage: string; memory: string },
+  o: { targetTime?: string } = {},
+): KubeObject {
+  return {
+    apiVersion: "postgresql.cnpg.io/v1",
+    kind: "Cluster",
+    metadata: {
+      name: drillName(t),
+      namespace: t.namespace,
+      labels: {
+        "app.kubernetes.io/managed-by": "plinth",
+        "plinth.dev/env": env.name,
+        [DRILL_LABEL]: t.cluster,
+      },
+    },
+    spec: {
+      instances: 1,
+      imageName: IMAGES.postgres,
+      bootstrap: {
+        recovery: {
+          source: "origin",
+          ...(o.targetTime ? { recoveryTarget: { targetTime: o.targetTime } } : {}),
+        },
+      },
+      externalClusters: [
+        {
+          name: "origin",
+          plugin: {
+            name: BARMAN_PLUGIN,
+            parameters: { barmanObjectName: objectStoreName(t), serverName: t.cluster },
+          },
+        },
+      ],
+      enableSuperuserAccess: false,
+      storage: { size: t.storage, storageClass: "local-path" },
+      resources: { requests: { memory: t.memory, cpu: "100m" }, limits: { memory: t.memory } },
+    },
+  };
+}
+
+export const drillName = (t: BackupTarget): string => `${t.cluster}-drill`;

@@ -3,7 +3,7 @@ import { UserError } from "../diagnostics/diagnostic.js";
 import { version } from "../util/version.js";
 import { COMMON_OPTIONS, type Command, type CommandContext } from "./command.js";
 import { apply, destroy } from "./commands/apply.js";
-import { backup } from "./commands/backup.js";
+import { backup, restoreDrill } from "./commands/backup.js";
 import { bootstrap } from "./commands/bootstrap.js";
 import { domains } from "./commands/domains.js";
 import { drift } from "./commands/drift.js";
@@ -31,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   secrets,
   status,
   backup,
+  restoreDrill,
   render,
   domains,
   graph,

@@ -17,7 +17,7 @@ import { desiredComponents } from "../../src/plan/desired.js";
 import { fetchManifest } from "../../src/providers/manifest.js";
 import { longestGapMs, parseCron } from "../../src/util/cron.js";
 import { crdFiles } from "../../testbed/crds.js";
-import { exampleWith } from "../helpers/config.js";
+import { cli, EXAMPLE_PATH, exampleWith } from "../helpers/config.js";
 import { objectValidator } from "../helpers/schemas.js";
 import { backupsSettings } from "./config.js";
 
@@ -271,5 +271,28 @@ describe("cron: how late a backup may be", () => {
     const never = parseCron("0 3 30 2 *");
     if (typeof never === "string") throw new Error(never);
     expect(longestGapMs(never)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe("backup commands: bad input, before anything is read", () => {
+  it("backup status of an environment without backups says how to add them (exit 2)", async () => {
+    const out = await cli(["backup", "status", "staging", "--config", EXAMPLE_PATH], process.cwd());
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain("environments.staging.backups: staging has no backups");
+  });
+  it("backup without an action, and an unknown one, show the usage (exit 2)", async () => {
+    for (const argv of [["backup"], ["backup", "list", "staging"]]) {
+      const out = await cli([...argv, "--config", EXAMPLE_PATH], process.cwd());
+      expect(out.code).toBe(2);
+      expect(out.stderr).toContain("usage: plinth backup status <env>");
+    }
+  });
+  it("restore-drill refuses a target time without its offset (exit 2)", async () => {
+    const out = await cli(
+      ["restore-drill", "staging", "--target-time", "2026-05-01 03:00", "--config", EXAMPLE_PATH],
+      process.cwd(),
+    );
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain("--target-time: is not a point in time with its offset");
   });
 });

@@ -1,11 +1,15 @@
+import { runRestoreDrill } from "../../apply/drill.js";
 import { type BackedUpDatabase, backedUpDatabases } from "../../catalog/backup-targets.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { connect } from "../../providers/kubernetes/client.js";
 import { BackupStore } from "../../state/backup-catalog.js";
 import { type BackupStatus, bytes, duration, judgeBackups } from "../../status/backups.js";
 import { type CommandContext, defineCommand } from "../command.js";
+import { duration as durationFlag } from "../flags.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
 import { table } from "../output.js";
+import { kubeTarget, openSession } from "../session.js";
 
 const USAGE = "plinth backup status <env> [--json] [--config PATH]";
 
@@ -117,5 +121,103 @@ export const backup = defineCommand({
         : formatBackupStatus(rows),
     );
     return rows.every((r) => r.ok) ? 0 : BACKUP_CHECK_FAILED;
+  },
+});
+
+const DRILL_USAGE =
+  "plinth restore-drill <env> [--target-time 2026-05-01T03:00:00Z] [--timeout 30m] [--json]";
+
+/** An RFC 3339 time with its offset (what CloudNativePG's recoveryTarget.targetTime reads unambiguously). */
+function targetTime(raw: unknown): string | undefined {
+  if (raw === undefined) return undefined;
+  const ok =
+    typeof raw === "string" &&
+    /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/.test(raw) &&
+    !Number.isNaN(Date.parse(raw.replace(" ", "T")));
+  if (!ok) {
+    throw new UserError(
+      error(`is not a point in time with its offset: ${JSON.stringify(raw)}`, {
+        path: "--target-time",
+        fix: "write it as 2026-05-01T03:00:00Z (UTC) or 2026-05-01T05:00:00+02:00",
+      }),
+    );
+  }
+  return raw;
+}
+
+export const restoreDrill = defineCommand({
+  name: "restore-drill",
+  summary: "Restores each backed-up database into a separate Cluster next to it, times it, removes it",
+  usage: DRILL_USAGE,
+  options: { "target-time": { type: "string" }, timeout: { type: "string" }, json: { type: "boolean" } },
+  positionals: ["env"],
+  async handler(args, ctx) {
+    const target = targetTime(args.values["target-time"]);
+    const timeoutMs = durationFlag(args, "timeout") ?? 30 * 60_000;
+    const session = await openSession(args, ctx, requireEnvArg(args, "restore-drill"));
+    const env = session.env;
+    const databases = backedUpDatabases(env);
+    if (databases.length === 0) {
+      throw new UserError(
+        error(`${env.name} backs up no database to restore`, {
+          path: `environments.${env.name}.backups`,
+          fix: "add backups: { schedule, destination } (README: Backups and restores)",
+        }),
+      );
+    }
+    // The RPO of a drill of the latest backup: what the bucket holds when it starts.
+    const before = target ? undefined : await gatherBackupStatus(env, ctx.env).catch(() => undefined);
+    const { api } = await connect(kubeTarget(session));
+    const results = await runRestoreDrill({
+      api,
+      env,
+      databases,
+      ...(target ? { targetTime: target } : {}),
+      timeoutMs,
+      onEvent: (text) => {
+        if (!args.values.json) ctx.stderr(`${text}\n`);
+      },
+    });
+    const at = new Date().toISOString();
+    const rows = results.map((r) => ({
+      ...r,
+      ...(target ? { targetTime: target } : {}),
+      rpoSeconds: before?.find((b) => b.component === r.component)?.lastWal?.ageSeconds,
+    }));
+    const previous = await session.state.read(env.name);
+    await session.state.write({
+      version: 1,
+      env: env.name,
+      owned: previous?.owned ?? [],
+      applied: previous?.applied ?? [],
+      outputs: {
+        ...(previous?.outputs ?? {}),
+        ...Object.fromEntries(
+          rows.map((r) => [
+            `restore-drill.${r.component}`,
+            `${at} ${r.ready ? "ready" : "FAILED"} rto=${r.rtoSeconds ?? "-"}s rpo=${r.rpoSeconds ?? "-"}s${r.targetTime ? ` target=${r.targetTime}` : ""}`,
+          ]),
+        ),
+      },
+    });
+    const ok = rows.every((r) => r.ready && r.removed);
+    if (args.values.json) {
+      ctx.stdout(`${JSON.stringify({ env: env.name, at, ok, databases: rows }, null, 2)}\n`);
+    } else {
+      const lines = [["DATABASE", "DRILL CLUSTER", "RESTORED", "RTO", "RPO", "REMOVED"]];
+      for (const r of rows) {
+        lines.push([
+          r.component,
+          r.object,
+          r.ready ? "yes" : "no",
+          r.rtoSeconds !== undefined ? duration(r.rtoSeconds) : "-",
+          r.targetTime ? `to ${r.targetTime}` : r.rpoSeconds !== undefined ? duration(r.rpoSeconds) : "-",
+          r.removed ? "yes" : "NO",
+        ]);
+      }
+      const problems = rows.flatMap((r) => (r.failure ? [`  ${r.component}: ${r.failure}`] : []));
+      ctx.stdout(`${table(lines)}\n${problems.length ? `\n${problems.join("\n")}\n` : ""}`);
+    }
+    return ok ? 0 : BACKUP_CHECK_FAILED;
   },
 });
