@@ -3,6 +3,7 @@ import { applyPlan, planEnvironment } from "../api/engine.js";
 import { type LoadedConfig, loadConfig } from "../config/load.js";
 import { UserError } from "../diagnostics/diagnostic.js";
 import { signPlan } from "../plan/plan.js";
+import type { CloudflareDnsProvider } from "../providers/cloudflare/provider.js";
 import type { PullFacts } from "../providers/github/index.js";
 import {
   readReservation,
@@ -191,6 +192,18 @@ async function assertSameState(ctx: Ctx, headCwd: string): Promise<void> {
   }
 }
 
+/**
+ * Cloudflare, when the job has its token: the DNS records are planned beside the cluster and
+ * applied with it, as the CLI does. The SDK loads only then.
+ */
+async function dnsOf(run: GitHubRun): Promise<{ dns?: CloudflareDnsProvider }> {
+  const token = run.env.CLOUDFLARE_API_TOKEN;
+  if (!token) return {};
+  const { cloudflareDnsProvider } = await import("../providers/cloudflare/provider.js");
+  const baseURL = run.env.CLOUDFLARE_BASE_URL;
+  return { dns: cloudflareDnsProvider({ apiToken: token, ...(baseURL ? { baseURL } : {}) }) };
+}
+
 function planKey(run: GitHubRun): string {
   const key = run.env[PLAN_KEY];
   if (!key || key.length < 32) {
@@ -222,6 +235,7 @@ async function planAndPost(ctx: Ctx, envs: readonly string[], before: string): P
           ...(run.configPath ? { configPath: run.configPath } : {}),
           variables: run.env,
           holder: `${holderOf(run, pull.number)} @${ctx.commenter}`,
+          ...(await dnsOf(run)),
         }),
         key,
       );
@@ -345,6 +359,7 @@ async function applyStored(ctx: Ctx, env: string, deleteData: boolean): Promise<
       ...(run.configPath ? { configPath: run.configPath } : {}),
       variables: run.env,
       holder: `${holder} @${ctx.commenter}${run.env.GITHUB_RUN_ID ? ` run ${run.env.GITHUB_RUN_ID}` : ""}`,
+      ...(await dnsOf(run)),
       ...run.apply,
     }));
   } catch (e) {

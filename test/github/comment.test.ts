@@ -8,12 +8,15 @@ import {
   COMMENT_LIMIT,
   type EnvRow,
   renderComment,
+  rowFromPlan,
   rowsFromDesired,
   STICKY_MARKER,
   SUPERSEDED,
   supersede,
+  touchesData,
 } from "../../src/github/comment.js";
 import type { EnvDiff } from "../../src/github/desired-diff.js";
+import { finishPlan } from "../../src/plan/plan.js";
 
 const row = (env: string, lines: number, width = 200): EnvRow => ({
   env,
@@ -113,5 +116,53 @@ describe("plan comments", () => {
     );
     expect(collapsed).not.toContain("plinth:reply");
     expect(collapsed.length).toBeLessThanOrEqual(COMMENT_LIMIT);
+  });
+
+  it("says when a plan deletes or releases data, so /apply needs --delete-data", () => {
+    const plan = (
+      spec: unknown,
+      action: "delete" | "no-op" | "update",
+      kind = "Cluster",
+      apiVersion = "postgresql.cnpg.io/v1",
+    ) =>
+      finishPlan({
+        env: "staging",
+        cluster: "one",
+        offline: false,
+        phases: [
+          {
+            id: "1",
+            components: [
+              {
+                id: "postgres",
+                title: "PostgreSQL",
+                step: "1.3",
+                layer: "L3",
+                namespace: "data",
+                placement: "cluster",
+                dependsOn: [],
+                changes: [
+                  {
+                    action,
+                    provider: "kubernetes",
+                    apiVersion,
+                    kind,
+                    name: "postgres",
+                    namespace: "data",
+                    spec,
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      });
+    // A database leaving the config: kept, released from plinth's ownership.
+    const released = plan({ release: true }, "no-op");
+    expect(touchesData(released)).toBe(true);
+    expect(rowFromPlan(released, "live plan")).toMatchObject({ data: 1, delete: 0 });
+    expect(touchesData(plan({ release: false }, "delete"))).toBe(true);
+    expect(touchesData(plan({}, "update"))).toBe(false);
+    expect(touchesData(plan({ release: false }, "delete", "ConfigMap", "v1"))).toBe(false);
   });
 });
