@@ -20,7 +20,7 @@ export interface OwnerAccount {
   service: string;
   namespace: string;
   port: number;
-  /** The Secret holding `email` and `password`; also the marker ConfigMap's name. */
+  /** The Secret holding `owner-email` and `owner-password`; also the marker ConfigMap's name. */
   secret: string;
   email: string;
   /** The organisation SigNoz creates with its first user. */
@@ -58,6 +58,9 @@ function hostField(env: ResolvedEnvironment, service: "signoz" | "openpanel"): {
   return host ? { host } : {};
 }
 
+export const OWNER_EMAIL_KEY = "owner-email";
+export const OWNER_PASSWORD_KEY = "owner-password";
+
 /** `signoz-owner`: the owner's Secret (and marker) beside the component. */
 export function ownerSecretName(component: ComponentId): string {
   return `${component}-owner`;
@@ -91,10 +94,12 @@ export function ownerSecret(env: ResolvedEnvironment, component: ComponentId): S
   return {
     name,
     namespace: account.namespace,
+    // Named apart from the component's other secrets' keys (SigNoz's values Secret has a
+    // `password`), so `plinth secrets get <env> signoz owner-password` names one.
     keys: {
-      email: { length: 0, alphabet: "alphanumeric", fixed: account.email },
-      random: { length: 32, alphabet: "alphanumeric" },
-      password: { length: 0, alphabet: "alphanumeric", template: `{${name}.random}-Aa1` },
+      [OWNER_EMAIL_KEY]: { length: 0, alphabet: "alphanumeric", fixed: account.email },
+      "owner-random": { length: 32, alphabet: "alphanumeric" },
+      [OWNER_PASSWORD_KEY]: { length: 0, alphabet: "alphanumeric", template: `{${name}.owner-random}-Aa1` },
     },
     // Read by plinth at apply only: no workload restarts when it changes.
     consumers: [],

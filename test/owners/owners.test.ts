@@ -7,6 +7,9 @@
  * the Services select a `hostNetwork` pod on kwok's node, whose address is this machine's, and the
  * stand-ins listen there.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CATALOG } from "../../src/catalog/index.js";
 import { ownerSecret } from "../../src/catalog/owners.js";
@@ -19,7 +22,7 @@ import type { Change, Plan } from "../../src/plan/plan.js";
 import { connect } from "../../src/providers/kubernetes/client.js";
 import { KubernetesProvider } from "../../src/providers/kubernetes/provider.js";
 import { planSecret } from "../../src/providers/kubernetes/secrets.js";
-import { kubeconfig, kubectl, kubectlJson } from "../engine/bed.js";
+import { kubeconfig, kubectl, kubectlJson, plinth } from "../engine/bed.js";
 import { type ExecBed, planOf, runPlan, waitingDetails } from "../engine/exec-plan.js";
 import { openpanelStandIn, type StandIn, signozStandIn } from "./stand-ins.js";
 
@@ -171,10 +174,10 @@ describe.sequential("owner accounts: plinth signs up first (stand-ins behind the
       ["openpanel-owner", openpanel, "POST /trpc/auth.signUpEmail"],
     ] as const) {
       const values = await secretValues(name);
-      expect(values.email).toBe(EMAIL);
-      expect(values.password).toMatch(/^[A-Za-z0-9]{32}-Aa1$/);
+      expect(values["owner-email"]).toBe(EMAIL);
+      expect(values["owner-password"]).toMatch(/^[A-Za-z0-9]{32}-Aa1$/);
       // The account the component holds is exactly the Secret's, made by one sign-up call.
-      expect(standIn.accounts).toEqual([{ email: EMAIL, password: values.password }]);
+      expect(standIn.accounts).toEqual([{ email: EMAIL, password: values["owner-password"] }]);
       expect(standIn.calls.filter((c) => c === signUp)).toHaveLength(1);
     }
     // SigNoz: asked whether setup is done, then registered (its password rules were met).
@@ -195,7 +198,7 @@ describe.sequential("owner accounts: plinth signs up first (stand-ins behind the
     ]);
     expect(await markers()).toEqual(["openpanel-owner", "signoz-owner"]);
     // The password is in no event: plan output, logs and --json never carry it.
-    const password = (await secretValues("signoz-owner")).password ?? "";
+    const password = (await secretValues("signoz-owner"))["owner-password"] ?? "";
     expect(JSON.stringify(r.events)).not.toContain(password);
   });
 
@@ -217,6 +220,25 @@ describe.sequential("owner accounts: plinth signs up first (stand-ins behind the
     expect(signoz.calls.filter((c) => !c.includes("health"))).toEqual([]);
     expect(openpanel.calls.filter((c) => !c.includes("health"))).toEqual([]);
     expect(signoz.accounts).toEqual([{ email: EMAIL, password: "Changed-by-a-human-1" }]);
+  });
+
+  it("plinth secrets get shows the owner's password (without Vault: from its plinth-owned Secret)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "plinth-owners-"));
+    writeFileSync(
+      join(dir, "plinth.config.ts"),
+      `import { defineConfig } from "plinth";\nexport default defineConfig(${JSON.stringify(config(), null, 2)});\n`,
+    );
+    const values = await secretValues("signoz-owner");
+    const password = await plinth(["secrets", "get", ENV, "signoz", "owner-password"], dir);
+    expect(password.stderr).toBe("");
+    expect(password.code).toBe(0);
+    expect(password.stdout).toBe(`${values["owner-password"]}\n`);
+    const email = await plinth(["secrets", "get", ENV, "openpanel", "owner-email"], dir);
+    expect(email.stdout).toBe(`${EMAIL}\n`);
+    const wrong = await plinth(["secrets", "get", ENV, "signoz", "nope"], dir);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain(`no key "nope" in signoz's secrets`);
+    expect(wrong.stderr).toContain("signoz-owner/owner-password");
   });
 
   it("a SigNoz someone registered on first is a failed apply naming the host and the reset", async () => {
@@ -248,7 +270,7 @@ describe.sequential("owner accounts: plinth signs up first (stand-ins behind the
   });
 
   it("an OpenPanel someone signed up on first is reported too; one plinth made before a run stopped is recognised by its password", async () => {
-    const ours = (await secretValues("openpanel-owner")).password ?? "";
+    const ours = (await secretValues("openpanel-owner"))["owner-password"] ?? "";
     await kubectl("delete", "configmap", "--all", "-n", NS);
     signoz.reset();
     openpanel.reset([{ email: "intruder@example.net", password: "intruder-pass" }]);
@@ -268,7 +290,7 @@ describe.sequential("owner accounts: plinth signs up first (stand-ins behind the
     // plinth's own accounts, made by a run that stopped before its marker (or whose namespace went
     // while the volumes stayed): recognised by their password, recorded, neither made nor reported.
     await kubectl("delete", "configmap", "--all", "-n", NS);
-    const oursSignoz = (await secretValues("signoz-owner")).password ?? "";
+    const oursSignoz = (await secretValues("signoz-owner"))["owner-password"] ?? "";
     signoz.reset([{ email: EMAIL, password: oursSignoz }]);
     openpanel.reset([{ email: EMAIL, password: ours }]);
     const adopted = await runPlan(bed, await plan());
@@ -286,7 +308,9 @@ describe.sequential("owner accounts: plinth signs up first (stand-ins behind the
   it("an account with plinth's email that plinth's password does not open is refused, with the way to say it is yours", async () => {
     await kubectl("delete", "configmap", "--all", "-n", NS);
     signoz.reset([{ email: EMAIL, password: "Someone-elses-1" }]);
-    openpanel.reset([{ email: EMAIL, password: (await secretValues("openpanel-owner")).password ?? "" }]);
+    openpanel.reset([
+      { email: EMAIL, password: (await secretValues("openpanel-owner"))["owner-password"] ?? "" },
+    ]);
     const r = await runPlan(bed, await plan());
     expect(r.error).toBeInstanceOf(UserError);
     const d = (r.error as UserError).diagnostics.find((x) => x.path === `${ENV}.signoz`);

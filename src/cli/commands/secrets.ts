@@ -12,6 +12,7 @@ import {
   getSecretValue,
   inspectVault,
   listSecrets,
+  locateSecret,
   rotateSecret,
   secretEntries,
   usesVault,
@@ -35,19 +36,37 @@ function usage(message: string): UserError {
   return new UserError({ severity: "error", path: "plinth secrets", message, fix: `usage: ${USAGE}` });
 }
 
+/**
+ * Without Vault a secret is the plinth-owned Kubernetes Secret its consumer reads (an owner
+ * account's password among them): `get` reads it there.
+ */
+async function getPlainValue(session: Session, component: string, name: string): Promise<string> {
+  const { entry, key } = locateSecret(session.env, component, name);
+  const { namespace, name: secret } = entry.spec;
+  const value = (await readSecretValues(session.kube, namespace, secret))?.[key];
+  if (value === undefined) {
+    throw new UserError({
+      severity: "error",
+      path: `${namespace}/${secret}`,
+      message: `Secret ${namespace}/${secret} has no ${key} yet`,
+      fix: `plinth apply ${session.env.name} writes it`,
+    });
+  }
+  return value;
+}
+
 async function open(
   args: ParsedArgs,
   ctx: CommandContext,
-  envName: string,
+  session: Session,
 ): Promise<{ session: Session; env: ResolvedEnvironment; a: VaultAccess }> {
-  const session = await openSession(args, ctx, envName);
   const env = session.env;
   if (!usesVault(env)) {
     throw new UserError({
       severity: "error",
       path: `environments.${env.name}`,
       message: `${env.name} has no Vault: its secrets are Kubernetes Secrets owned by plinth`,
-      fix: `read them with kubectl (kubectl get secrets -l app.kubernetes.io/managed-by=plinth -A), or enable Vault for ${env.name} (features.vault)`,
+      fix: `read one with plinth secrets get ${env.name} <component> <key>, or enable Vault for ${env.name} (features.vault)`,
     });
   }
   const shares = positiveInt(args.values.shares, "shares");
@@ -113,7 +132,13 @@ async function handle(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   if (!action || !["list", "get", "rotate", "sync"].includes(action))
     throw usage(`unknown action "${action ?? ""}"`);
   if (!envName) throw usage(`${action} needs an environment name`);
-  const { session, env, a: access } = await open(args, ctx, envName);
+  const opened = await openSession(args, ctx, envName);
+  if (action === "get" && !usesVault(opened.env)) {
+    if (!component || !key) throw usage("get needs <env> <component> <key>");
+    ctx.stdout(`${await getPlainValue(opened, component, key)}\n`);
+    return 0;
+  }
+  const { session, env, a: access } = await open(args, ctx, opened);
   const a = { ...access, env };
   const layout = DEFAULT_LAYOUT;
   switch (action) {

@@ -10,7 +10,7 @@
  * component first: a failed step naming the host and the way out.
  */
 import { labels } from "../../catalog/objects.js";
-import type { OwnerAccount } from "../../catalog/owners.js";
+import { OWNER_PASSWORD_KEY, type OwnerAccount } from "../../catalog/owners.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { proxyPath } from "../kubernetes/health.js";
@@ -146,7 +146,7 @@ async function ownerPassword(o: OwnerStep): Promise<string> {
       condition: "holds the owner's password",
       timeoutMs: o.secretWaitMs,
       probe: async () => {
-        password = (await readSecretValues(o.kube, a.namespace, a.secret))?.password;
+        password = (await readSecretValues(o.kube, a.namespace, a.secret))?.[OWNER_PASSWORD_KEY];
         return { ready: Boolean(password), status: password ? "present" : "not written yet" };
       },
     },

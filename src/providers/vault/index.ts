@@ -20,6 +20,7 @@ export { ensureVaultReady, type LifecycleOptions, type LifecycleResult, vaultHea
 export {
   getSecretValue,
   listSecrets,
+  locateSecret,
   type RotationResult,
   rotateSecret,
   type SecretListing,

@@ -65,7 +65,8 @@ function componentEntries(env: ResolvedEnvironment, component: string): SecretEn
 }
 
 /** `key` or `<secret>/<key>`: which secret of the component holds it. */
-function locate(
+/** The one secret and key `<component> <key>` (or `<component> <secret>/<key>`) names. */
+export function locateSecret(
   env: ResolvedEnvironment,
   component: string,
   key: string,
@@ -101,7 +102,7 @@ function notWritten(path: string, env: string): UserError {
 export async function getSecretValue(
   o: OperationOptions & { component: string; key: string },
 ): Promise<string> {
-  const { entry, key } = locate(o.env, o.component, o.key);
+  const { entry, key } = locateSecret(o.env, o.component, o.key);
   const live = await readSecret(o.client, o.layout.mount, entry.path);
   const value = live?.data[key];
   if (value === undefined) throw notWritten(`${o.layout.mount}/${entry.path}`, o.env.name);
@@ -127,7 +128,7 @@ export async function rotateSecret(
 ): Promise<RotationResult[]> {
   const targets: { entry: SecretEntry; keys: string[] }[] = [];
   if (o.key) {
-    const { entry, key } = locate(o.env, o.component, o.key);
+    const { entry, key } = locateSecret(o.env, o.component, o.key);
     const rule = entry.spec.keys[key];
     if (rule?.fixed !== undefined || rule?.template !== undefined) {
       throw new UserError({
