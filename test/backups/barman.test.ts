@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectsCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backedUpDatabases } from "../../src/catalog/backup-targets.js";
 import {
@@ -156,6 +156,18 @@ describe("backups through Barman's cloud commands with plinth's settings", () =>
     await source?.stop().catch(() => {});
     if (root) rmSync(root, { recursive: true, force: true });
     proxy?.close();
+    // The run's objects (about 100 MiB) leave the shared bucket with it.
+    if (s3 && backups) {
+      const keys = await s3Keys(`barman-test/${run}`);
+      for (let i = 0; i < keys.length; i += 1000) {
+        await s3.send(
+          new DeleteObjectsCommand({
+            Bucket: backups.bucket,
+            Delete: { Objects: keys.slice(i, i + 1000).map((k) => ({ Key: k.key })) },
+          }),
+        );
+      }
+    }
   });
 
   it("archives, backs up, and restores to a point in time exactly what was committed before it", async () => {
@@ -398,6 +410,14 @@ describe("backups through Barman's cloud commands with plinth's settings", () =>
     const bare = await cliIn(dir(), ["backup", "status", "bk"], {});
     expect(bare.code).toBe(2);
     expect(bare.stderr).toContain("BACKUP_S3_KEY_ID and BACKUP_S3_SECRET are not set");
+    // A wrong secret: exit 2 naming the bucket and the variables to fix, not a stack trace.
+    const denied = await cliIn(dir(), ["backup", "status", "bk"], {
+      BACKUP_S3_KEY_ID: testbedEnv("AWS_ACCESS_KEY_ID"),
+      BACKUP_S3_SECRET: "not-the-secret",
+    });
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toContain(`access to bucket ${backups.bucket}`);
+    expect(denied.stderr).toContain("set BACKUP_S3_KEY_ID and BACKUP_S3_SECRET to a token");
   });
 });
 
