@@ -55,6 +55,23 @@ export async function postComment(
   const { body, full, cut } = renderComment(parts);
   await run.summary(full);
   if (cut) run.log("the comment was cut to GitHub's limit; the whole text is in the job summary");
+  try {
+    await writeComment(run, pr, body, kind);
+  } catch (e) {
+    // A fork's pull request runs with a read-only token: the text is in the job summary instead.
+    if ((e as { status?: number }).status !== 403) throw e;
+    run.log(
+      "the token may not comment on this pull request (a fork's gets a read-only token): the comment is in the job summary",
+    );
+  }
+}
+
+async function writeComment(
+  run: GitHubRun,
+  pr: number,
+  body: string,
+  kind: { sticky: true } | { topic: string },
+): Promise<void> {
   const existing = await run.gh.comments(pr);
   if ("sticky" in kind) {
     const sticky = existing.find((c) => mineToEdit(c) && c.body.startsWith(STICKY_MARKER));

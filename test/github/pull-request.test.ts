@@ -100,7 +100,7 @@ interface Run {
 function plinthGithub(
   event: string,
   payload: unknown,
-  o: { credentials?: boolean; args?: string[]; cwd?: string } = {},
+  o: { credentials?: boolean; args?: string[]; cwd?: string; token?: string } = {},
 ): Promise<Run> {
   const eventPath = join(mkdtempSync(join(tmpdir(), "plinth-event-")), "event.json");
   writeFileSync(eventPath, JSON.stringify(payload));
@@ -114,7 +114,7 @@ function plinthGithub(
     GITHUB_API_URL: gh.url,
     GITHUB_SERVER_URL: "https://github.com",
     GITHUB_RUN_ID: "4242",
-    GITHUB_TOKEN: gh.token,
+    GITHUB_TOKEN: o.token ?? gh.token,
     GITHUB_STEP_SUMMARY: summaryFile,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     ...(o.credentials ? { ...s3Env(), PLINTH_PLAN_KEY: PLAN_KEY } : {}),
@@ -244,6 +244,26 @@ describe.sequential("plinth github: a pull request from plan comment to apply", 
     expect(run.code).toBe(0);
     expect(lastComment(13)).toContain("comes from a fork");
     expect(lastComment(13)).toContain("with no credentials");
+    // As GitHub runs it: a fork's token may only read. The comment goes to the job summary.
+    const before = commentsOn(13).length;
+    writeFileSync(summaryFile, "");
+    const readOnly = await plinthGithub(
+      "pull_request",
+      pullRequestEvent("synchronize", {
+        owner: gh.owner,
+        repo: gh.repo,
+        pr: 13,
+        headSha,
+        baseSha,
+        author: "outsider",
+        fork: true,
+      }),
+      { token: gh.readOnlyToken },
+    );
+    expect(readOnly.code).toBe(0);
+    expect(readOnly.stdout).toContain("the comment is in the job summary");
+    expect(commentsOn(13)).toHaveLength(before);
+    expect(readFileSync(summaryFile, "utf8")).toContain("comes from a fork");
     // Even someone with apply rights cannot make it run with credentials.
     const plan = await comment(13, `/plan ${ENV}`, "carol");
     expect(plan.code).toBe(2);

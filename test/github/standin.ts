@@ -23,7 +23,8 @@
  *   GET    /repos/{o}/{r}/labels/{name}, POST /repos/{o}/{r}/labels   labels
  * Others add theirs with `route(method, template, handler)`; the template must be GitHub's.
  *
- * A request without `authorization: token|bearer <token>` is answered 401 like GitHub.
+ * A request without `authorization: token|bearer <token>` is answered 401 like GitHub; one with
+ * `readOnlyToken` may read, and its writes are answered 403 (a fork's pull request's token).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -112,6 +113,8 @@ export type Handler = (ctx: HandlerContext) => Answer;
 export interface GitHubStandin {
   url: string;
   token: string;
+  /** A token that may only read (a fork's pull request's): every write is answered 403. */
+  readOnlyToken: string;
   owner: string;
   repo: string;
   /** The login plinth's comments and check runs are made as (the workflow token's bot). */
@@ -167,6 +170,7 @@ export async function startGitHubStandin(
   const owner = o.owner ?? "acme";
   const repo = o.repo ?? "platform";
   const token = o.token ?? "ghs_standin_token_not_real";
+  const readOnlyToken = `${token}_read_only`;
   const botLogin = o.botLogin ?? "github-actions[bot]";
   const state: GitHubStandin["state"] = {
     pulls: new Map(),
@@ -420,7 +424,17 @@ export async function startGitHubStandin(
       json(res, 500, { message: `GitHub stand-in: ${why}` });
     };
     const auth = req.headers.authorization ?? "";
-    if (auth !== `token ${token}` && auth !== `bearer ${token}` && auth !== `Bearer ${token}`) {
+    const bearer = auth.replace(/^(token|bearer|Bearer) /, "");
+    // A fork's pull_request run gets a read-only token: GitHub refuses its writes.
+    if (bearer === readOnlyToken && method !== "GET") {
+      logged.status = 403;
+      json(res, 403, {
+        message: "Resource not accessible by integration",
+        documentation_url: "https://docs.github.com/rest",
+      });
+      return;
+    }
+    if (bearer !== token && bearer !== readOnlyToken) {
       logged.status = 401;
       json(res, 401, { message: "Bad credentials", documentation_url: "https://docs.github.com/rest" });
       return;
@@ -467,6 +481,7 @@ export async function startGitHubStandin(
   return {
     url,
     token,
+    readOnlyToken,
     owner,
     repo,
     botLogin,
