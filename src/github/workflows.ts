@@ -45,6 +45,8 @@ export interface WorkflowOptions {
   clusters: readonly WorkflowCluster[];
   /** Names of the environment variables the live jobs get from secrets of the same name. */
   secretVariables: readonly string[];
+  /** Of those, what the state backend needs (S3 credentials): all the close handler gets. */
+  stateVariables: readonly string[];
   /** The k3s release the `ci` workflow starts on the runner (e.g. `v1.33.5+k3s1`). */
   k3sVersion?: string;
   /** The pinned k3s installer (catalog/versions.ts K3S_INSTALLER). */
@@ -77,6 +79,7 @@ export function githubWorkflows(o: WorkflowOptions): WorkflowFile[] {
   const ci = o.environments.find((e) => e.kind === "ci");
   const files: WorkflowFile[] = [
     file("plinth-pull-request.yml", pullRequestWorkflow(o)),
+    file("plinth-pull-request-closed.yml", closedWorkflow(o)),
     file("plinth-comment.yml", commentWorkflow(o)),
     file("plinth-drift.yml", driftWorkflow(o)),
   ];
@@ -94,7 +97,7 @@ function checkOptions(o: WorkflowOptions): void {
       }),
     );
   }
-  for (const name of o.secretVariables) {
+  for (const name of [...o.secretVariables, ...o.stateVariables]) {
     if (!SECRET_NAME.test(name) || name.startsWith("GITHUB_")) {
       problems.push(
         error(`${JSON.stringify(name)} cannot be a GitHub Actions secret name`, {
@@ -215,13 +218,13 @@ function pullRequestWorkflow(o: WorkflowOptions): Record<string, unknown> {
   return {
     name: "plinth: pull request",
     on: {
-      pull_request: { types: ["opened", "synchronize", "reopened", "closed"] },
+      pull_request: { types: ["opened", "synchronize", "reopened"] },
       pull_request_review: { types: ["submitted", "dismissed"] },
     },
     permissions: {},
-    // A newer push supersedes an older autoplan; a review or the close must never cancel one.
+    // A newer push supersedes an older autoplan; a review must never cancel one.
     concurrency: {
-      group: `plinth-pr-${expr("github.event.pull_request.number")}-${expr("github.event_name")}-${expr("github.event.action == 'closed' && 'closed' || 'plan'")}`,
+      group: `plinth-pr-${expr("github.event.pull_request.number")}-${expr("github.event_name")}`,
       "cancel-in-progress": true,
     },
     jobs: {
@@ -229,13 +232,50 @@ function pullRequestWorkflow(o: WorkflowOptions): Record<string, unknown> {
         name: "Plan the desired state (no credentials)",
         "runs-on": "ubuntu-latest",
         "timeout-minutes": 15,
-        permissions: { contents: "read", "pull-requests": "write", checks: "write" },
+        permissions: { contents: "read", "pull-requests": "write" },
         steps: [
           // Base and head both: the plan compares the environments' desired state between them.
           checkout({ "fetch-depth": 0 }),
           {
             name: actionName(o),
             uses: o.action,
+            with: { config: o.configPath, "github-token": expr("github.token") },
+          },
+        ],
+      },
+    },
+  };
+}
+
+/**
+ * A closed (or merged) pull request gives back the environments it reserved and its stored plans
+ * are deleted: that needs the state's credentials. `pull_request_target` runs the default
+ * branch's workflow file, and nothing of the pull request is checked out or run: plinth reads
+ * the config of the base commit. Only the state's credentials are given, nothing else.
+ */
+function closedWorkflow(o: WorkflowOptions): Record<string, unknown> {
+  const env = Object.fromEntries([...o.stateVariables].sort().map((n) => [n, expr(`secrets.${n}`)]));
+  return {
+    name: "plinth: pull request closed",
+    on: { pull_request_target: { types: ["closed"] } },
+    permissions: {},
+    concurrency: {
+      group: `plinth-pr-${expr("github.event.pull_request.number")}-closed`,
+      "cancel-in-progress": false,
+    },
+    jobs: {
+      release: {
+        name: "Release what the pull request held",
+        "runs-on": "ubuntu-latest",
+        "timeout-minutes": 10,
+        permissions: { contents: "read", "pull-requests": "write" },
+        steps: [
+          // The default branch (what pull_request_target checks out), with history for the base commit.
+          checkout({ "fetch-depth": 0 }),
+          {
+            name: actionName(o),
+            uses: o.action,
+            ...(Object.keys(env).length > 0 ? { env } : {}),
             with: { config: o.configPath, "github-token": expr("github.token") },
           },
         ],

@@ -17,7 +17,13 @@ import { root, testbedEnv } from "../testbed/env.js";
 const run = promisify(execFile);
 const EXAMPLE = readFileSync(EXAMPLE_PATH, "utf8");
 const PINNED = "acme/plinth@0123456789abcdef0123456789abcdef01234567";
-const FILES = ["plinth-pull-request.yml", "plinth-comment.yml", "plinth-drift.yml", "plinth-ci.yml"];
+const FILES = [
+  "plinth-pull-request.yml",
+  "plinth-pull-request-closed.yml",
+  "plinth-comment.yml",
+  "plinth-drift.yml",
+  "plinth-ci.yml",
+];
 
 /** actionlint's verdict on the repository at `cwd` (it finds .github/workflows itself). */
 async function actionlint(cwd: string, ...files: string[]): Promise<{ code: number; out: string }> {
@@ -113,6 +119,10 @@ describe("plinth init github writes workflows that actionlint passes", () => {
         }
       }
     }
+    expect(workflow(dir, "plinth-pull-request.yml").jobs.autoplan?.permissions).toEqual({
+      contents: "read",
+      "pull-requests": "write",
+    });
     const comment = workflow(dir, "plinth-comment.yml");
     expect(comment.jobs.route?.permissions).toEqual({});
     expect(comment.jobs.plinth?.permissions).toEqual({
@@ -138,6 +148,38 @@ describe("plinth init github writes workflows that actionlint passes", () => {
       "fail-fast": false,
       matrix: { environment: ["prod", "staging", "test"] },
     });
+  });
+});
+
+describe("the close handler", () => {
+  it("runs the default branch's workflow (pull_request_target) with the state's credentials only, checking out nothing of the pull request", async () => {
+    const dir = projectWithConfig(
+      EXAMPLE.replace(
+        "  environments: {\n",
+        '  state: { backend: "s3", endpoint: "https://s3.example.com", bucket: "plinth-state" },\n  environments: {\n',
+      ),
+    );
+    mkdirSync(join(dir, ".git"));
+    expect((await cli(["init", "github", "--action", PINNED], dir)).code).toBe(0);
+    const closed = workflow(dir, "plinth-pull-request-closed.yml");
+    expect(closed.on).toEqual({ pull_request_target: { types: ["closed"] } });
+    const [checkoutStep, plinthStep] = closed.jobs.release?.steps ?? [];
+    // No ref: actions/checkout takes the default branch under pull_request_target.
+    expect(checkoutStep).toMatchObject({ with: { "persist-credentials": false, "fetch-depth": 0 } });
+    expect(JSON.stringify(checkoutStep)).not.toMatch(/ref|head/);
+    expect(plinthStep?.env).toEqual({
+      AWS_ACCESS_KEY_ID: `\${{ secrets.AWS_ACCESS_KEY_ID }}`,
+      AWS_SECRET_ACCESS_KEY: `\${{ secrets.AWS_SECRET_ACCESS_KEY }}`,
+    });
+    expect(closed.jobs.release?.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    // The live jobs get the state's credentials too; the autoplan still none.
+    expect(readFileSync(join(dir, ".github/workflows/plinth-comment.yml"), "utf8")).toContain(
+      "secrets.AWS_SECRET_ACCESS_KEY }}",
+    );
+    expect(readFileSync(join(dir, ".github/workflows/plinth-pull-request.yml"), "utf8")).not.toMatch(
+      /\$\{\{[^}]*secrets\./,
+    );
+    expect(await actionlint(dir)).toEqual({ code: 0, out: "" });
   });
 });
 

@@ -107,11 +107,12 @@ export function workflowOptions(
       const absolute = isAbsolute(kubeconfig) ? kubeconfig : resolve(configDir, kubeconfig);
       return { name, kubeconfig: posix(relative(o.root, absolute)) };
     });
+  // Long-lived keys as secrets; a session token expires before any workflow would use it.
+  const stateVariables =
+    config.state?.backend === "s3" ? AWS_CREDENTIAL_VARIABLES.filter((v) => v !== "AWS_SESSION_TOKEN") : [];
   const secretVariables = [
     ...PLINTH_SECRET_VARIABLES.filter((v) => v !== "PLINTH_PLAN_KEY"),
-    ...(config.state?.backend === "s3"
-      ? AWS_CREDENTIAL_VARIABLES.filter((v) => v !== "AWS_SESSION_TOKEN")
-      : []),
+    ...stateVariables,
     ...referencedVariables(config),
   ];
   const k3sVersion = o.k3sVersion ?? Object.values(config.clusters).find((c) => c.k3s?.version)?.k3s?.version;
@@ -129,6 +130,7 @@ export function workflowOptions(
     environments,
     clusters,
     secretVariables,
+    stateVariables,
     ...(k3sVersion ? { k3sVersion } : {}),
     k3sInstaller: K3S_INSTALLER,
     driftCron: o.driftCron,
