@@ -103,5 +103,6 @@ export function ownerSecret(env: ResolvedEnvironment, component: ComponentId): S
     },
     // Read by plinth at apply only: no workload restarts when it changes.
     consumers: [],
+    notRotated: `the owner's password lives in ${component === "signoz" ? "SigNoz" : "OpenPanel"} itself once the account exists (plinth never resets it): change it there, in the UI`,
   };
 }

@@ -35,4 +35,9 @@ export interface SecretSpec {
   keys: Record<string, SecretKeySpec>;
   /** What reads it, for `secrets list` and rotation restarts. */
   consumers: string[];
+  /**
+   * Why `plinth secrets rotate` leaves it alone, said when asked to: a value handed once to
+   * something plinth does not change afterwards (an owner account's password lives in the UI).
+   */
+  notRotated?: string;
 }

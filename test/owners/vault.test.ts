@@ -213,4 +213,21 @@ describe.sequential("owner password held in Vault", () => {
     await converge();
     expect((await cli(["secrets", "get", ENV, "signoz", "owner-password"])).stdout.trim()).toBe(password);
   });
+
+  it("plinth secrets rotate leaves the owner's password alone: it lives in the UI once the account exists", async () => {
+    const before = (await cli(["secrets", "get", ENV, "signoz", "owner-password"])).stdout;
+    const named = await cli(["secrets", "rotate", ENV, "signoz", "owner-random"]);
+    expect(named.code).toBe(2);
+    expect(named.stderr).toContain(
+      "signoz-owner/owner-random: is not rotated by plinth (the owner's password lives in SigNoz itself once the account exists (plinth never resets it): change it there, in the UI)",
+    );
+    // The whole component: its other secrets rotate, the owner's stays.
+    const all = await cli(["secrets", "rotate", ENV, "signoz"]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(
+      new RegExp(`^rotated secret/${ENV}/signoz/\\S+: password \\(version 1 -> 2\\)$`, "m"),
+    );
+    expect(all.stdout).not.toContain("signoz-owner");
+    expect((await cli(["secrets", "get", ENV, "signoz", "owner-password"])).stdout).toBe(before);
+  });
 });

@@ -129,6 +129,14 @@ export async function rotateSecret(
   const targets: { entry: SecretEntry; keys: string[] }[] = [];
   if (o.key) {
     const { entry, key } = locateSecret(o.env, o.component, o.key);
+    if (entry.spec.notRotated) {
+      throw new UserError({
+        severity: "error",
+        path: `${entry.spec.name}/${key}`,
+        message: "is not rotated by plinth",
+        fix: entry.spec.notRotated,
+      });
+    }
     const rule = entry.spec.keys[key];
     if (rule?.fixed !== undefined || rule?.template !== undefined) {
       throw new UserError({
@@ -144,6 +152,7 @@ export async function rotateSecret(
     targets.push({ entry, keys: [key] });
   } else {
     for (const entry of componentEntries(o.env, o.component)) {
+      if (entry.spec.notRotated) continue;
       const keys = Object.entries(entry.spec.keys)
         .filter(([, r]) => r.fixed === undefined && r.template === undefined)
         .map(([k]) => k);
