@@ -51,6 +51,11 @@ export const IMAGES = Object.freeze({
   redisExporter: "quay.io/opstree/redis-exporter:v1.44.0",
   arangodb: "arangodb/arangodb:3.12.4",
   clickhouse: "clickhouse/clickhouse-server:25.8",
+  // SigNoz's own ClickHouse (plinth's ClickHouseInstallation in its namespace): the version SigNoz
+  // chart 0.130.1 runs (clickhouse.image.tag, charts/signoz/values.yaml at SigNoz/charts 1ef0ffb),
+  // with a Keeper of the same release in place of the chart's ZooKeeper.
+  signozClickhouse: "clickhouse/clickhouse-server:25.5.6",
+  signozKeeper: "clickhouse/clickhouse-keeper:25.5.6",
   openpanel: {
     api: "lindesvard/openpanel-api:2.0.0",
     dashboard: "lindesvard/openpanel-dashboard:2.0.0",
@@ -107,4 +112,21 @@ export const K3S_INSTALLER: PinnedDownload = Object.freeze({
 export const BARMAN_CLOUD_PLUGIN_MANIFEST: PinnedDownload = Object.freeze({
   url: "https://raw.githubusercontent.com/cloudnative-pg/plugin-barman-cloud/v0.15.0/manifest.yaml",
   sha256: "a1d8c5315be2fb87d2bfebbdfd32507edba55a837e5c24a4158c5839014525e8",
+});
+
+/**
+ * SigNoz's `histogramQuantile` user-defined function: the release asset SigNoz's chart and compose
+ * files download into ClickHouse's user_scripts (`histogram-quantile/v0.0.1`, per architecture).
+ * The release URL is not a commit, so the init container checks each archive's sha256 and refuses
+ * another. The digests are those a public install script pins for these assets; this machine
+ * cannot reach GitHub's release downloads to recompute them (see README, pins).
+ */
+export const SIGNOZ_HISTOGRAM_QUANTILE = Object.freeze({
+  version: "v0.0.1",
+  url: (arch: "amd64" | "arm64"): string =>
+    `https://github.com/SigNoz/signoz/releases/download/histogram-quantile%2Fv0.0.1/histogram-quantile_linux_${arch}.tar.gz`,
+  sha256: Object.freeze({
+    amd64: "33997073eb6d82b7be4f27f9fc8ec9e28a395e0f20674d5d54bb2fa28a75488d",
+    arm64: "e5605ebffa82a450ebbcdf6cf19dad546e1e40d52dbf3e03cfd2d2d5b7394211",
+  }),
 });

@@ -79,6 +79,10 @@ function standInOperators(): { stop(): Promise<void> } {
       await setStatus("clickhouseinstallation.clickhouse.altinity.com", DATA, "clickhouse", {
         status: "Completed",
       }).catch(() => undefined);
+      // SigNoz's own ClickHouse (plinth renders it in SigNoz's namespace since issue 16).
+      await setStatus("clickhouseinstallation.clickhouse.altinity.com", `observability-${ENV}`, "signoz", {
+        status: "Completed",
+      }).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 500));
     }
   })();

@@ -217,26 +217,29 @@ describe.sequential("staging and prod on one cluster, with different zones", () 
     ).toEqual([]);
   }
 
-  /** Each SigNoz reads its own values Secret, delivered from its own environment's Vault path. */
+  /**
+   * Each SigNoz reads its own ClickHouse password, delivered from its own environment's Vault path
+   * into its own namespace (its ClickHouse is plinth's, there, since issue 16).
+   */
   async function signozValuesPerEnvironment(): Promise<void> {
     for (const env of [STG, PRD]) {
-      const chart = await kubectlJson<{ spec: { valuesSecrets: { name: string }[] } }>(
+      const chart = await kubectlJson<{ spec: { valuesContent: string } }>(
         "get",
         "helmchart",
         `signoz-${env}`,
         "-n",
         "kube-system",
       );
-      expect(chart.spec.valuesSecrets.map((s) => s.name)).toEqual([`signoz-${env}-values`]);
+      expect(chart.spec.valuesContent).toContain("existingSecret: signoz-clickhouse");
       const delivered = await kubectlJson<{ spec: { path: string; destination: { name: string } } }>(
         "get",
         "vaultstaticsecrets.secrets.hashicorp.com",
-        `signoz-${env}-values`,
+        "signoz-clickhouse",
         "-n",
-        "kube-system",
+        `observability-${env}`,
       );
-      expect(delivered.spec.path).toBe(`${env}/signoz/signoz-${env}-values`);
-      expect(delivered.spec.destination.name).toBe(`signoz-${env}-values`);
+      expect(delivered.spec.path).toBe(`${env}/signoz/signoz-clickhouse`);
+      expect(delivered.spec.destination.name).toBe("signoz-clickhouse");
     }
   }
 

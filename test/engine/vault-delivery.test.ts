@@ -83,9 +83,9 @@ describe.sequential("Vault Secrets Operator delivery on the test bed", { timeout
       `${DATA}/clickhouse-users`,
       `${DATA}/postgres-app`,
       `${DATA}/redis-auth`,
-      `kube-system/signoz-${ENV}-values`,
       `${OBSERVABILITY}/openpanel-env`,
       `${OBSERVABILITY}/openpanel-owner`,
+      `${OBSERVABILITY}/signoz-clickhouse`,
       `${OBSERVABILITY}/signoz-owner`,
     ]);
     const redis = byKind("VaultStaticSecret").find((i) => at(i) === `${DATA}/redis-auth`);

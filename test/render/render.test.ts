@@ -86,6 +86,8 @@ describe("plinth render", () => {
  */
 const NO_SCHEMA_HERE = [
   "application.kubero.dev/v1alpha1/Kubero",
+  // SigNoz's Keeper (issue 16), same operator module; checked once by hand against release-0.25.0's CRD.
+  "clickhouse-keeper.altinity.com/v1/ClickHouseKeeperInstallation",
   "clickhouse.altinity.com/v1/ClickHouseInstallation",
   "database.arangodb.com/v1/ArangoDeployment",
   "redis.redis.opstreelabs.in/v1beta2/Redis",

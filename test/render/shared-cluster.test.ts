@@ -162,24 +162,30 @@ describe("staging and prod on one VPS with different zones", () => {
     expect(staging.hosts.signoz?.host).toBe("signoz-staging.example.org");
   });
 
-  it("the ClickHouse operator watches every data namespace of the cluster, never SigNoz's", () => {
+  it("the ClickHouse operator watches every data namespace and every SigNoz namespace of the cluster", () => {
     for (const env of ["staging", "prod"]) {
       const v = values(find(config, env, "HelmChart", "clickhouse-operator")) as {
         configs: { files: { "config.yaml": { watch: { namespaces: string[] } } } };
       };
-      expect(v.configs.files["config.yaml"].watch.namespaces).toEqual(["data-prod", "data-staging"]);
+      expect(v.configs.files["config.yaml"].watch.namespaces).toEqual([
+        "data-prod",
+        "data-staging",
+        "observability-prod",
+        "observability-staging",
+      ]);
     }
   });
 
-  it("each SigNoz reads its own values Secret, delivered from its own environment's Vault path", () => {
+  it("each SigNoz reads its own ClickHouse password Secret, delivered from its own environment's Vault path", () => {
     for (const env of ["staging", "prod"]) {
-      const chart = find(config, env, "HelmChart", `signoz-${env}`).spec as {
-        valuesSecrets: { name: string }[];
+      // SigNoz on its own ClickHouse in its own namespace (issue 16): the password Secret is there.
+      const v = values(find(config, env, "HelmChart", `signoz-${env}`)) as {
+        externalClickhouse: { existingSecret: string };
       };
-      expect(chart.valuesSecrets).toEqual([{ name: `signoz-${env}-values`, keys: ["values.yaml"] }]);
-      const delivered = find(config, env, "VaultStaticSecret", `signoz-${env}-values`);
-      expect(delivered.metadata.namespace).toBe("kube-system");
-      expect((delivered.spec as { path: string }).path).toBe(`${env}/signoz/signoz-${env}-values`);
+      expect(v.externalClickhouse.existingSecret).toBe("signoz-clickhouse");
+      const delivered = find(config, env, "VaultStaticSecret", "signoz-clickhouse");
+      expect(delivered.metadata.namespace).toBe(`observability-${env}`);
+      expect((delivered.spec as { path: string }).path).toBe(`${env}/signoz/signoz-clickhouse`);
     }
   });
 
@@ -320,12 +326,17 @@ describe("pins in what the charts are given", () => {
     expect(validate(v), JSON.stringify(validate.errors)).toBe(true);
   });
 
-  it("SigNoz's chart gets the storage class where its ClickHouse reads it (global), and its released version", () => {
+  it("SigNoz's chart gets the storage class where it reads it (global), no ClickHouse of its own, and its released version", () => {
     const signoz = charts.find((c) => c.metadata.name === "signoz-staging");
     if (!signoz) throw new Error("no signoz chart");
-    const v = values(signoz) as { global: { storageClass: string }; clickhouse: { persistence: object } };
+    const v = values(signoz) as { global: { storageClass: string }; clickhouse: object };
     expect(v.global.storageClass).toBe("local-path-retain");
-    expect(v.clickhouse.persistence).toEqual({ size: "50Gi" });
+    // Its ClickHouse is plinth's installation (signoz-clickhouse.test.ts), sized from storage.signoz.
+    expect(v.clickhouse).toEqual({ enabled: false });
+    const chi = objectsOf(config, "staging").find(
+      (o) => o.kind === "ClickHouseInstallation" && o.metadata.name === "signoz",
+    );
+    expect(JSON.stringify(chi?.spec)).toContain('"storage":"50Gi"');
     expect((signoz.spec as { version: string }).version).toBe("0.130.1");
   });
 });

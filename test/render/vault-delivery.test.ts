@@ -111,10 +111,10 @@ describe("Vault Secrets Operator delivery in the rendered objects", () => {
       "data/clickhouse-users",
       "data/postgres-app",
       "data/redis-auth",
-      "kube-system/signoz-staging-values",
       "kubero/kubero-secrets",
       "observability/openpanel-env",
       "observability/openpanel-owner",
+      "observability/signoz-clickhouse",
       "observability/signoz-owner",
     ]);
     for (const vss of delivered) {

@@ -3,6 +3,7 @@ import { clusterEnvironments, runsHere } from "../cluster.js";
 import { helmChart, labels, memoryFor, namespaceOf, STORAGE_CLASS } from "../objects.js";
 import type { Component, KubeObject, SecretSpec } from "../types.js";
 import { CHARTS, IMAGES } from "../versions.js";
+import { signozNamespace } from "./signoz-clickhouse.js";
 
 const OPERATOR_NAMESPACE = "clickhouse-operator";
 export const CLICKHOUSE_SECRET = "clickhouse-users";
@@ -18,19 +19,21 @@ export function clickhouseNamespace(env: ResolvedEnvironment): string {
 }
 
 /**
- * The Altinity operator (0.25.0), one per cluster: it watches the data namespace of every
- * environment of the cluster that runs ClickHouse, whichever environment renders it, and never
- * SigNoz's namespaces (SigNoz's chart runs its own operator there, confined to that namespace by a
- * namespaced Role). Its chart is the cluster's one source of the `clickhouse.altinity.com` CRDs:
- * it is applied before any SigNoz (phase 2, or SigNoz's own objects where ClickHouse is off), and
- * Helm installs a chart's bundled CRDs only when they are absent, so SigNoz's older copies never land.
+ * The Altinity operator (0.25.0), the cluster's only one: it watches, whichever environment renders
+ * it, the data namespace of every environment of the cluster that runs ClickHouse and the
+ * namespace of every SigNoz (whose ClickHouse and Keeper plinth renders; SigNoz's chart brings no
+ * operator of its own any more). Its chart is the cluster's one source of the
+ * `clickhouse.altinity.com` and `clickhouse-keeper.altinity.com` CRDs, applied before any SigNoz
+ * (SigNoz depends on this component, or renders the chart itself where ClickHouse is off).
  */
 export function clickhouseOperatorChart(env: ResolvedEnvironment): KubeObject {
-  const watched = clusterEnvironments(env)
-    .filter((e) => runsHere(e, "clickhouse"))
-    .map(clickhouseNamespace);
-  // An empty list would mean every namespace, SigNoz's included: with no ClickHouse of plinth's on
-  // the cluster (the chart rendered for its CRDs alone), it watches its own, empty namespace.
+  const peers = clusterEnvironments(env);
+  const watched = [
+    ...peers.filter((e) => runsHere(e, "clickhouse")).map(clickhouseNamespace),
+    ...peers.filter((e) => runsHere(e, "signoz")).map(signozNamespace),
+  ];
+  // An empty list would mean every namespace: with no ClickHouse on the cluster (never the case
+  // while the chart is rendered by SigNoz or ClickHouse), it watches its own, empty namespace.
   const namespaces = watched.length > 0 ? [...new Set(watched)].sort() : [OPERATOR_NAMESPACE];
   return helmChart(env, "clickhouse", {
     name: "clickhouse-operator",

@@ -1,41 +1,37 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { runsHere } from "../cluster.js";
 import { publishHosts } from "../gate.js";
-import { helmChart, namespaceOf, STORAGE_CLASS } from "../objects.js";
+import { helmChart, STORAGE_CLASS } from "../objects.js";
 import { ownerSecret } from "../owners.js";
 import type { Component } from "../types.js";
 import { CHARTS } from "../versions.js";
 import { clickhouseOperatorChart, clickhouseOperatorSecret } from "./clickhouse.js";
+import {
+  externalClickhouseValues,
+  SIGNOZ_CH_HOST,
+  signozClickhouseObjects,
+  signozClickhouseSecret,
+  signozNamespace,
+} from "./signoz-clickhouse.js";
 
 /**
- * The Secret helm-controller merges into the chart's values (its ClickHouse password), beside the
- * HelmChart in kube-system: one per environment, since each SigNoz has its own ClickHouse.
- */
-export function signozValuesSecret(env: ResolvedEnvironment): string {
-  return `signoz-${env.name}-values`;
-}
-
-/**
- * Where this environment runs no ClickHouse of its own, SigNoz still needs plinth's operator chart
- * applied first: it is the cluster's one source of the ClickHouse CRDs (see clickhouse.ts).
+ * Where this environment runs no ClickHouse of its own, SigNoz renders plinth's operator chart
+ * itself, before its ClickHouse: the operator that reconciles it and the cluster's one source of
+ * the ClickHouse CRDs (see clickhouse.ts). Otherwise the clickhouse component, which SigNoz
+ * depends on, has applied it.
  */
 function operatorFirst(env: ResolvedEnvironment): boolean {
   return !runsHere(env, "clickhouse");
 }
 
-function namespace(env: ResolvedEnvironment): string {
-  return namespaceOf(env, "signoz", "observability");
-}
+const namespace = signozNamespace;
 
 /**
- * Phase 3.1: SigNoz with its OTel collector and its own ClickHouse. Its documented minimum is
- * 8 GB / 4 cores, which the capacity check enforces. The chart's default ClickHouse password is a
- * fixed, public value: plinth overrides it through `valuesSecrets`, never in values.
- *
- * The chart's ClickHouse subchart also runs its own Altinity operator (0.21.2), and chart 0.130.1
- * has no value that turns it off (its Deployment is not conditional): it stays, confined to
- * SigNoz's namespace by the namespaced Role the subchart gives it, while plinth's operator (0.25.0)
- * never watches that namespace. The CRDs are plinth's operator's, one version per cluster.
+ * Phase 3.1: SigNoz with its OTel collector, on a ClickHouse and Keeper that plinth renders in
+ * SigNoz's namespace and plinth's one operator per cluster reconciles (signoz-clickhouse.ts): the
+ * chart's ClickHouse subchart, which always brings an operator of its own (0.21.2) and its CRDs,
+ * is off. Its documented minimum is 8 GB / 4 cores, which the capacity check enforces. Its
+ * ClickHouse password is generated per environment and read from a Secret, never from values.
  */
 export const signoz: Component = {
   id: "signoz",
@@ -44,11 +40,13 @@ export const signoz: Component = {
   step: "3.1",
   layer: "L2",
   scope: "environment",
-  dependsOn: ["k3s"],
+  // The clickhouse component holds the operator chart where it is on: SigNoz's installations wait for it.
+  dependsOn: ["k3s", "clickhouse"],
   stateful: true,
   namespace,
   objects: (env) => [
     ...(operatorFirst(env) ? [clickhouseOperatorChart(env)] : []),
+    ...signozClickhouseObjects(env, namespace(env)),
     helmChart(env, "signoz", {
       name: `signoz-${env.name}`,
       chart: CHARTS.signoz,
@@ -56,11 +54,12 @@ export const signoz: Component = {
       stateful: true,
       timeout: "30m0s",
       values: {
-        // The chart's ClickHouse takes global.storageClass before its own persistence.storageClass
-        // (`default .Values.persistence.storageClass .Values.global.storageClass`), so only the
-        // global one is set.
+        // SigNoz's own volume takes global.storageClass before signoz.persistence.storageClass
+        // (templates/signoz/statefulset.yaml at SigNoz/charts 1ef0ffb, tag signoz-0.130.1).
         global: { storageClass: STORAGE_CLASS },
-        clickhouse: { persistence: { size: env.storage.signoz } },
+        // The subchart's condition (Chart.yaml): no bundled ClickHouse, ZooKeeper or operator.
+        clickhouse: { enabled: false },
+        externalClickhouse: externalClickhouseValues(),
         // plinth's own Ingresses (objects below): the UI behind the SSO gate, OTLP ingest open.
         signoz: { ingress: { enabled: false } },
         otelCollector: {
@@ -72,7 +71,6 @@ export const signoz: Component = {
           },
         },
       },
-      valuesSecrets: [{ name: signozValuesSecret(env), keys: ["values.yaml"] }],
     }),
     ...publishHosts(env, {
       component: "signoz",
@@ -89,21 +87,17 @@ export const signoz: Component = {
     ...(operatorFirst(env) ? [clickhouseOperatorSecret()] : []),
     // Its first sign-up becomes the admin: plinth signs up first, as this account (owners.ts).
     ownerSecret(env, "signoz"),
-    {
-      name: signozValuesSecret(env),
-      namespace: "kube-system",
-      keys: {
-        password: { length: 32, alphabet: "alphanumeric" },
-        "values.yaml": {
-          length: 0,
-          alphabet: "alphanumeric",
-          template: `clickhouse:\n  password: {${signozValuesSecret(env)}.password}\n`,
-        },
-      },
-      consumers: ["signoz"],
-    },
+    signozClickhouseSecret(namespace(env)),
   ],
   health: (env) => [
+    {
+      kind: "http",
+      service: SIGNOZ_CH_HOST,
+      namespace: namespace(env),
+      port: 8123,
+      path: "/ping",
+      expect: "Ok.",
+    },
     {
       kind: "http",
       service: `signoz-${env.name}`,
