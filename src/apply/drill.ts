@@ -136,3 +136,26 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult[]> {
   }
   return results;
 }
+
+/**
+ * Why a drill failed, beyond not restoring: the config's objectives missed. Pure, so the verdict
+ * is tested apart from a cluster that can restore (the test bed has no CloudNativePG operator).
+ */
+export function missedObjectives(
+  r: Pick<DrillResult, "ready" | "rtoSeconds">,
+  rpoSeconds: number | undefined,
+  objectives: { rpoSeconds?: number; rtoSeconds?: number },
+): string[] {
+  const out: string[] = [];
+  if (objectives.rtoSeconds !== undefined && r.ready && (r.rtoSeconds ?? 0) > objectives.rtoSeconds) {
+    out.push(`RTO ${r.rtoSeconds} s is over the objective of ${objectives.rtoSeconds} s`);
+  }
+  if (objectives.rpoSeconds !== undefined) {
+    if (rpoSeconds === undefined)
+      out.push("RPO not measured (the bucket could not be read), objective unproven");
+    else if (rpoSeconds > objectives.rpoSeconds) {
+      out.push(`RPO ${rpoSeconds} s is over the objective of ${objectives.rpoSeconds} s`);
+    }
+  }
+  return out;
+}

@@ -80,6 +80,9 @@ const ssoSchema = z.strictObject({
   allowedGroups: z.array(z.string().min(1)).optional(),
 });
 
+/** `90s`, `15m`, `1h30m`, `2d`: a duration as the backup objectives are written. */
+const DURATION = /^(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?$/;
+
 /** A credential read from the environment at plan and apply (it fills a Secret, so a file will not do). */
 const envRefSchema = z.strictObject({
   fromEnv: z
@@ -113,6 +116,13 @@ const backupsSchema = z.strictObject({
       credentials: z
         .strictObject({ accessKeyId: envRefSchema.optional(), secretAccessKey: envRefSchema.optional() })
         .optional(),
+    })
+    .optional(),
+  /** What a restore drill must achieve, e.g. { rpo: "15m", rto: "1h" }: a drill that misses one fails. */
+  objectives: z
+    .strictObject({
+      rpo: z.string().regex(DURATION, 'is not a duration such as "15m" or "1h30m"').optional(),
+      rto: z.string().regex(DURATION, 'is not a duration such as "15m" or "1h30m"').optional(),
     })
     .optional(),
 });

@@ -21,6 +21,8 @@ export interface ResolvedBackups {
   prefix: string;
   accessKeyIdVariable: string;
   secretAccessKeyVariable: string;
+  /** A restore drill fails when it misses one of these (seconds). */
+  objectives: { rpoSeconds?: number; rtoSeconds?: number };
 }
 
 const DEFAULT_RETENTION = "30d";
@@ -93,9 +95,22 @@ export function resolveBackups(
       prefix: `${d.path ?? DEFAULT_PATH}/${env}`,
       accessKeyIdVariable,
       secretAccessKeyVariable,
+      objectives: {
+        ...(settings.objectives?.rpo ? { rpoSeconds: seconds(settings.objectives.rpo) } : {}),
+        ...(settings.objectives?.rto ? { rtoSeconds: seconds(settings.objectives.rto) } : {}),
+      },
     },
     diagnostics,
   };
+}
+
+/** `1h30m` → 5400 (the schema has checked the form). */
+function seconds(text: string): number {
+  const unit: Record<string, number> = { d: 86_400, h: 3_600, m: 60, s: 1 };
+  return [...text.matchAll(/(\d+)([dhms])/g)].reduce(
+    (n, [, v, u]) => n + Number(v) * (unit[u ?? "s"] ?? 0),
+    0,
+  );
 }
 
 function variable(

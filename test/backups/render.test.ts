@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { missedObjectives } from "../../src/apply/drill.js";
 import {
   BARMAN_PLUGIN,
   barmanCloudArgs,
@@ -294,5 +295,30 @@ describe("backup commands: bad input, before anything is read", () => {
     );
     expect(out.code).toBe(2);
     expect(out.stderr).toContain("--target-time: is not a point in time with its offset");
+  });
+});
+
+describe("restore objectives", () => {
+  it("are read from config as seconds, and a malformed one is refused", () => {
+    const config = exampleWith(inDefaults(backupsSettings({ objectives: { rpo: "15m", rto: "1h30m" } })));
+    expect(resolve(config, "prod").backups?.objectives).toEqual({ rpoSeconds: 900, rtoSeconds: 5400 });
+    expect(() => exampleWith(inDefaults(backupsSettings({ objectives: { rto: "an hour" } })))).toThrow(
+      /objectives\.rto.*"15m"/,
+    );
+    expect(() => exampleWith(inDefaults(backupsSettings({ objectives: { rpo: "" } })))).toThrow(
+      /objectives\.rpo/,
+    );
+  });
+  it("fail a drill that restored too slowly or from too old a WAL, and say by how much", () => {
+    const objectives = { rpoSeconds: 900, rtoSeconds: 3600 };
+    expect(missedObjectives({ ready: true, rtoSeconds: 1200 }, 60, objectives)).toEqual([]);
+    expect(missedObjectives({ ready: true, rtoSeconds: 4000 }, 1000, objectives)).toEqual([
+      "RTO 4000 s is over the objective of 3600 s",
+      "RPO 1000 s is over the objective of 900 s",
+    ]);
+    expect(missedObjectives({ ready: true, rtoSeconds: 10 }, undefined, objectives)).toEqual([
+      "RPO not measured (the bucket could not be read), objective unproven",
+    ]);
+    expect(missedObjectives({ ready: true, rtoSeconds: 4000 }, 1000, {})).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { runRestoreDrill } from "../../apply/drill.js";
+import { missedObjectives, runRestoreDrill } from "../../apply/drill.js";
 import { type BackedUpDatabase, backedUpDatabases } from "../../catalog/backup-targets.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
@@ -179,11 +179,18 @@ export const restoreDrill = defineCommand({
       },
     });
     const at = new Date().toISOString();
-    const rows = results.map((r) => ({
-      ...r,
-      ...(target ? { targetTime: target } : {}),
-      rpoSeconds: before?.find((b) => b.component === r.component)?.lastWal?.ageSeconds,
-    }));
+    const rows = results.map((r) => {
+      const rpoSeconds = before?.find((b) => b.component === r.component)?.lastWal?.ageSeconds;
+      const db = databases.find((d) => d.component === r.component);
+      // A point-in-time drill restores to a time chosen, not to the newest WAL: no RPO to judge.
+      const missed = target ? [] : missedObjectives(r, rpoSeconds, db?.backups.objectives ?? {});
+      return {
+        ...r,
+        ...(target ? { targetTime: target } : {}),
+        rpoSeconds,
+        ...(missed.length ? { missed } : {}),
+      };
+    });
     const previous = await session.state.read(env.name);
     await session.state.write({
       version: 1,
@@ -195,12 +202,12 @@ export const restoreDrill = defineCommand({
         ...Object.fromEntries(
           rows.map((r) => [
             `restore-drill.${r.component}`,
-            `${at} ${r.ready ? "ready" : "FAILED"} rto=${r.rtoSeconds ?? "-"}s rpo=${r.rpoSeconds ?? "-"}s${r.targetTime ? ` target=${r.targetTime}` : ""}`,
+            `${at} ${r.ready && !r.missed ? "ready" : "FAILED"} rto=${r.rtoSeconds ?? "-"}s rpo=${r.rpoSeconds ?? "-"}s${r.targetTime ? ` target=${r.targetTime}` : ""}`,
           ]),
         ),
       },
     });
-    const ok = rows.every((r) => r.ready && r.removed);
+    const ok = rows.every((r) => r.ready && r.removed && !r.missed);
     if (args.values.json) {
       ctx.stdout(`${JSON.stringify({ env: env.name, at, ok, databases: rows }, null, 2)}\n`);
     } else {
@@ -215,7 +222,10 @@ export const restoreDrill = defineCommand({
           r.removed ? "yes" : "NO",
         ]);
       }
-      const problems = rows.flatMap((r) => (r.failure ? [`  ${r.component}: ${r.failure}`] : []));
+      const problems = rows.flatMap((r) => [
+        ...(r.failure ? [`  ${r.component}: ${r.failure}`] : []),
+        ...(r.missed ?? []).map((m) => `  ${r.component}: ${m}`),
+      ]);
       ctx.stdout(`${table(lines)}\n${problems.length ? `\n${problems.join("\n")}\n` : ""}`);
     }
     return ok ? 0 : BACKUP_CHECK_FAILED;
