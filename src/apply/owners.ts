@@ -2,6 +2,7 @@
  * The owner account step of apply: once a component with a first-visitor sign-up (SigNoz,
  * OpenPanel) passes its health checks, plinth signs its owner up before anyone else can.
  */
+import { runsHere } from "../catalog/cluster.js";
 import { ownerAccount } from "../catalog/owners.js";
 import type { ComponentId } from "../config/ids.js";
 import type { ResolvedEnvironment } from "../model/types.js";
@@ -34,7 +35,9 @@ export async function ownerStep(o: {
   signal?: AbortSignal;
 }): Promise<number> {
   const account = ownerAccount(o.env, o.component);
-  if (!account) return 0;
+  // Only a component the catalog runs here has an owner to make (not a managed service, not a
+  // plan of other objects under its name).
+  if (!account || !runsHere(o.env, o.component)) return 0;
   o.report.waiting(`owner ${account.email}: signing up through ${account.service}.${account.namespace}`);
   const outcome = await ensureOwner({
     kube: o.kube,
