@@ -329,6 +329,27 @@ describe.sequential("owner accounts: plinth signs up first (stand-ins behind the
     expect(signoz.calls.filter((c) => !c.includes("health"))).toEqual([]);
   });
 
+  it("a sign-up that fails mid-way (the component answers 503) is a clear failure; the next apply makes the owner", async () => {
+    await kubectl("delete", "configmap", "--all", "-n", NS);
+    signoz.reset();
+    openpanel.reset();
+    signoz.failNext.set("/api/v1/register", [503, "upstream connect error"]);
+    const failed = await runPlan(bed, await plan());
+    expect(failed.error).toBeInstanceOf(UserError);
+    const d = (failed.error as UserError).diagnostics[0];
+    expect(d?.message).toBe(
+      `SigNoz at https://signoz-owners-a.example.org: signing the owner ${EMAIL} up failed (HTTP 503: upstream connect error)`,
+    );
+    expect(d?.fix).toBe(
+      `check signoz-${ENV}'s logs in namespace ${NS}, then apply again: the owner is made once it answers`,
+    );
+    expect(await markers()).not.toContain("signoz-owner");
+    const again = await runPlan(bed, await plan());
+    expect(again.error).toBeUndefined();
+    expect(signoz.accounts.map((a) => a.email)).toEqual([EMAIL]);
+    expect(await markers()).toContain("signoz-owner");
+  });
+
   it("--no-health-checks signs no one up and says so in the component's ready event", async () => {
     await kubectl("delete", "configmap", "--all", "-n", NS);
     signoz.reset();

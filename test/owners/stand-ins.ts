@@ -33,6 +33,8 @@ export interface StandIn {
   accounts: Account[];
   /** Starts over: no accounts (a fresh install), or the given ones (someone signed up first). */
   reset(accounts?: Account[]): void;
+  /** The next request to this path gets this answer instead (a component failing mid-way). */
+  failNext: Map<string, [number, string]>;
 }
 
 async function body(req: IncomingMessage): Promise<unknown> {
@@ -75,9 +77,19 @@ const SIGNOZ_ORG = "0196a5a4-3c4e-7b6f-9a1d-2f3e4d5c6b7a";
 const signozError = (code: string, message: string) => ({ status: "error", error: { code, message } });
 
 export async function signozStandIn(ip: string): Promise<StandIn> {
-  const s = { calls: [] as string[], accounts: [] as Account[] };
+  const s = {
+    calls: [] as string[],
+    accounts: [] as Account[],
+    failNext: new Map<string, [number, string]>(),
+  };
   const { server, port } = await listen(ip, async (req, res) => {
     s.calls.push(`${req.method} ${req.url}`);
+    const fail = s.failNext.get(req.url ?? "");
+    if (fail) {
+      s.failNext.delete(req.url ?? "");
+      res.writeHead(fail[0], { "Content-Type": "text/plain" }).end(fail[1]);
+      return;
+    }
     // A user exists: http_handler.go sets SetupCompleted at start (count > 0) or on register.
     const setupCompleted = s.accounts.length > 0;
     if (req.method === "GET" && req.url === "/api/v1/health") return send(res, 200, { status: "ok" });
@@ -146,9 +158,19 @@ const trpcResult = (res: ServerResponse, value: unknown) =>
   send(res, 200, { result: { data: { json: value } } });
 
 export async function openpanelStandIn(ip: string): Promise<StandIn> {
-  const s = { calls: [] as string[], accounts: [] as Account[] };
+  const s = {
+    calls: [] as string[],
+    accounts: [] as Account[],
+    failNext: new Map<string, [number, string]>(),
+  };
   const { server, port } = await listen(ip, async (req, res) => {
     s.calls.push(`${req.method} ${req.url}`);
+    const fail = s.failNext.get(req.url ?? "");
+    if (fail) {
+      s.failNext.delete(req.url ?? "");
+      res.writeHead(fail[0], { "Content-Type": "text/plain" }).end(fail[1]);
+      return;
+    }
     if (req.method === "GET" && req.url === "/healthcheck") return send(res, 200, { ready: true });
     const input = ((await body(req)) as { json?: Partial<Record<string, string>> } | undefined)?.json;
     if (req.method === "POST" && req.url === "/trpc/auth.signUpEmail") {
