@@ -13,6 +13,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { clickhouseCrdCheck } from "../../src/catalog/components/clickhouse.js";
+import { CHARTS } from "../../src/catalog/versions.js";
+import { connect } from "../../src/providers/kubernetes/client.js";
+import { runCheck } from "../../src/providers/kubernetes/health.js";
+import { KubernetesProvider } from "../../src/providers/kubernetes/provider.js";
 import { ensureStandInCrds, kubeconfig, kubectlJson, plinth, type Run } from "./bed.js";
 
 const ENV = "chsig";
@@ -152,4 +157,19 @@ describe("SigNoz's ClickHouse and Keeper on the test bed", () => {
     expect(plan.phases.some((p) => p.components.some((c) => c.id === "signoz"))).toBe(true);
     expect(pending).toEqual([]);
   }, 300_000);
+
+  it("plinth status fails while the cluster's ClickHouseInstallation CRD is not the pinned operator's (an older copy stays: Helm never upgrades CRDs)", async () => {
+    const kube = new KubernetesProvider({ api: (await connect({ kubeconfig: kubeconfig() })).api });
+    // The test bed's CRD is a stand-in with no operator version label, as a foreign copy would be.
+    const stale = await runCheck(clickhouseCrdCheck(), kube);
+    expect(stale.ok).toBe(false);
+    expect(stale.check).toContain(`=${CHARTS.clickhouseOperator.version}`);
+    expect(stale.detail).toMatch(/chop is not set$/);
+    // The same dotted-label path reads the label the stand-in does carry.
+    const read = await runCheck(
+      { ...clickhouseCrdCheck(), field: "metadata.labels.plinth\\.dev/test", equals: "stand-in-crd" },
+      kube,
+    );
+    expect(read).toMatchObject({ ok: true });
+  }, 60_000);
 });

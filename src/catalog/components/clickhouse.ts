@@ -1,7 +1,7 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { clusterEnvironments, runsHere } from "../cluster.js";
 import { helmChart, labels, memoryFor, namespaceOf, STORAGE_CLASS } from "../objects.js";
-import type { Component, KubeObject, SecretSpec } from "../types.js";
+import type { Component, HealthCheck, KubeObject, SecretSpec } from "../types.js";
 import { CHARTS, IMAGES } from "../versions.js";
 import { signozNamespace } from "./signoz-clickhouse.js";
 
@@ -53,6 +53,23 @@ export function clickhouseOperatorChart(env: ResolvedEnvironment): KubeObject {
       },
     },
   });
+}
+
+/**
+ * Helm installs a chart's CRDs only where they are absent and never upgrades them: on a cluster
+ * where an older plinth let SigNoz's chart install its operator's 0.21.2 copy first, plinth's
+ * operator chart leaves that copy in place. The CRD's own version label says which one the cluster
+ * serves; `plinth status` fails this check until it is the pinned operator's (README: pins).
+ */
+export function clickhouseCrdCheck(): Extract<HealthCheck, { kind: "status" }> {
+  return {
+    kind: "status",
+    apiVersion: "apiextensions.k8s.io/v1",
+    objectKind: "CustomResourceDefinition",
+    name: "clickhouseinstallations.clickhouse.altinity.com",
+    field: "metadata.labels.clickhouse\\.altinity\\.com/chop",
+    equals: CHARTS.clickhouseOperator.version,
+  };
 }
 
 /**
@@ -150,6 +167,7 @@ export const clickhouse: Component = {
     clickhouseOperatorSecret(),
   ],
   health: (env) => [
+    clickhouseCrdCheck(),
     {
       kind: "status",
       apiVersion: "clickhouse.altinity.com/v1",

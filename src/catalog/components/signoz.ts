@@ -5,7 +5,7 @@ import { helmChart, STORAGE_CLASS } from "../objects.js";
 import { ownerSecret } from "../owners.js";
 import type { Component } from "../types.js";
 import { CHARTS } from "../versions.js";
-import { clickhouseOperatorChart, clickhouseOperatorSecret } from "./clickhouse.js";
+import { clickhouseCrdCheck, clickhouseOperatorChart, clickhouseOperatorSecret } from "./clickhouse.js";
 import {
   externalClickhouseValues,
   SIGNOZ_CH_HOST,
@@ -90,6 +90,7 @@ export const signoz: Component = {
     signozClickhouseSecret(namespace(env)),
   ],
   health: (env) => [
+    ...(operatorFirst(env) ? [clickhouseCrdCheck()] : []),
     {
       kind: "http",
       service: SIGNOZ_CH_HOST,

@@ -112,8 +112,10 @@ async function answer(
     case "status": {
       const live = await kube.read({ apiVersion: check.apiVersion, ...refFields(check) });
       if (!live) return { ok: false, detail: "not found yet" };
+      // `\.` keeps a dot inside one key (a label such as `clickhouse.altinity.com/chop`).
       const value = check.field
-        .split(".")
+        .split(/(?<!\\)\./)
+        .map((key) => key.replaceAll("\\.", "."))
         .reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], live);
       return value === check.equals
         ? { ok: true, detail: `${check.field}=${check.equals}` }
