@@ -16,7 +16,7 @@ import { resolveChecked } from "../validate/validate.js";
 import { diffCommits } from "./autoplan.js";
 import { type CommentCommand, HELP, parseComment } from "./commands.js";
 import { replyMarker, rowFromPlan, touchesData } from "./comment.js";
-import { type GitHubRun, holderOf, postComment, pullUrl, reply } from "./context.js";
+import { type GitHubRun, holderOf, markApplied, postComment, pullUrl, reply } from "./context.js";
 import { checkoutAt } from "./git.js";
 import { allowed, applyRule, describeRule, requirementsFor, teamsOf, unmet } from "./rights.js";
 import { storedPlan, storePlan } from "./store.js";
@@ -391,6 +391,12 @@ async function applyStored(ctx: Ctx, env: string, deleteData: boolean): Promise<
     summary: `Plan sha256:${plan.hash} applied to ${env} by @${ctx.commenter}.`,
   });
   run.log(`applied ${env}: ${changes} changes`);
+  await markApplied(
+    run,
+    pull.number,
+    env,
+    `plan \`${plan.hash.slice(0, 12)}\` of ${pull.headSha.slice(0, 7)} applied by @${ctx.commenter} at ${new Date().toISOString()} (${changes} changes)`,
+  );
   await postComment(
     run,
     pull.number,

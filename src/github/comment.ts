@@ -215,3 +215,35 @@ export function supersede(body: string, newer: string): string {
     .filter((l) => !l.startsWith("<!-- plinth:"))
     .join("\n")}\n\n</details>`;
 }
+
+const APPLIED_START = "<!-- plinth:applied -->";
+const APPLIED_END = "<!-- /plinth:applied -->";
+
+/**
+ * The sticky comment with what was applied: one line per environment (the newest replaces the
+ * environment's older line), in a section of its own after the table, so the summary a reviewer
+ * reads first says what is live.
+ */
+export function withApplied(sticky: string, env: string, line: string): string {
+  const start = sticky.indexOf(APPLIED_START);
+  const end = sticky.indexOf(APPLIED_END);
+  const lines =
+    start >= 0 && end > start
+      ? sticky
+          .slice(start + APPLIED_START.length, end)
+          .trim()
+          .split("\n")
+          .filter((l) => l.startsWith("- "))
+      : [];
+  const kept = lines.filter((l) => !l.startsWith(`- **${env}**`));
+  const section = `${APPLIED_START}\n**Applied**\n\n${[...kept, `- **${env}**: ${line}`].join("\n")}\n${APPLIED_END}`;
+  if (start >= 0 && end > start)
+    return `${sticky.slice(0, start)}${section}${sticky.slice(end + APPLIED_END.length)}`;
+  // After the table (the first blank line after the header), before the per-environment sections.
+  const at = sticky.indexOf("\n\n<details>");
+  const text =
+    at >= 0 ? `${sticky.slice(0, at)}\n\n${section}${sticky.slice(at)}` : `${sticky}\n\n${section}`;
+  return text.length <= COMMENT_LIMIT
+    ? text
+    : `${text.slice(0, COMMENT_LIMIT - 80)}\n\n… cut to GitHub's comment limit`;
+}

@@ -8,6 +8,7 @@ import {
   STICKY_MARKER,
   SUPERSEDED,
   supersede,
+  withApplied,
 } from "./comment.js";
 
 /** What every handler of `plinth github` works with. */
@@ -91,4 +92,10 @@ async function writeComment(
 /** A short reply (help, refusal) on a topic: `/apply staging` refusals collapse each other. */
 export function reply(run: GitHubRun, pr: number, topic: string, title: string, text: string): Promise<void> {
   return postComment(run, pr, { marker: replyMarker(topic), title, rows: [], notes: [text] }, { topic });
+}
+
+/** Records an apply in the sticky comment (when there is one: a pull request planned before plinth ran has none). */
+export async function markApplied(run: GitHubRun, pr: number, env: string, line: string): Promise<void> {
+  const sticky = (await run.gh.comments(pr)).find((c) => mineToEdit(c) && c.body.startsWith(STICKY_MARKER));
+  if (sticky) await run.gh.editComment(sticky.id, withApplied(sticky.body, env, line));
 }

@@ -14,6 +14,7 @@ import {
   SUPERSEDED,
   supersede,
   touchesData,
+  withApplied,
 } from "../../src/github/comment.js";
 import type { EnvDiff } from "../../src/github/desired-diff.js";
 import { finishPlan } from "../../src/plan/plan.js";
@@ -164,5 +165,26 @@ describe("plan comments", () => {
     expect(touchesData(plan({ release: false }, "delete"))).toBe(true);
     expect(touchesData(plan({}, "update"))).toBe(false);
     expect(touchesData(plan({ release: false }, "delete", "ConfigMap", "v1"))).toBe(false);
+  });
+
+  it("records applies in the sticky comment after the table, one line per environment", () => {
+    const { body } = renderComment({
+      marker: STICKY_MARKER,
+      title: "t",
+      rows: [row("staging", 1)],
+      notes: ["N"],
+    });
+    const once = withApplied(body, "staging", "plan `abc` applied by @bob");
+    expect(once.indexOf("**Applied**")).toBeGreaterThan(once.indexOf("| **staging** |"));
+    expect(once.indexOf("**Applied**")).toBeLessThan(once.indexOf("<details>"));
+    const twice = withApplied(
+      withApplied(once, "prod", "plan `def` applied by @carol"),
+      "staging",
+      "plan `ghi` applied by @bob",
+    );
+    expect(twice.match(/- \*\*staging\*\*/g)).toHaveLength(1);
+    expect(twice).toContain("- **staging**: plan `ghi` applied by @bob");
+    expect(twice).toContain("- **prod**: plan `def` applied by @carol");
+    expect(twice).not.toContain("`abc`");
   });
 });
