@@ -38,7 +38,7 @@ export function gateSecrets(
   config: OAuth2ProxyConfig,
   clientSecret: string,
 ): Record<string, string> {
-  const specs = sso.secrets?.(env) ?? [];
+  const specs = sso.secrets(env);
   const cookieSpec = specs.find((s) => s.name === COOKIE_SECRET)?.keys["cookie-secret"];
   if (!cookieSpec) throw new Error(`the sso component declares no ${COOKIE_SECRET} secret`);
   const values: Record<string, string> = {
