@@ -74,7 +74,8 @@ export async function onComment(run: GitHubRun, e: CommentEvent): Promise<number
   const envsOfCmd = cmd.kind === "plan" ? cmd.envs : [cmd.env];
   const topic = `${cmd.kind} ${envsOfCmd.join(" ")}`.trim();
   const title = `plinth: /${topic}`;
-  if (pull.state === "closed")
+  // A closed pull request may still give back what it holds (its clean-up job failed, say).
+  if (pull.state === "closed" && cmd.kind !== "unlock")
     return refuse(run, e.pr, topic, title, "This pull request is closed: nothing was run.");
   if (pull.fromFork && cmd.kind !== "unlock") {
     return refuse(

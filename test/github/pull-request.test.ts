@@ -435,6 +435,16 @@ describe.sequential("plinth github: a pull request from plan comment to apply", 
     expect(closed.code).toBe(0);
     expect(await stored()).toEqual([]);
     expect(lastComment(12)).toMatch(/Released ghpr; 2 stored plans deleted/);
+    // Commands on a closed pull request run nothing; /unlock still answers.
+    gh.state.pulls.set(12, {
+      ...(gh.state.pulls.get(12) as NonNullable<ReturnType<typeof gh.state.pulls.get>>),
+      state: "closed",
+      merged: true,
+    });
+    expect((await comment(12, `/plan ${ENV}`, "bob")).code).toBe(2);
+    expect(lastComment(12)).toContain("This pull request is closed: nothing was run.");
+    expect((await comment(12, `/unlock ${ENV}`, "bob")).code).toBe(0);
+    expect(lastComment(12)).toContain(`${ENV} is not reserved.`);
     expect(gh.violations).toEqual([]);
   });
 });
