@@ -258,9 +258,12 @@ describe.sequential("staging and prod on one cluster, with different zones", () 
       "-n",
       "kube-system",
     );
+    // Every data namespace and, since SigNoz runs on plinth's ClickHouse, every SigNoz namespace.
     expect(parse(operator.spec.valuesContent).configs.files["config.yaml"].watch.namespaces).toEqual([
       `data-${PRD}`,
       `data-${STG}`,
+      `observability-${PRD}`,
+      `observability-${STG}`,
     ]);
   });
 
