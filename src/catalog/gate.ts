@@ -125,6 +125,11 @@ export function gateOwner(env: ResolvedEnvironment, scope: "cluster" | "environm
  * Where the gate sends its ForwardAuth requests: the owner's OAuth2-Proxy, which answers `/` with
  * the sign-in redirect or, signed in, 202 and the X-Auth-Request headers (`--upstream=static://202`).
  */
+/** The session cookie's name: one per environment, so staging's session never opens prod. */
+export function ssoCookieName(envName: string): string {
+  return `_plinth_sso_${envName.replaceAll("-", "_")}`;
+}
+
 export function gateAddress(owner: ResolvedEnvironment): string {
   return `http://${SSO_SERVICE}.${ssoNamespaceOf(owner.name, owner.cluster)}.svc.cluster.local:${SSO_PORT}/`;
 }
@@ -199,6 +204,9 @@ export function publishHosts(env: ResolvedEnvironment, o: PublishOptions): KubeO
         forwardAuth: {
           address: gateAddress(owner),
           authResponseHeaders: [...AUTH_RESPONSE_HEADERS],
+          // Traefik drops Set-Cookie from a 2xx auth answer unless named here, and OAuth2-Proxy
+          // refreshes the session (--cookie-refresh) in exactly such an answer.
+          addAuthCookiesToResponse: [ssoCookieName(owner.name)],
         },
       },
     });

@@ -29,6 +29,7 @@ export const DATA_KINDS: ReadonlySet<string> = new Set([
   "postgresql.cnpg.io/v1/Cluster",
   "database.arangodb.com/v1/ArangoDeployment",
   "clickhouse.altinity.com/v1/ClickHouseInstallation",
+  "clickhouse-keeper.altinity.com/v1/ClickHouseKeeperInstallation",
   "redis.redis.opstreelabs.in/v1beta2/Redis",
   "v1/PersistentVolumeClaim",
   "v1/Secret",

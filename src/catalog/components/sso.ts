@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { publishHosts, SSO_PORT, SSO_SERVICE, ssoNamespaceOf } from "../gate.js";
+import { publishHosts, SSO_PORT, SSO_SERVICE, ssoCookieName, ssoNamespaceOf } from "../gate.js";
 import { hostOf, labels } from "../objects.js";
 import type { Component, KubeObject, SecretSpec } from "../types.js";
 import { IMAGES } from "../versions.js";
@@ -120,7 +120,7 @@ export function gateSettings(env: ResolvedEnvironment): GateSettings {
     clientId: sso.clientId,
     redirectUrl: `https://${host}/oauth2/callback`,
     cookieDomain: `.${env.internalDomain}`,
-    cookieName: `_plinth_sso_${env.name.replaceAll("-", "_")}`,
+    cookieName: ssoCookieName(env.name),
     cookieSecure: true,
     whitelistDomains: [`.${env.internalDomain}`],
     clientSecret: { name: CLIENT_SECRET, key: "client-secret" },

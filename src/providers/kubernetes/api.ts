@@ -376,6 +376,12 @@ const BUILT_IN: Readonly<Record<string, ApiResource>> = Object.freeze(
         ["cert-manager.io/v1", "ClusterIssuer", "clusterissuers", false],
         ["database.arangodb.com/v1", "ArangoDeployment", "arangodeployments", true],
         ["clickhouse.altinity.com/v1", "ClickHouseInstallation", "clickhouseinstallations", true],
+        [
+          "clickhouse-keeper.altinity.com/v1",
+          "ClickHouseKeeperInstallation",
+          "clickhousekeeperinstallations",
+          true,
+        ],
         ["secrets.hashicorp.com/v1beta1", "VaultConnection", "vaultconnections", true],
         ["secrets.hashicorp.com/v1beta1", "VaultAuth", "vaultauths", true],
         ["secrets.hashicorp.com/v1beta1", "VaultStaticSecret", "vaultstaticsecrets", true],
