@@ -377,7 +377,16 @@ async function staging(work, targets) {
   const stop = standInOperators();
   const full = await applyWithEvents(["apply", "staging", "--yes", "--json", "--no-health-checks"], dir);
   await stop();
-  if (full.code !== 0) throw new Error(`plinth apply staging failed:\n${full.stderr.slice(-2000)}`);
+  if (full.code !== 0) {
+    // What it was waiting for when it stopped: a readiness no stand-in operator reports.
+    const waiting = full.events
+      .filter((e) => e.type === "component" && e.status === "waiting")
+      .slice(-5)
+      .map((e) => `  ${e.component}: ${e.detail}`);
+    throw new Error(
+      `plinth apply staging failed (${full.code ?? "killed after 8 minutes"}):\n${waiting.join("\n")}\n${full.stderr.slice(-2000)}`,
+    );
+  }
 
   // A no-op plan of the converged environment against kubectl's server-side diff of the same
   // objects, interleaved run by run (so both see the same load), beside the floor: a bare Node.js
