@@ -2,11 +2,12 @@
  * What is really in a backup bucket, read the way barman-cloud lays it out (what CloudNativePG's
  * Barman Cloud plugin writes): `<destination>/<server>/base/<backup id>/backup.info` beside the
  * tar files, and `<destination>/<server>/wals/<timeline+log>/<segment>[.gz]`. Read only: a list of
- * the server's folder and each base backup's `backup.info`. The client is built as the S3 state
- * backend builds its own (SDK loaded on first use, checksums only where required, path-style).
+ * the server's folder and each base backup's `backup.info`. The client is the S3 state
+ * backend's (s3-client.ts).
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { UserError } from "../diagnostics/diagnostic.js";
+import { openS3, type S3Sdk } from "./s3-client.js";
 import { codeOf, DEFAULT_RETRY, describeS3Failure, networkCodeOf, statusOf, withRetry } from "./s3-errors.js";
 
 export interface BackupStoreOptions {
@@ -37,10 +38,6 @@ export interface ServerCatalog {
   wal: { files: number; storedBytes: number; newest?: { name: string; archivedAt: Date } };
 }
 
-type Sdk = typeof import("@aws-sdk/client-s3");
-/** Bundled, the SDK's ES module face has only `default` (see state/s3.ts). */
-const namedExports = (m: Sdk | { default: Sdk }): Sdk => ("S3Client" in m ? m : m.default);
-
 interface Listed {
   key: string;
   size: number;
@@ -48,24 +45,11 @@ interface Listed {
 }
 
 export class BackupStore {
-  private client?: Promise<{ sdk: Sdk; client: S3Client }>;
+  private client?: Promise<{ sdk: S3Sdk; client: S3Client }>;
   constructor(private readonly o: BackupStoreOptions) {}
 
-  private connect(): Promise<{ sdk: Sdk; client: S3Client }> {
-    const o = this.o;
-    this.client ??= import("@aws-sdk/client-s3").then(namedExports).then((sdk) => ({
-      sdk,
-      client: new sdk.S3Client({
-        endpoint: o.endpoint,
-        region: o.region,
-        forcePathStyle: true,
-        credentials: o.credentials,
-        maxAttempts: 1,
-        requestChecksumCalculation: "WHEN_REQUIRED",
-        responseChecksumValidation: "WHEN_REQUIRED",
-        requestHandler: { connectionTimeout: 10_000, requestTimeout: 30_000 },
-      }),
-    }));
+  private connect(): Promise<{ sdk: S3Sdk; client: S3Client }> {
+    this.client ??= openS3(this.o);
     return this.client;
   }
 

@@ -2,6 +2,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { type Diagnostic, UserError } from "../diagnostics/diagnostic.js";
 import { assertBlobKey, BLOB_FOLDER } from "./blob-key.js";
 import { isExpired, LockLostError, lockHeldError, lostBecause, lostUpdateError, newLock } from "./lock.js";
+import { openS3, type S3Sdk } from "./s3-client.js";
 import {
   codeOf,
   DEFAULT_RETRY,
@@ -30,13 +31,6 @@ export interface S3BackendOptions {
 
 const TAKEOVER_ATTEMPTS = 5;
 
-type Sdk = typeof import("@aws-sdk/client-s3");
-
-/**
- * The SDK's exports. Bundled (bin/plinth), the SDK is CommonJS in a chunk of its own whose ES
- * module face has only `default`: a run with S3 state failed with "S3Client is not a constructor".
- */
-const namedExports = (m: Sdk | { default: Sdk }): Sdk => ("S3Client" in m ? m : m.default);
 /** Answers that mean "not what you expected", returned to the caller rather than retried or mapped. */
 const EXPECTED = new Set(["NoSuchKey", "PreconditionFailed", "ConditionalRequestConflict"]);
 
@@ -67,7 +61,7 @@ const LOST = ["PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"];
  */
 export class S3StateBackend implements StateBackend {
   /** The SDK is loaded on first use: most runs keep state locally and never need it. */
-  private client?: Promise<{ sdk: typeof import("@aws-sdk/client-s3"); client: S3Client }>;
+  private client?: Promise<{ sdk: S3Sdk; client: S3Client }>;
   private readonly options: S3BackendOptions & { prefix: string };
   private readonly retry: RetryOptions;
   /** ETag of the state each environment had when this backend last read or wrote it (null: absent). */
@@ -79,24 +73,8 @@ export class S3StateBackend implements StateBackend {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
   }
 
-  private connect(): Promise<{ sdk: typeof import("@aws-sdk/client-s3"); client: S3Client }> {
-    const options = this.options;
-    this.client ??= import("@aws-sdk/client-s3").then(namedExports).then((sdk) => ({
-      sdk,
-      client: new sdk.S3Client({
-        endpoint: options.endpoint,
-        region: options.region,
-        // R2 and most S3-compatible stores address buckets by path, not by subdomain.
-        forcePathStyle: true,
-        credentials: options.credentials,
-        // Retries are ours (bounded, and aware of which answers are final).
-        maxAttempts: 1,
-        // Checksums only where S3 requires them: several compatible stores reject the newer headers.
-        requestChecksumCalculation: "WHEN_REQUIRED",
-        responseChecksumValidation: "WHEN_REQUIRED",
-        requestHandler: { connectionTimeout: 10_000, requestTimeout: options.requestTimeoutMs ?? 30_000 },
-      }),
-    }));
+  private connect(): Promise<{ sdk: S3Sdk; client: S3Client }> {
+    this.client ??= openS3(this.options);
     return this.client;
   }
 
