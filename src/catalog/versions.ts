@@ -118,8 +118,10 @@ export const BARMAN_CLOUD_PLUGIN_MANIFEST: PinnedDownload = Object.freeze({
  * SigNoz's `histogramQuantile` user-defined function: the release asset SigNoz's chart and compose
  * files download into ClickHouse's user_scripts (`histogram-quantile/v0.0.1`, per architecture).
  * The release URL is not a commit, so the init container checks each archive's sha256 and refuses
- * another. The digests are those a public install script pins for these assets; this machine
- * cannot reach GitHub's release downloads to recompute them (see README, pins).
+ * another. The digests are those of upstream's checksum manifest for the release
+ * (`histogram-quantile_0.0.1_checksums.txt`), as two independent public sources quote it (an install
+ * script that pins them, and a deployment guide that downloaded the assets and compared); this
+ * machine cannot reach GitHub's release downloads to recompute them.
  */
 export const SIGNOZ_HISTOGRAM_QUANTILE = Object.freeze({
   version: "v0.0.1",
