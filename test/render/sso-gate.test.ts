@@ -18,6 +18,12 @@ import type { ResolvedEnvironment } from "../../src/model/types.js";
 import { desiredComponents } from "../../src/plan/desired.js";
 import { cli, exampleConfig, exampleWith, projectWithConfig } from "../helpers/config.js";
 
+/** The object a test looked up, or a failure naming that it is missing. */
+function found<T>(o: T | undefined): T {
+  if (o === undefined) throw new Error("expected object not rendered");
+  return o;
+}
+
 const ENVIRONMENTS = ["dev", "ci", "test", "staging", "prod"];
 const HUMAN_UIS = (Object.keys(EXPOSURE) as ServiceId[]).filter((s) => EXPOSURE[s].kind === "gated");
 
@@ -101,7 +107,7 @@ function walk(env: ResolvedEnvironment): Map<string, { gated: boolean; open: str
         (o) => o.kind === "Middleware" && o.metadata.name === name && o.metadata.namespace === ns,
       );
       expect(mw, `${what}: its Middleware ${ns}/${name}`).toBeDefined();
-      const forward = (mw?.spec as { forwardAuth: { address: string; authResponseHeaders: string[] } })
+      const forward = (found(mw).spec as { forwardAuth: { address: string; authResponseHeaders: string[] } })
         .forwardAuth;
       expect(forward.address, what).toMatch(
         /^http:\/\/oauth2-proxy\.sso(-[a-z0-9-]+)?\.svc\.cluster\.local:4180\/$/,
@@ -205,14 +211,14 @@ describe("every Ingress plinth renders, walked per environment", () => {
     const vault = objectsOf(qa).find(
       (o) => o.kind === "Middleware" && o.metadata.name === "plinth-sso-vault",
     );
-    expect((vault?.spec as { forwardAuth: { address: string } }).forwardAuth.address).toBe(
+    expect((found(vault).spec as { forwardAuth: { address: string } }).forwardAuth.address).toBe(
       "http://oauth2-proxy.sso-staging.svc.cluster.local:4180/",
     );
     // qa's own UIs go through qa's own login.
     const signoz = objectsOf(qa).find(
       (o) => o.kind === "Middleware" && o.metadata.name === "plinth-sso-signoz",
     );
-    expect((signoz?.spec as { forwardAuth: { address: string } }).forwardAuth.address).toBe(
+    expect((found(signoz).spec as { forwardAuth: { address: string } }).forwardAuth.address).toBe(
       "http://oauth2-proxy.sso-qa.svc.cluster.local:4180/",
     );
   });
@@ -267,7 +273,7 @@ describe("every Ingress plinth renders, walked per environment", () => {
     ]);
     const deployment = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "oauth2-proxy");
     const container = (
-      deployment?.spec as { template: { spec: { containers: { image: string; args: string[] }[] } } }
+      found(deployment).spec as { template: { spec: { containers: { image: string; args: string[] }[] } } }
     ).template.spec.containers[0];
     expect(container?.image).toBe("quay.io/oauth2-proxy/oauth2-proxy:v7.15.6");
     expect(container?.args).toContain("--github-team=platform-admins");
