@@ -19,6 +19,8 @@ const NEEDS_TESTBED = [
   "test/backups/barman.test.ts",
   "test/backups/apiserver.test.ts",
   "test/backups/drill.test.ts",
+  // the service proxy of the test bed's API server, and its OpenBao
+  "test/owners/**",
 ];
 /**
  * Outside test/engine but converging cluster-wide objects (kube-system HelmCharts, the
