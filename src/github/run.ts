@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { ApplyOptions } from "../api/engine.js";
 import { error, UserError } from "../diagnostics/diagnostic.js";
-import { GitHubRepo, githubClient, parseRepo } from "../providers/github/index.js";
+import { connectFromActions, GitHubRepo } from "../providers/github/index.js";
 import { autoplan } from "./autoplan.js";
 import { onClosed } from "./closed.js";
 import { onComment } from "./commands-run.js";
@@ -79,19 +79,10 @@ export async function runGitHub(o: RunGitHubOptions): Promise<number> {
     o.log(`nothing to do: ${event.why}`);
     return 0;
   }
-  const ref = parseRepo(o.env.GITHUB_REPOSITORY);
-  if (!ref) {
-    throw new UserError(
-      error(`is ${JSON.stringify(o.env.GITHUB_REPOSITORY ?? "")}, not owner/name`, {
-        path: "GITHUB_REPOSITORY",
-        fix: "run plinth github inside a GitHub Actions job, which sets it",
-      }),
-    );
-  }
-  const octokit = await githubClient({
-    token: o.env.GITHUB_TOKEN ?? "",
-    ...(o.env.GITHUB_API_URL ? { baseUrl: o.env.GITHUB_API_URL } : {}),
-  });
+  const { ref, octokit } = await connectFromActions(
+    o.env,
+    "run plinth github inside a GitHub Actions job, which sets it",
+  );
   const run: GitHubRun = {
     gh: new GitHubRepo(octokit, ref),
     env: o.env,

@@ -200,10 +200,13 @@ function shellQuote(value: string): string {
 }
 
 /**
- * Environments whose cluster outlives a workflow run and is reachable from a runner: not ci (its
- * cluster exists only inside its own job) and not dev (a developer's laptop).
+ * Environments whose cluster outlives a workflow run and is reachable from a runner, the ones the
+ * drift workflow and `plinth drift` watch: not ci (its cluster exists only inside its own job) and
+ * not dev (a developer's laptop).
  */
-const standing = (o: WorkflowOptions) => o.environments.filter((e) => e.kind !== "ci" && e.kind !== "dev");
+export const standingKind = (kind: string | undefined): boolean => kind !== "ci" && kind !== "dev";
+
+const standing = (o: WorkflowOptions) => o.environments.filter((e) => standingKind(e.kind));
 
 export const liveClusters = (o: WorkflowOptions): WorkflowCluster[] => {
   const used = new Set(standing(o).map((e) => e.cluster));

@@ -1,8 +1,9 @@
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import { DriftIssues, type DriftRun, runDrift } from "../../github/drift.js";
+import { standingKind } from "../../github/workflows.js";
 import { assertEnvironment, environmentKind } from "../../model/resolve.js";
 import { composePlan } from "../../plan/compose.js";
-import { githubClient, parseRepo } from "../../providers/github/index.js";
+import { connectFromActions } from "../../providers/github/index.js";
 import { type CommandContext, defineCommand } from "../command.js";
 import { planDnsChanges } from "../dns.js";
 import { inFile, loadFromArgs } from "../load.js";
@@ -25,26 +26,16 @@ export const drift = defineCommand({
       if (e instanceof UserError) throw new UserError(inFile(e.diagnostics, loaded.displayFile));
       throw e;
     }
-    // Not ci (its cluster lives inside its own workflow) nor dev (a laptop): nothing there to drift.
     const envs =
       asked.length > 0
         ? asked
         : Object.keys(config.environments)
             .sort()
-            .filter((e) => !["ci", "dev"].includes(environmentKind(config, e) ?? ""));
-    const repo = parseRepo(ctx.env.GITHUB_REPOSITORY);
-    if (!repo) {
-      throw new UserError(
-        error(`is ${JSON.stringify(ctx.env.GITHUB_REPOSITORY ?? "")}, not owner/name`, {
-          path: "GITHUB_REPOSITORY",
-          fix: "run in a GitHub Actions workflow (it sets GITHUB_REPOSITORY), or set it to the repository the issues belong in",
-        }),
-      );
-    }
-    const octokit = await githubClient({
-      token: ctx.env.GITHUB_TOKEN ?? "",
-      ...(ctx.env.GITHUB_API_URL ? { baseUrl: ctx.env.GITHUB_API_URL } : {}),
-    });
+            .filter((e) => standingKind(environmentKind(config, e)));
+    const { ref: repo, octokit } = await connectFromActions(
+      ctx.env,
+      "run in a GitHub Actions workflow (it sets GITHUB_REPOSITORY), or set it to the repository the issues belong in",
+    );
     const { GITHUB_SERVER_URL: server, GITHUB_RUN_ID: runId } = ctx.env;
     const runs = await runDrift({
       envs,
