@@ -6,6 +6,21 @@ import type { KubeObject } from "./types.js";
 export const MANAGED_BY = "plinth";
 /** StorageClass every stateful component uses: k3s's local-path provisioner with the Retain policy. */
 export const STORAGE_CLASS = "local-path-retain";
+/**
+ * An Altinity operator's `volumeClaimTemplates` entry named `data`: kept by the operator when its
+ * installation is deleted (`Retain`), on plinth's retaining storage class.
+ */
+export function retainedDataClaim(storage: string): Record<string, unknown> {
+  return {
+    name: "data",
+    reclaimPolicy: "Retain",
+    spec: {
+      storageClassName: STORAGE_CLASS,
+      accessModes: ["ReadWriteOnce"],
+      resources: { requests: { storage } },
+    },
+  };
+}
 /** The wildcard certificate Traefik serves by default (one certificate for base and internal zones). */
 export const WILDCARD_TLS_SECRET = "plinth-wildcard-tls";
 

@@ -1,6 +1,6 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { clusterEnvironments, runsHere } from "../cluster.js";
-import { helmChart, labels, memoryFor, namespaceOf, STORAGE_CLASS } from "../objects.js";
+import { helmChart, labels, memoryFor, namespaceOf, retainedDataClaim } from "../objects.js";
 import type { Component, HealthCheck, KubeObject, SecretSpec } from "../types.js";
 import { CHARTS, IMAGES } from "../versions.js";
 import { signozNamespace } from "./signoz-clickhouse.js";
@@ -138,17 +138,7 @@ export const clickhouse: Component = {
                 },
               },
             ],
-            volumeClaimTemplates: [
-              {
-                name: "data",
-                reclaimPolicy: "Retain",
-                spec: {
-                  storageClassName: STORAGE_CLASS,
-                  accessModes: ["ReadWriteOnce"],
-                  resources: { requests: { storage: env.storage.clickhouse } },
-                },
-              },
-            ],
+            volumeClaimTemplates: [retainedDataClaim(env.storage.clickhouse)],
           },
         },
       },

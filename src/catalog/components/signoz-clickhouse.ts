@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
-import { labels, namespaceOf, STORAGE_CLASS } from "../objects.js";
+import { labels, namespaceOf, retainedDataClaim } from "../objects.js";
 import type { KubeObject, SecretSpec } from "../types.js";
 import { IMAGES, SIGNOZ_HISTOGRAM_QUANTILE } from "../versions.js";
 
@@ -139,19 +139,9 @@ function keeper(env: ResolvedEnvironment, namespace: string): KubeObject {
             },
           },
         ],
-        volumeClaimTemplates: [
-          {
-            name: "data",
-            // The replicated tables' metadata lives here: losing it makes them read-only.
-            reclaimPolicy: "Retain",
-            spec: {
-              storageClassName: STORAGE_CLASS,
-              accessModes: ["ReadWriteOnce"],
-              // The chart's ZooKeeper volume (clickhouse.zookeeper.persistence.size).
-              resources: { requests: { storage: "8Gi" } },
-            },
-          },
-        ],
+        // The replicated tables' metadata lives here: losing it makes them read-only. The size is
+        // the chart's ZooKeeper volume (clickhouse.zookeeper.persistence.size).
+        volumeClaimTemplates: [retainedDataClaim("8Gi")],
       },
     },
   };
@@ -226,17 +216,7 @@ function installation(env: ResolvedEnvironment, namespace: string): KubeObject {
             },
           },
         ],
-        volumeClaimTemplates: [
-          {
-            name: "data",
-            reclaimPolicy: "Retain",
-            spec: {
-              storageClassName: STORAGE_CLASS,
-              accessModes: ["ReadWriteOnce"],
-              resources: { requests: { storage: env.storage.signoz } },
-            },
-          },
-        ],
+        volumeClaimTemplates: [retainedDataClaim(env.storage.signoz)],
       },
     },
   };
