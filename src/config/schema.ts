@@ -125,6 +125,20 @@ const backupsSchema = z.strictObject({
       rto: z.string().regex(DURATION, 'is not a duration such as "15m" or "1h30m"').optional(),
     })
     .optional(),
+  /**
+   * `plinth data clone <source> <this env>`: SQL run in the cloned database before anything can
+   * connect (mask emails, drop tokens). Statements inline, or a file relative to the config (not
+   * secret: SQL, reviewed with the config). Kept when `enabled: false` (a clone needs no backups of its own).
+   */
+  clone: z
+    .strictObject({
+      scrub: z.array(z.string().trim().min(1, "is an empty statement")).optional(),
+      scrubFile: z
+        .string()
+        .regex(/^[^/].*\.sql$/, "must be a .sql file relative to the config, e.g. scrub/staging.sql")
+        .optional(),
+    })
+    .optional(),
 });
 
 /** Settings shared by `defaults` and each environment: an environment overrides only what differs. */

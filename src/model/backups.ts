@@ -1,6 +1,6 @@
 import type { BackupSettings } from "../config/schema.js";
 import { AWS_CREDENTIAL_VARIABLES, PLINTH_SECRET_VARIABLES } from "../config/secret-env.js";
-import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
+import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
 import { longestGapMs, parseCron } from "../util/cron.js";
 
 /**
@@ -140,4 +140,70 @@ function variable(
     return undefined;
   }
   return ref.fromEnv;
+}
+
+/** `plinth data clone` into an environment: its scrub SQL, inline and/or a file beside the config. */
+export interface ResolvedClone {
+  scrub: string[];
+  /** Relative to the config file's folder; read by the command, run after the inline statements. */
+  scrubFile?: string;
+}
+
+export function resolveClone(settings: NonNullable<BackupSettings["clone"]>): ResolvedClone {
+  return {
+    scrub: settings.scrub ?? [],
+    ...(settings.scrubFile ? { scrubFile: settings.scrubFile } : {}),
+  };
+}
+
+/** The databases `plinth restore` can replace: plinth's own CloudNativePG Clusters. */
+export const RESTORABLE = ["platform-postgres", "postgres"] as const;
+export type RestorableDatabase = (typeof RESTORABLE)[number];
+export type ActiveClusters = Partial<Record<RestorableDatabase, string>>;
+
+/** The state output naming a restored database's active Cluster (state holds names, never data). */
+export const activeClusterOutput = (component: RestorableDatabase): string => `database.${component}.cluster`;
+
+/**
+ * A restored generation's Cluster name: the catalog's name and the restore's UTC time to the
+ * second (`postgres-r20260501030512`), so each restore gets its own Barman server folder and a
+ * later restore never collides with an earlier one.
+ */
+export function generationName(base: string, at: Date): string {
+  const stamp = at.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+  return `${base}-r${stamp}`;
+}
+
+const GENERATION = /^-r\d{14}$/;
+
+/** Whether `name` is a generation of `base` (or `base` itself): the only names state may set. */
+export function isGenerationOf(base: string, name: string): boolean {
+  return name === base || (name.startsWith(base) && GENERATION.test(name.slice(base.length)));
+}
+
+/**
+ * The environment as it runs after restores: each restored database's active Cluster, read from
+ * the state's outputs. Every live command (plan, apply, status, destroy, drills, GitHub) resolves
+ * through this, so the next plan after a restore is at zero. A value that is not a generation name
+ * of that database is refused (state edited by hand), never rendered.
+ */
+export function withActiveClusters<E extends { name: string; activeClusters?: ActiveClusters }>(
+  env: E,
+  outputs: Readonly<Record<string, string>> | undefined,
+): E {
+  const active: ActiveClusters = {};
+  for (const component of RESTORABLE) {
+    const name = outputs?.[activeClusterOutput(component)];
+    if (name === undefined) continue;
+    if (!isGenerationOf(component, name)) {
+      throw new UserError(
+        error(`names ${JSON.stringify(name)}, which is not a Cluster of ${component}`, {
+          path: `state of ${env.name}: outputs["${activeClusterOutput(component)}"]`,
+          fix: `set it to the Cluster ${component} runs as (${component} or ${component}-r<14 digits>), or remove it to use ${component}`,
+        }),
+      );
+    }
+    if (name !== component) active[component] = name;
+  }
+  return Object.keys(active).length ? { ...env, activeClusters: active } : env;
 }

@@ -1,7 +1,7 @@
 import { ENVIRONMENT_KINDS, type EnvironmentKind, type ServiceId } from "../config/ids.js";
 import type { Config, EnvironmentSettings } from "../config/schema.js";
 import { type Diagnostic, error, UserError } from "../diagnostics/diagnostic.js";
-import { resolveBackups } from "./backups.js";
+import { resolveBackups, resolveClone } from "./backups.js";
 import { resolveComponents } from "./components.js";
 import { resolveDomains } from "./domains.js";
 import { KIND_RANK, PRESETS } from "./presets.js";
@@ -170,6 +170,7 @@ export function resolveEnvironment(config: Config, env: string, o: { peers?: boo
       : {}),
     ...(sso.sso ? { sso: sso.sso } : {}),
     ...(backups.backups ? { backups: backups.backups } : {}),
+    ...(settings.backups?.clone ? { clone: resolveClone(settings.backups.clone) } : {}),
     componentResources: Object.fromEntries(
       Object.entries(settings.components ?? {})
         .filter(([, c]) => c?.resources)

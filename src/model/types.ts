@@ -1,7 +1,7 @@
 import type { ComponentId, EnvironmentKind, ServiceId } from "../config/ids.js";
 import type { ClusterConfig } from "../config/schema.js";
 import type { SecretRef } from "../config/secret-ref.js";
-import type { ResolvedBackups } from "./backups.js";
+import type { ActiveClusters, ResolvedBackups, ResolvedClone } from "./backups.js";
 import type { ResolvedSso } from "./sso.js";
 
 export type ResolvedPlacement =
@@ -97,5 +97,12 @@ export interface ResolvedEnvironment {
   sso?: ResolvedSso;
   /** Continuous PostgreSQL backups (README "Backups and restores"); absent: none. */
   backups?: ResolvedBackups;
+  /** What `plinth data clone` into this environment runs before anything connects; absent: nothing. */
+  clone?: ResolvedClone;
+  /**
+   * The Cluster each restored database runs as now (`postgres-r20260501030000`), recorded in state
+   * by `plinth restore` (model/backups.ts withActiveClusters); absent: the catalog's own name.
+   */
+  activeClusters?: ActiveClusters;
   componentResources: Partial<Record<ComponentId, { memory?: string; cpu?: string }>>;
 }

@@ -21,7 +21,8 @@ const VAULT_TABLE = [
 export function platformPostgresOptions(env: ResolvedEnvironment): PostgresClusterOptions {
   return {
     component: "platform-postgres",
-    name: "platform-postgres",
+    name: env.activeClusters?.["platform-postgres"] ?? "platform-postgres",
+    base: "platform-postgres",
     namespace: namespaceOf(env, "platform-postgres", "platform"),
     database: "vault",
     owner: "vault",

@@ -13,7 +13,8 @@ import type { Component } from "../types.js";
 export function businessPostgresOptions(env: ResolvedEnvironment): PostgresClusterOptions {
   return {
     component: "postgres",
-    name: "postgres",
+    name: env.activeClusters?.["postgres"] ?? "postgres",
+    base: "postgres",
     namespace: namespaceOf(env, "postgres", "data"),
     database: "app",
     owner: "app",
