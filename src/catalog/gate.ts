@@ -81,13 +81,18 @@ const VAULT_OIDC_LOGIN: OpenPath = {
 
 /**
  * The open paths of a gated host: the table's, plus Vault's OIDC sign-in page where the gate's
- * issuer is this very Vault (`provider: "oidc"` with an issuer on the Vault host).
+ * issuer is this very Vault (`provider: "vault"`, or `"oidc"` with an issuer on the Vault host).
  */
 export function openPathsOf(owner: ResolvedEnvironment, service: ServiceId, host: string): OpenPath[] {
   const exposure = EXPOSURE[service];
   if (exposure.kind === "open") return [];
   const sso = owner.components.sso.enabled ? owner.sso : undefined;
-  const ownIssuer = service === "vault" && sso?.provider === "oidc" && new URL(sso.issuer).host === host;
+  // One Vault per cluster: any of its environments may sign people in through it.
+  const vaultIssuer = clusterEnvironments(owner).some(
+    (e) => e.components.sso.enabled && e.sso?.provider === "vault",
+  );
+  const ownIssuer =
+    service === "vault" && (vaultIssuer || (sso?.provider === "oidc" && new URL(sso.issuer).host === host));
   return ownIssuer ? [...exposure.open, VAULT_OIDC_LOGIN] : [...exposure.open];
 }
 
@@ -306,7 +311,9 @@ export function hostAccess(env: ResolvedEnvironment): HostAccess[] {
     const who =
       owner.sso.provider === "github"
         ? `GitHub org ${owner.sso.org}${owner.sso.teams.length ? `, teams ${owner.sso.teams.join(", ")}` : ""}`
-        : `groups ${owner.sso.allowedGroups.join(", ")} at ${owner.sso.issuer}`;
+        : owner.sso.provider === "oidc"
+          ? `groups ${owner.sso.allowedGroups.join(", ")} at ${owner.sso.issuer}`
+          : `Vault groups ${owner.sso.allowedGroups.join(", ")}`;
     const open = openPathsOf(owner, service, entry.host);
     out.push({ ...base, access: "gated", reason: `login at ${login} (${who})`, open, login });
   }

@@ -135,7 +135,9 @@ export function resolveEnvironment(config: Config, env: string, o: { peers?: boo
     // The plugin is installed with the operator (catalog/backups.ts), and its Certificates need cert-manager.
     components["cnpg-operator"].extraDependsOn.push("cert-manager");
   }
-  const sso = components.sso.enabled ? resolveSso(env, settings.sso) : { diagnostics: [] };
+  const sso = components.sso.enabled
+    ? resolveSso(env, settings.sso, components.vault.enabled)
+    : { diagnostics: [] };
   diagnostics.push(...sso.diagnostics);
   if (components.sso.enabled && preset.hosting === "public")
     diagnostics.push(...ssoHostProblems(env, domains.hosts, settings.internalDomain));

@@ -9,15 +9,25 @@ import { type Diagnostic, error } from "../diagnostics/diagnostic.js";
  * secret value: the client secret (and, where the operator keeps it, the cookie secret) are names
  * of environment variables read at plan and apply.
  */
-export type ResolvedSso = (
-  | { provider: "github"; org: string; teams: readonly string[] }
-  | { provider: "oidc"; issuer: string; allowedGroups: readonly string[] }
-) & {
+export type ResolvedSso =
+  | ({ provider: "github"; org: string; teams: readonly string[] } & SsoClient & SsoCookie)
+  | ({ provider: "oidc"; issuer: string; allowedGroups: readonly string[] } & SsoClient & SsoCookie)
+  /**
+   * The platform's own Vault/OpenBao as the issuer: plinth sets up its OIDC provider, and Vault
+   * issues the client id and secret (read at apply into KV, never in config, state or plan).
+   */
+  | ({ provider: "vault"; allowedGroups: readonly string[] } & SsoCookie);
+
+/** A client registered with the provider by the operator: its id, and its secret by variable. */
+interface SsoClient {
   clientId: string;
   clientSecretVariable: string;
+}
+
+interface SsoCookie {
   /** Absent: plinth generates the cookie secret (CSPRNG) once and keeps it (Vault or a Secret). */
   cookieSecretVariable?: string;
-};
+}
 
 /** Variables that must never be copied into a cluster Secret: plinth's own credentials. */
 const RESERVED: ReadonlySet<string> = new Set([...PLINTH_SECRET_VARIABLES, ...AWS_CREDENTIAL_VARIABLES]);
@@ -30,6 +40,8 @@ const RESERVED: ReadonlySet<string> = new Set([...PLINTH_SECRET_VARIABLES, ...AW
 export function resolveSso(
   env: string,
   settings: SsoSettings | undefined,
+  /** Whether the environment has Vault, which `provider: "vault"` needs. */
+  vault = false,
 ): { sso?: ResolvedSso; diagnostics: Diagnostic[] } {
   const path = `environments.${env}.sso`;
   if (!settings) {
@@ -47,25 +59,70 @@ export function resolveSso(
     if (settings[field] === undefined)
       diagnostics.push(error("is required", { path: `${path}.${field}`, fix }));
   };
-  need("provider", 'set provider to "github" (a GitHub OAuth app) or "oidc" (any OpenID Connect issuer)');
-  need("clientId", "set the OAuth client id (not secret) issued by the provider");
   need(
-    "clientSecret",
-    'set clientSecret: secret.env("SSO_CLIENT_SECRET") and export that variable at plan and apply',
+    "provider",
+    'set provider to "github" (a GitHub OAuth app), "oidc" (any OpenID Connect issuer) or "vault" (this platform\'s Vault)',
   );
-  const clientSecretVariable = variableOf(settings.clientSecret, `${path}.clientSecret`, diagnostics);
   const cookieSecretVariable = variableOf(settings.cookieSecret, `${path}.cookieSecret`, diagnostics);
-
-  const wrong = (field: keyof SsoSettings, provider: string) => {
+  const wrong = (field: keyof SsoSettings, provider: string, why = "applies to another provider") => {
     if (settings[field] !== undefined) {
       diagnostics.push(
-        error(`applies to another provider, not ${provider}`, {
+        error(`${why}, not ${provider}`, {
           path: `${path}.${field}`,
           fix: `remove ${field} (in this environment or in defaults.sso)`,
         }),
       );
     }
   };
+  const needGroups = (provider: string, example: string) => {
+    // Without groups, every account the issuer knows (a whole Google, say) could sign in.
+    if (!settings.allowedGroups?.length) {
+      diagnostics.push(
+        error(
+          `is required and must not be empty for a${provider === "oidc" ? "n" : ""} ${provider} provider`,
+          {
+            path: `${path}.allowedGroups`,
+            fix: example,
+          },
+        ),
+      );
+    }
+  };
+  if (settings.provider === "vault") {
+    if (!vault) {
+      diagnostics.push(
+        error("is vault, and this environment has no Vault to be the issuer", {
+          path: `${path}.provider`,
+          fix: `turn components.vault on for ${env} (staging and prod have it by default), or use provider "github" or "oidc"`,
+        }),
+      );
+    }
+    needGroups(
+      "vault",
+      'list the Vault identity groups whose members may pass, e.g. allowedGroups: ["platform"] (plinth creates missing ones; members are added in Vault)',
+    );
+    const issued = "Vault issues it to plinth's client (read at apply)";
+    wrong("clientId", "set by hand for vault", issued);
+    wrong("clientSecret", "set by hand for vault", issued);
+    wrong("issuer", "vault", "is this platform's Vault (https://<vault host>/v1/identity/oidc/provider/…)");
+    wrong("org", "vault");
+    wrong("teams", "vault");
+    if (diagnostics.length) return { diagnostics };
+    return {
+      sso: {
+        provider: "vault",
+        allowedGroups: [...(settings.allowedGroups ?? [])].sort(),
+        ...(cookieSecretVariable ? { cookieSecretVariable } : {}),
+      },
+      diagnostics,
+    };
+  }
+  need("clientId", "set the OAuth client id (not secret) issued by the provider");
+  need(
+    "clientSecret",
+    'set clientSecret: secret.env("SSO_CLIENT_SECRET") and export that variable at plan and apply',
+  );
+  const clientSecretVariable = variableOf(settings.clientSecret, `${path}.clientSecret`, diagnostics);
   if (settings.provider === "github") {
     // Without an organization, every GitHub account on earth could sign in.
     need("org", 'set org to the GitHub organization whose members may pass, e.g. org: "acme"');
@@ -76,15 +133,10 @@ export function resolveSso(
       "issuer",
       "set issuer to the provider's https:// issuer URL (where /.well-known/openid-configuration is)",
     );
-    // Without groups, every account the issuer knows (a whole Google, say) could sign in.
-    if (!settings.allowedGroups?.length) {
-      diagnostics.push(
-        error("is required and must not be empty for an oidc provider", {
-          path: `${path}.allowedGroups`,
-          fix: 'list the groups (the ID token\'s "groups" claim) that may pass, e.g. allowedGroups: ["platform"]',
-        }),
-      );
-    }
+    needGroups(
+      "oidc",
+      'list the groups (the ID token\'s "groups" claim) that may pass, e.g. allowedGroups: ["platform"]',
+    );
     wrong("org", "oidc");
     wrong("teams", "oidc");
   }

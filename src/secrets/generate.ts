@@ -8,6 +8,7 @@ export function generateValue(spec: SecretKeySpec): string {
   if (spec.fixed !== undefined) return spec.fixed;
   // A random stand-in for an operator's credential would break its consumer silently.
   if (spec.fromEnv) throw new Error(`${spec.fromEnv.variable} is read from the environment, never generated`);
+  if (spec.fromVault) throw new Error(`${spec.fromVault.path} is issued by Vault, never generated`);
   switch (spec.alphabet) {
     case "alphanumeric":
       return Array.from({ length: spec.length }, () => ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]).join("");

@@ -1,7 +1,9 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { clusterHost } from "../cluster.js";
 import { publishHosts, SSO_PORT, SSO_SERVICE, ssoCookieName, ssoNamespaceOf } from "../gate.js";
 import { hostOf, labels } from "../objects.js";
 import type { Component, KubeObject, SecretSpec } from "../types.js";
+import { oidcClientPath, oidcIssuerPath } from "../vault-oidc.js";
 import { IMAGES } from "../versions.js";
 
 /** Secret holding the OAuth client secret, copied from the operator's variable at plan and apply. */
@@ -23,8 +25,11 @@ export interface SecretKeyRef {
 export type GateSettings = (
   | { provider: "github"; org: string; teams: readonly string[] }
   | { provider: "oidc"; issuer: string; allowedGroups: readonly string[] }
+  /** This platform's Vault as the issuer: the client id Vault issued comes from a Secret too. */
+  | { provider: "vault"; issuer: string; allowedGroups: readonly string[] }
 ) & {
-  clientId: string;
+  /** Given in config, or (vault) issued by Vault and read from a Secret. */
+  clientId: string | SecretKeyRef;
   /** `https://auth-staging.example.org/oauth2/callback`: the one callback registered with the provider. */
   redirectUrl: string;
   /** The internal domain with a leading dot: the session cookie is valid on every UI host below it. */
@@ -42,7 +47,7 @@ export type GateSettings = (
 export interface OAuth2ProxyConfig {
   /** Container args, in a fixed order (the binary is the image's entrypoint). */
   args: string[];
-  /** Environment variables from Secrets (OAUTH2_PROXY_CLIENT_SECRET, OAUTH2_PROXY_COOKIE_SECRET). */
+  /** Environment variables from Secrets (OAUTH2_PROXY_CLIENT_SECRET, OAUTH2_PROXY_COOKIE_SECRET, and _CLIENT_ID from Vault). */
   env: { name: string; valueFrom: { secretKeyRef: SecretKeyRef } }[];
   /** The port `--http-address` listens on, served as `http`. */
   port: number;
@@ -79,7 +84,7 @@ export function oauth2ProxyConfig(s: GateSettings): OAuth2ProxyConfig {
     args: [
       `--http-address=0.0.0.0:${SSO_PORT}`,
       ...identity,
-      `--client-id=${s.clientId}`,
+      ...(typeof s.clientId === "string" ? [`--client-id=${s.clientId}`] : []),
       `--redirect-url=${s.redirectUrl}`,
       // Who may pass is decided by org/teams or groups above, not by e-mail domain.
       "--email-domain=*",
@@ -97,6 +102,9 @@ export function oauth2ProxyConfig(s: GateSettings): OAuth2ProxyConfig {
       "--silence-ping-logging=true",
     ],
     env: [
+      ...(typeof s.clientId === "string"
+        ? []
+        : [{ name: "OAUTH2_PROXY_CLIENT_ID", valueFrom: { secretKeyRef: s.clientId } }]),
       { name: "OAUTH2_PROXY_CLIENT_SECRET", valueFrom: { secretKeyRef: s.clientSecret } },
       { name: "OAUTH2_PROXY_COOKIE_SECRET", valueFrom: { secretKeyRef: s.cookieSecret } },
     ],
@@ -113,11 +121,22 @@ export function gateSettings(env: ResolvedEnvironment): GateSettings {
   }
   const identity =
     sso.provider === "github"
-      ? { provider: "github" as const, org: sso.org, teams: sso.teams }
-      : { provider: "oidc" as const, issuer: sso.issuer, allowedGroups: sso.allowedGroups };
+      ? { provider: "github" as const, org: sso.org, teams: sso.teams, clientId: sso.clientId }
+      : sso.provider === "oidc"
+        ? {
+            provider: "oidc" as const,
+            issuer: sso.issuer,
+            allowedGroups: sso.allowedGroups,
+            clientId: sso.clientId,
+          }
+        : {
+            provider: "vault" as const,
+            issuer: vaultIssuer(env),
+            allowedGroups: sso.allowedGroups,
+            clientId: { name: CLIENT_SECRET, key: "client-id" },
+          };
   return {
     ...identity,
-    clientId: sso.clientId,
     redirectUrl: `https://${host}/oauth2/callback`,
     cookieDomain: `.${env.internalDomain}`,
     cookieName: ssoCookieName(env.name),
@@ -126,6 +145,16 @@ export function gateSettings(env: ResolvedEnvironment): GateSettings {
     clientSecret: { name: CLIENT_SECRET, key: "client-secret" },
     cookieSecret: { name: COOKIE_SECRET, key: "cookie-secret" },
   };
+}
+
+/**
+ * The issuer of `provider: "vault"`: the cluster's Vault host and this environment's provider
+ * (`https://secrets-staging.example.org/v1/identity/oidc/provider/plinth-staging-sso`).
+ */
+export function vaultIssuer(env: ResolvedEnvironment): string {
+  const host = clusterHost(env, "vault");
+  if (!host) throw new Error(`vaultIssuer: environment ${env.name}'s cluster has no Vault host`);
+  return `https://${host}${oidcIssuerPath(env.name)}`;
 }
 
 function namespace(env: ResolvedEnvironment): string {
@@ -195,16 +224,34 @@ function secrets(env: ResolvedEnvironment): SecretSpec[] {
     alphabet: "alphanumeric" as const,
     fromEnv: { variable, what },
   });
-  const provider = sso.provider === "github" ? "the GitHub OAuth app's" : `the OIDC client's (${sso.issuer})`;
+  const fromVault = (field: string) => ({
+    length: 0,
+    alphabet: "alphanumeric" as const,
+    fromVault: { path: oidcClientPath(env.name), field },
+  });
+  const client: SecretSpec =
+    sso.provider === "vault"
+      ? {
+          name: CLIENT_SECRET,
+          namespace: namespace(env),
+          // Issued by Vault to plinth's OIDC client, copied into KV at apply, delivered like the rest.
+          keys: { "client-id": fromVault("client_id"), "client-secret": fromVault("client_secret") },
+          consumers: ["sso"],
+          notRotated: `Vault issues it to the OIDC client ${oidcClientPath(env.name)}; delete that client and apply to get a new one`,
+        }
+      : {
+          name: CLIENT_SECRET,
+          namespace: namespace(env),
+          keys: {
+            "client-secret": fromEnv(
+              sso.clientSecretVariable,
+              `${sso.provider === "github" ? "the GitHub OAuth app's" : `the OIDC client's (${sso.issuer})`} client secret for ${sso.clientId}`,
+            ),
+          },
+          consumers: ["sso"],
+        };
   return [
-    {
-      name: CLIENT_SECRET,
-      namespace: namespace(env),
-      keys: {
-        "client-secret": fromEnv(sso.clientSecretVariable, `${provider} client secret for ${sso.clientId}`),
-      },
-      consumers: ["sso"],
-    },
+    client,
     {
       name: COOKIE_SECRET,
       namespace: namespace(env),

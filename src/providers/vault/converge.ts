@@ -26,6 +26,8 @@ export interface ConvergeOptions {
   kubeSecret?: KubeSecretReader;
   /** Where Vault reaches the business PostgreSQL (default: its in-cluster service). */
   database?: DatabaseTarget;
+  /** Where browsers reach Vault, for `sso: { provider: "vault" }`'s issuer (default `https://<vault host>`). */
+  oidcIssuer?: string;
   /** false: plan only (Vault is still initialized/unsealed: nothing can be read from a sealed one). */
   apply: boolean;
   /** Called after each change is carried out (for progress output and the journal). */
@@ -51,7 +53,13 @@ function provider(client: VaultClient, o: Omit<ConvergeOptions, "client" | "appl
 }
 
 function desired(o: Omit<ConvergeOptions, "client" | "apply">) {
-  return desiredVault(o.env, o.layout ?? DEFAULT_LAYOUT, o.kubernetes ?? IN_CLUSTER, o.database);
+  return desiredVault(
+    o.env,
+    o.layout ?? DEFAULT_LAYOUT,
+    o.kubernetes ?? IN_CLUSTER,
+    o.database,
+    o.oidcIssuer,
+  );
 }
 
 /**

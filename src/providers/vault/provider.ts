@@ -10,7 +10,8 @@ import { VaultApiError, type VaultClient } from "./client.js";
 import { CONNECTION_VERSION } from "./database.js";
 import { planDatabase, pruneDatabase } from "./database-plan.js";
 import { readMetadata, readSecret, writeMetadata, writeSecret } from "./kv.js";
-import type { VaultChange, VaultResource, VaultSpec } from "./spec.js";
+import { applyOidc, planOidc, pruneOidc } from "./oidc.js";
+import type { VaultChange, VaultOidcSpec, VaultResource, VaultSpec } from "./spec.js";
 
 export type { VaultChange } from "./spec.js";
 
@@ -46,7 +47,25 @@ const KIND: Record<VaultSpec["kind"], string> = {
   kv: "VaultSecret",
   "db-connection": "VaultDatabaseConnection",
   "db-role": "VaultDatabaseRole",
+  userpass: "VaultAuth",
+  "oidc-scope": "VaultOidcScope",
+  "oidc-key": "VaultOidcKey",
+  "identity-group": "VaultGroup",
+  "oidc-assignment": "VaultOidcAssignment",
+  "oidc-client": "VaultOidcClient",
+  "oidc-provider": "VaultOidcProvider",
 };
+
+const OIDC_KINDS: ReadonlySet<string> = new Set<VaultOidcSpec["kind"]>([
+  "userpass",
+  "oidc-scope",
+  "oidc-key",
+  "identity-group",
+  "oidc-assignment",
+  "oidc-client",
+  "oidc-provider",
+]);
+const isOidc = (spec: VaultSpec): spec is VaultOidcSpec => OIDC_KINDS.has(spec.kind);
 
 function nameOf(spec: VaultSpec): string {
   switch (spec.kind) {
@@ -60,6 +79,14 @@ function nameOf(spec: VaultSpec): string {
       return `${spec.mount}/config/${spec.name}`;
     case "db-role":
       return `${spec.mount}/roles/${spec.name}`;
+    case "oidc-scope":
+    case "oidc-key":
+    case "oidc-assignment":
+    case "oidc-client":
+    case "oidc-provider":
+      return `identity/${spec.kind.replace("-", "/")}/${spec.name}`;
+    case "identity-group":
+      return `identity/group/name/${spec.name}`;
     default:
       return spec.path;
   }
@@ -96,12 +123,13 @@ export class VaultProvider implements Provider<VaultSpec> {
 
   async plan(desired: VaultResource[], ctx: ProviderContext): Promise<VaultChange[]> {
     // Reads only, each independent of the others: side by side, in the desired order.
-    const [planned, prunable, database] = await Promise.all([
+    const [planned, oidc, prunable, database] = await Promise.all([
       mapLimit(desired, 8, (d) => this.planOne(d, ctx)),
+      pruneOidc(this.client, desired, ctx, (kind) => KIND[kind]),
       this.prunable(desired, ctx),
       pruneDatabase(this.client, this.layout, desired, ctx),
     ]);
-    return [...planned, ...prunable, ...database];
+    return [...oidc, ...planned, ...prunable, ...database];
   }
 
   async apply(change: VaultChange, ctx: ProviderContext): Promise<void> {
@@ -109,6 +137,7 @@ export class VaultProvider implements Provider<VaultSpec> {
     if (change.action === "delete") return this.remove(change);
     const spec = change.spec;
     if (!spec) throw new Error(`vault change ${change.id} has no spec`);
+    if (isOidc(spec)) return applyOidc(this.client, spec, change.action);
     switch (spec.kind) {
       case "mount":
         return this.applyMount(spec, change.action);
@@ -190,6 +219,10 @@ export class VaultProvider implements Provider<VaultSpec> {
 
   private async planOne(d: VaultResource, ctx: ProviderContext): Promise<VaultChange> {
     const spec = d.spec;
+    if (isOidc(spec)) {
+      const { action, diff } = await planOidc(this.client, spec);
+      return this.change(d, action, diff);
+    }
     switch (spec.kind) {
       case "mount": {
         const live = (await this.mounts("sys/mounts"))[`${spec.path}/`];
@@ -358,14 +391,18 @@ export class VaultProvider implements Provider<VaultSpec> {
         fix: "environments never share a secret path: check the environment names in the config",
       });
     }
+    const issued = await this.issued(spec.secret);
     const missing = Object.keys(spec.secret.keys)
-      .filter((k) => live?.data[k] === undefined)
+      .filter((k) => live?.data[k] === undefined || (k in issued && issued[k] !== live.data[k]))
       .sort();
-    const origin =
-      !live && spec.copyFrom
+    const origin = (k: string) => {
+      const from = spec.secret.keys[k]?.fromVault;
+      if (from) return `(issued by Vault: ${from.path} ${from.field})`;
+      return !live && spec.copyFrom
         ? `(copied from Secret ${spec.copyFrom.namespace}/${spec.copyFrom.name})`
         : "(generated)";
-    const diff: FieldDiff[] = missing.map((k) => ({ path: `data.${k}`, after: origin, secret: true }));
+    };
+    const diff: FieldDiff[] = missing.map((k) => ({ path: `data.${k}`, after: origin(k), secret: true }));
     if (!live) return this.change(d, "create", diff, version);
     if (meta?.custom["managed-by"] !== "plinth") {
       return this.change(
@@ -408,6 +445,7 @@ export class VaultProvider implements Provider<VaultSpec> {
     else if (kind === "role") await this.client.call("DELETE", `auth/${name.replace("/", "/role/")}`);
     else if (kind === "db-role") await this.client.call("DELETE", change.name);
     else if (kind === "mount") await this.client.call("DELETE", `sys/mounts/${name}`);
+    else if (kind?.startsWith("oidc-")) await this.client.call("DELETE", change.name);
     else throw new Error(`vault: plinth never deletes ${change.id}`);
   }
 
@@ -481,7 +519,19 @@ export class VaultProvider implements Provider<VaultSpec> {
         fix: "plan again",
       });
     }
-    const values = await this.fill(spec.secret, live?.data ?? (await this.copied(spec, ctx)));
+    const issued = await this.issued(spec.secret);
+    for (const [key, value] of Object.entries(issued)) {
+      if (value === undefined) {
+        throw new UserError({
+          severity: "error",
+          path: `${spec.mount}/${spec.path}`,
+          message: `has no ${key} to copy: Vault has not issued ${spec.secret.keys[key]?.fromVault?.path} yet`,
+          fix: `run plinth apply ${ctx.env} again (it makes the client before this secret)`,
+        });
+      }
+    }
+    const base = live?.data ?? (await this.copied(spec, ctx));
+    const values = await this.fill(spec.secret, { ...base, ...(issued as Record<string, string>) });
     const changed = !live || Object.keys(values).some((k) => live.data[k] !== values[k]);
     if (changed) await writeSecret(this.client, spec.mount, spec.path, values, current);
     const marks = this.marks(change.component, spec.secret, ctx);
@@ -516,6 +566,23 @@ export class VaultProvider implements Provider<VaultSpec> {
       });
     }
     return Object.fromEntries(Object.entries(values).filter(([k]) => k in spec.secret.keys));
+  }
+
+  /**
+   * The keys Vault itself issues (the SSO gate's OIDC client id and secret), read now: undefined
+   * where the issuer has not made them yet. Read at plan only to compare; never in the plan.
+   */
+  private async issued(spec: SecretSpec): Promise<Record<string, string | undefined>> {
+    const out: Record<string, string | undefined> = {};
+    const answers = new Map<string, Promise<{ data: Record<string, unknown> } | undefined>>();
+    for (const [key, rule] of Object.entries(spec.keys)) {
+      const from = rule.fromVault;
+      if (!from) continue;
+      if (!answers.has(from.path)) answers.set(from.path, this.client.read(from.path));
+      const value = (await answers.get(from.path))?.data[from.field];
+      out[key] = typeof value === "string" && value !== "" ? value : undefined;
+    }
+    return out;
   }
 
   marks(component: string, secret: SecretSpec, ctx: ProviderContext): Record<string, string> {

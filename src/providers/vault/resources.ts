@@ -11,6 +11,7 @@ import {
 import type { ComponentId } from "../../config/ids.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { type DatabaseTarget, databaseResources } from "./database.js";
+import { oidcResources } from "./oidc.js";
 import type { VaultResource } from "./spec.js";
 
 export type { DatabaseTarget } from "./database.js";
@@ -61,6 +62,8 @@ export function desiredVault(
   layout: VaultLayout,
   kubernetes: KubernetesAuthTarget = IN_CLUSTER,
   database?: DatabaseTarget,
+  /** Where browsers reach Vault, for the SSO gate's issuer (default `https://<vault host>`). */
+  oidcIssuer?: string,
 ): VaultResource[] {
   const entries = secretEntries(env);
   const out: VaultResource[] = [
@@ -132,6 +135,8 @@ export function desiredVault(
       },
     });
   }
+  // The gate's OIDC client exists before the secret its issued id and secret are copied into.
+  out.push(...oidcResources(env, oidcIssuer));
   for (const e of entries) {
     // Phase 0 runs before Vault exists: its secrets start as Kubernetes Secrets and move in once.
     const copyFrom = deliveredByVault(env, e)

@@ -53,6 +53,7 @@ export type VaultSpec =
       /** The generated secret the password is read from at apply (never part of a plan). */
       passwordFrom: { mount: string; path: string; key: string };
     }
+  | VaultOidcSpec
   | {
       kind: "db-role";
       mount: string;
@@ -62,6 +63,36 @@ export type VaultSpec =
       revocationStatements: string[];
       defaultTtlSeconds: number;
       maxTtlSeconds: number;
+    };
+
+/** The OIDC provider plinth sets up for `sso: { provider: "vault" }` (README "SSO"), piece by piece. */
+export type VaultOidcSpec =
+  /** Where people sign in to Vault (and so to the gate): created once, its users never touched. */
+  | { kind: "userpass"; path: string; description: string }
+  /** A claim template; scope names are global in Vault, so every environment shares these. */
+  | { kind: "oidc-scope"; name: string; template: string; description: string }
+  | { kind: "oidc-key"; name: string; rotationPeriodSeconds: number; verificationTtlSeconds: number }
+  /** An identity group named in allowedGroups: created when missing; members are Vault's business. */
+  | { kind: "identity-group"; name: string }
+  /** Who may sign in to the client at all: the allowed groups (ids looked up at apply). */
+  | { kind: "oidc-assignment"; name: string; groups: string[] }
+  | {
+      kind: "oidc-client";
+      name: string;
+      key: string;
+      redirectUris: string[];
+      assignments: string[];
+      idTokenTtlSeconds: number;
+      accessTokenTtlSeconds: number;
+    }
+  | {
+      kind: "oidc-provider";
+      name: string;
+      /** `https://<vault host>`: Vault appends `/v1/identity/oidc/provider/<name>`. */
+      issuer: string;
+      /** Client names; their generated ids are looked up at apply. */
+      clients: string[];
+      scopes: string[];
     };
 
 export type VaultResource = DesiredResource<VaultSpec>;

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { MANAGED_BY, type VaultLayout } from "../../catalog/vault-layout.js";
+import { OIDC_SCOPES, USERPASS_PATH } from "../../catalog/vault-oidc.js";
 import { UserError } from "../../diagnostics/diagnostic.js";
 import type { VaultClient } from "./client.js";
 import type { LifecycleOptions } from "./lifecycle.js";
@@ -46,6 +47,20 @@ export function managerPolicy(layout: VaultLayout): string {
     rule(`${layout.database}/+/roles/*`, crud),
     rule(`${layout.database}/+/config`, ["list"]),
     rule(`${layout.database}/+/roles`, ["list"]),
+    // The SSO gate's OIDC provider (sso: { provider: "vault" }): its sign-in method, the shared
+    // scopes, the allowed groups (made when missing, read by name), and plinth-* key, assignment,
+    // client and provider.
+    rule(`sys/auth/${USERPASS_PATH}`, ["create", "read", "update", "sudo"]),
+    ...Object.keys(OIDC_SCOPES).map((scope) =>
+      rule(`identity/oidc/scope/${scope}`, ["create", "read", "update"]),
+    ),
+    rule("identity/group", ["create", "update"]),
+    rule("identity/group/name/*", ["read"]),
+    rule("identity/group/id/*", ["read"]),
+    ...["key", "assignment", "client", "provider"].flatMap((kind) => [
+      rule(`identity/oidc/${kind}`, ["list"]),
+      rule(`identity/oidc/${kind}/plinth-*`, crud),
+    ]),
   ].join("\n")}\n`;
 }
 
