@@ -12,6 +12,16 @@ export default defineConfig({
     internalDomain: "example.org",
     acmeEmail: "ops@example.com",
     features: { backstage: false },
+    // The login in front of every internal UI (README "SSO"): a GitHub OAuth app, members of the
+    // acme org's platform team pass. The client id is not secret; the client secret is read from
+    // the environment at plan and apply (an offline plan only names it).
+    sso: {
+      provider: "github",
+      org: "acme",
+      teams: ["platform"],
+      clientId: "Iv23liExampleClient0",
+      clientSecret: secret.env("SSO_GITHUB_CLIENT_SECRET"),
+    },
   },
   clusters: {
     staging: {
@@ -58,6 +68,12 @@ export default defineConfig({
     ci: { cluster: "ci" },
     test: { cluster: "test" },
     staging: { cluster: "staging", domainPrefix: "x-staging", features: { observability: true } },
-    prod: { cluster: "prod", domainPrefix: "", features: { observability: true } },
+    prod: {
+      cluster: "prod",
+      domainPrefix: "",
+      features: { observability: true },
+      // Prod's UIs are narrower than staging's: only the platform admins.
+      sso: { teams: ["platform-admins"] },
+    },
   },
 });

@@ -22,6 +22,7 @@ describe("domain rules (DESIGN: Domains)", () => {
       "otel-collector": "otel.example.org",
       openpanel: "openpanel.example.org",
       "openpanel-api": "openpanel-api.example.org",
+      sso: "auth.example.org",
     });
   });
 
@@ -38,6 +39,7 @@ describe("domain rules (DESIGN: Domains)", () => {
       "otel-collector": "otel-staging.example.org",
       openpanel: "openpanel-staging.example.org",
       "openpanel-api": "openpanel-api-staging.example.org",
+      sso: "auth-staging.example.org",
     });
   });
 

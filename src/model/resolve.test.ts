@@ -35,8 +35,8 @@ describe("namespaces", () => {
 });
 
 describe("components per environment", () => {
-  it("staging and prod get everything but Backstage (and the sso gate, which the example does not configure)", () => {
-    const all = COMPONENT_IDS.filter((id) => id !== "backstage" && id !== "sso");
+  it("staging and prod get everything but Backstage, the sso gate included", () => {
+    const all = COMPONENT_IDS.filter((id) => id !== "backstage");
     expect(enabled("staging")).toEqual(all);
     expect(enabled("prod")).toEqual(all);
   });
@@ -47,6 +47,7 @@ describe("components per environment", () => {
     expect(test).not.toContain("platform-postgres");
     expect(test).not.toContain("signoz");
     expect(test).toContain("cert-manager");
+    expect(test).toContain("sso");
   });
 
   it("ci: in-cluster only: no k3s install, no certificates, no UI", () => {
@@ -59,6 +60,7 @@ describe("components per environment", () => {
     expect(dev).not.toContain("vault");
     expect(dev).not.toContain("cert-manager");
     expect(dev).toContain("kubero");
+    expect(dev).not.toContain("sso");
   });
 
   it("backstage is off by default and on with features.backstage", () => {

@@ -66,6 +66,7 @@ describe("Cloudflare DNS (stand-in API): create, converge, update, prune", () =>
     const changes = await planDns(staging(), p, ctx("staging"));
     expect(cf.mutations()).toEqual([]);
     expect(changes.map((c) => `${c.action} ${c.kind} ${c.name}`)).toEqual([
+      "create DNS A auth-staging.example.org",
       "create DNS A dashboard-staging.example.org",
       "create DNS A k3s-staging.example.org",
       "create DNS A kapi-staging.example.org",
@@ -95,7 +96,7 @@ describe("Cloudflare DNS (stand-in API): create, converge, update, prune", () =>
       comment: "managed by plinth/0.1.0 project=acme cluster=staging",
     });
     expect(cf.recordsOf("example.com")).toHaveLength(2);
-    expect(cf.recordsOf("example.org")).toHaveLength(9);
+    expect(cf.recordsOf("example.org")).toHaveLength(10);
 
     cf.clearLog();
     const again = await planDns(staging(), provider(), ctx("staging"));
@@ -125,10 +126,10 @@ describe("Cloudflare DNS (stand-in API): create, converge, update, prune", () =>
     cf.clearLog();
     const changes = await planDns(moved, provider(), ctx("staging"));
     expect(changes.every((c) => c.action === "update")).toBe(true);
-    expect(changes).toHaveLength(11);
+    expect(changes).toHaveLength(12);
     expect(changes[0]?.diff).toEqual([{ path: "content", before: "203.0.113.10", after: "198.51.100.99" }]);
     await applyDns(changes, provider(), ctx("staging"));
-    expect(cf.mutations().map((m) => m.method)).toEqual(Array(11).fill("PATCH"));
+    expect(cf.mutations().map((m) => m.method)).toEqual(Array(12).fill("PATCH"));
     expect([...cf.records.keys()].sort()).toEqual(ids);
     expect([...cf.records.values()].every((r) => r.content === "198.51.100.99")).toBe(true);
     expect((await planDns(moved, provider(), ctx("staging"))).every((c) => c.action === "no-op")).toBe(true);
@@ -173,7 +174,7 @@ describe("Cloudflare DNS (stand-in API): create, converge, update, prune", () =>
     );
     await applyDns(changes, provider(), ctx("staging"));
     expect(cf.find("signoz-staging.example.org")).toBeUndefined();
-    expect(cf.records.size).toBe(7);
+    expect(cf.records.size).toBe(8);
     expect((await planDns(smaller, provider(), ctx("staging"))).every((c) => c.action === "no-op")).toBe(
       true,
     );
@@ -188,8 +189,8 @@ describe("Cloudflare DNS (stand-in API): create, converge, update, prune", () =>
       }),
     );
     const changes = await planDns(named, provider(), ctx("staging"));
-    expect(actions(changes, "create")).toHaveLength(11);
-    expect(actions(changes, "delete")).toHaveLength(11);
+    expect(actions(changes, "create")).toHaveLength(12);
+    expect(actions(changes, "delete")).toHaveLength(12);
     await applyDns(changes, provider(), ctx("staging"));
     expect(new Set([...cf.records.values()].map((r) => `${r.type} ${r.content}`))).toEqual(
       new Set(["CNAME staging.hosting.example.net"]),
@@ -348,7 +349,7 @@ describe("Cloudflare DNS (stand-in API): pagination and rate limits", () => {
       .map((r) => r.query.page);
     expect(pages).toEqual(["1", "1", "2", "3", "4"]);
     await applyDns(changes, provider(token), ctx("staging"));
-    expect(cf.records.size).toBe(65 + 11);
+    expect(cf.records.size).toBe(65 + 12);
   });
 
   test("429 with retry-after and a 503 are retried with backoff and still converge", async () => {
@@ -359,7 +360,7 @@ describe("Cloudflare DNS (stand-in API): pagination and rate limits", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
     expect(cf.requests.filter((r) => r.status === 429)).toHaveLength(2);
     expect(cf.requests.filter((r) => r.status === 503)).toHaveLength(1);
-    expect(cf.records.size).toBe(11);
+    expect(cf.records.size).toBe(12);
     cf.inject(1, 429, "1");
     expect((await planDns(staging(), provider(), ctx("staging"))).every((c) => c.action === "no-op")).toBe(
       true,
@@ -406,7 +407,7 @@ describe("Cloudflare DNS (stand-in API): bad input", () => {
 
     // A read-only plan (a pull request's) works; apply of it refuses before writing anything.
     const changes = await planDns(staging(), provider(readOnly), ctx("staging"), { access: "read" });
-    expect(changes).toHaveLength(11);
+    expect(changes).toHaveLength(12);
     const applyErr = await userError(applyDns(changes, provider(readOnly), ctx("staging")));
     expect(applyErr.message).toContain("Zone.DNS:Edit");
     expect(cf.mutations()).toEqual([]);

@@ -12,6 +12,7 @@ const summary = (env: string) =>
 describe("dnsRecordsFor (pure, blueprint example)", () => {
   test("staging: every host an A record at the staging VPS, k3s API and Vault DNS-only", () => {
     expect(summary("staging")).toEqual([
+      "A auth-staging.example.org -> 203.0.113.10 proxied",
       "A dashboard-staging.example.org -> 203.0.113.10 proxied",
       "A k3s-staging.example.org -> 203.0.113.10 dns-only",
       "A kapi-staging.example.org -> 203.0.113.10 proxied",

@@ -17,8 +17,11 @@ const GITHUB: Sso = {
   clientSecret: { fromEnv: "SSO_CLIENT_SECRET" },
 };
 
+/** The example with these sso settings in place of its own (none where `defaults` is undefined). */
 function withSso(defaults: Sso | undefined, perEnv: Record<string, Sso> = {}) {
   return exampleWith((raw) => {
+    if (raw.defaults) delete raw.defaults.sso;
+    for (const e of Object.values(raw.environments)) delete e.sso;
     if (defaults) raw.defaults = { ...raw.defaults, sso: defaults };
     for (const [env, sso] of Object.entries(perEnv)) {
       const e = raw.environments[env];

@@ -16,19 +16,8 @@ import {
 } from "../../src/status/access.js";
 import { exampleConfig, exampleWith, tempDir } from "../helpers/config.js";
 
-const SSO = {
-  provider: "github",
-  org: "acme",
-  clientId: "Iv23liExample",
-  clientSecret: { fromEnv: "SSO_GITHUB_CLIENT_SECRET" },
-} as const;
-const staging = () =>
-  resolve(
-    exampleWith((raw: UserConfig) => {
-      raw.defaults = { ...raw.defaults, sso: { ...SSO } };
-    }),
-    "staging",
-  );
+/** The example's staging as shipped: its UIs behind the GitHub login. */
+const staging = () => resolve(exampleConfig(), "staging");
 
 const gated = (over: Partial<AccessCheck> = {}): AccessCheck => ({
   service: "signoz",
@@ -103,7 +92,12 @@ describe("plinth status: anonymous access per host", () => {
     expect(dashboard?.detail).toMatch(/^OPEN: HTTP 200/);
 
     // Without sso settings the same UI fails with the reason it is open.
-    const bare = resolve(exampleConfig(), "staging");
+    const bare = resolve(
+      exampleWith((raw: UserConfig) => {
+        if (raw.defaults) delete raw.defaults.sso;
+      }),
+      "staging",
+    );
     const [signoz] = await checkAccess(bare, new Set(["signoz"]), leaky);
     expect(signoz?.detail).toMatch(
       /OPEN: HTTP 200 .*a human UI without a login: staging has no sso settings/,

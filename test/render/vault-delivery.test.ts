@@ -16,6 +16,7 @@ import { buildGraph } from "../../src/graph/graph.js";
 import { resolve } from "../../src/model/resolve.js";
 import { type DesiredComponent, desiredComponents } from "../../src/plan/desired.js";
 import { desiredVault } from "../../src/providers/vault/resources.js";
+import { fromEnvironment } from "../../src/secrets/environment.js";
 import { exampleConfig, exampleWith } from "../helpers/config.js";
 
 const VSO_GROUP = "secrets.hashicorp.com/v1beta1";
@@ -116,6 +117,7 @@ describe("Vault Secrets Operator delivery in the rendered objects", () => {
       "observability/openpanel-owner",
       "observability/signoz-clickhouse",
       "observability/signoz-owner",
+      "sso/oauth2-proxy-cookie",
     ]);
     for (const vss of delivered) {
       const component = vss.metadata.labels?.["plinth.dev/component"] as string;
@@ -174,11 +176,12 @@ describe("Vault Secrets Operator delivery in the rendered objects", () => {
     const without = desired("staging", stagingWithoutVault());
     const r = resolve(exampleConfig(), "staging");
     const entries = secretEntries(r);
-    // The ClickHouse operator's login is one per cluster and stays plinth's (see the next test).
+    // The ClickHouse operator's login is one per cluster and stays plinth's (see the next test); a
+    // Secret read from the operator's variables (the SSO client secret) never goes into Vault.
     const generated = without
       .filter((c) => c.phase !== "0")
       .flatMap((c) => c.secrets)
-      .filter((s) => s.name !== "clickhouse-operator-credentials")
+      .filter((s) => s.name !== "clickhouse-operator-credentials" && !fromEnvironment(s))
       .map((s) => ({ at: key(s), type: s.type ?? "Opaque", keys: Object.keys(s.keys).sort() }));
     const delivered = staticSecrets(withVault).map((o) => ({
       at: key(o.metadata),
@@ -201,7 +204,7 @@ describe("Vault Secrets Operator delivery in the rendered objects", () => {
     expect(consumerObjects(withVault)).toEqual(consumerObjects(without));
   });
 
-  it("staging: plinth still writes phase 0's Secrets (Vault is not up yet) and the cluster's one operator login, no other", () => {
+  it("staging: plinth still writes phase 0's Secrets (Vault is not up yet), the cluster's one operator login and the SSO client secret (from the operator's variable), no other", () => {
     const d = desired("staging");
     const written = d.flatMap((c) => c.secrets.map((s) => ({ phase: c.phase, at: `${c.id} ${key(s)}` })));
     expect(written.map((w) => w.at)).toEqual(
@@ -212,6 +215,7 @@ describe("Vault Secrets Operator delivery in the rendered objects", () => {
     );
     // One Secret for every environment of the cluster: through Vault each would deliver its own value.
     expect(written.filter((w) => w.phase !== "0")).toEqual([
+      { phase: "1", at: "sso sso/oauth2-proxy-client" },
       { phase: "2", at: "clickhouse clickhouse-operator/clickhouse-operator-credentials" },
     ]);
   });
