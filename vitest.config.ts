@@ -14,6 +14,7 @@ const NEEDS_TESTBED = [
   "test/github/workflows.test.ts",
   "test/github/drift-bed.test.ts",
   "test/sso/gate.test.ts",
+  "test/sso/vault-provider.test.ts",
   "test/github/pull-request.test.ts",
   // Barman's cloud commands (BARMAN_BIN) against the test bed's S3
   "test/backups/barman.test.ts",

@@ -72,6 +72,11 @@ export const IMAGES = Object.freeze({
   // The Barman Cloud plugin's operator and the sidecar it adds to PostgreSQL pods (release v0.15.0).
   barmanCloudPlugin: "ghcr.io/cloudnative-pg/plugin-barman-cloud:v0.15.0",
   barmanCloudSidecar: "ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar:v0.15.0",
+  // Uploads the dumps of ArangoDB and Redis and applies retention to every dump folder (Redis,
+  // ArangoDB, ClickHouse): rclone's official image at release v1.60.1, the same release as
+  // Debian 12's rclone package (1.60.1+dfsg), which test/backups/dumps.test.ts runs with the
+  // exact script and environment the CronJob gets.
+  rclone: "rclone/rclone:1.60.1",
 } as const);
 
 /**

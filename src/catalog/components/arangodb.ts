@@ -1,4 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { type DumpTarget, dumpObjects, dumpSecrets } from "../backup-jobs.js";
 import { helmChart, labels, memoryFor, namespaceOf, STORAGE_CLASS } from "../objects.js";
 import type { Component, SecretSpec } from "../types.js";
 import { CHARTS, IMAGES } from "../versions.js";
@@ -9,6 +10,22 @@ const JWT_SECRET = "arangodb-jwt";
 
 function memory(env: ResolvedEnvironment): string {
   return memoryFor(env, "arangodb", { full: "1Gi", small: "512Mi" });
+}
+
+/** With backups, a nightly arangodump of every database (hot backups are Enterprise-only). */
+export function arangodbDumpTarget(env: ResolvedEnvironment): DumpTarget | undefined {
+  if (!env.backups) return undefined;
+  return {
+    component: "arangodb",
+    kind: "arangodb",
+    name: "arangodb",
+    namespace: namespaceOf(env, "arangodb", "data"),
+    host: "arangodb",
+    port: 8529,
+    password: { secret: ROOT_SECRET, key: "password" },
+    image: IMAGES.arangodb,
+    backups: env.backups,
+  };
 }
 
 /**
@@ -61,6 +78,7 @@ export const arangodb: Component = {
           },
         },
       },
+      ...dumpObjects(env, arangodbDumpTarget(env)),
     ];
   },
   secrets: (env): SecretSpec[] => {
@@ -82,6 +100,7 @@ export const arangodb: Component = {
         keys: { token: { length: 64, alphabet: "hex" } },
         consumers: ["arangodb"],
       },
+      ...dumpSecrets(arangodbDumpTarget(env)),
     ];
   },
   health: (env) => [

@@ -1,4 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { type DumpTarget, dumpObjects, dumpSecrets } from "../backup-jobs.js";
 import { clusterEnvironments, runsHere } from "../cluster.js";
 import { helmChart, labels, memoryFor, namespaceOf, retainedDataClaim } from "../objects.js";
 import type { Component, HealthCheck, KubeObject, SecretSpec } from "../types.js";
@@ -89,6 +90,23 @@ export function clickhouseOperatorSecret(): SecretSpec {
   };
 }
 
+/** With backups, ClickHouse's own BACKUP of every database to the bucket, nightly, as the app user. */
+export function clickhouseDumpTarget(env: ResolvedEnvironment): DumpTarget | undefined {
+  if (!env.backups) return undefined;
+  return {
+    component: "clickhouse",
+    kind: "clickhouse",
+    name: "clickhouse",
+    namespace: clickhouseNamespace(env),
+    host: "clickhouse-clickhouse",
+    port: 9000,
+    user: "app",
+    password: { secret: CLICKHOUSE_SECRET, key: "app" },
+    image: IMAGES.clickhouse,
+    backups: env.backups,
+  };
+}
+
 /** Phase 2.3: ClickHouse through the Altinity operator and a one-replica `ClickHouseInstallation`. */
 export const clickhouse: Component = {
   id: "clickhouse",
@@ -142,6 +160,7 @@ export const clickhouse: Component = {
           },
         },
       },
+      ...dumpObjects(env, clickhouseDumpTarget(env)),
     ];
   },
   secrets: (env): SecretSpec[] => [
@@ -155,6 +174,7 @@ export const clickhouse: Component = {
       consumers: ["clickhouse", "openpanel", "apps"],
     },
     clickhouseOperatorSecret(),
+    ...dumpSecrets(clickhouseDumpTarget(env)),
   ],
   health: (env) => [
     clickhouseCrdCheck(),

@@ -1,4 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { type DumpTarget, dumpObjects, dumpSecrets } from "../backup-jobs.js";
 import { helmChart, labels, memoryFor, namespaceOf, STORAGE_CLASS } from "../objects.js";
 import type { Component } from "../types.js";
 import { CHARTS, IMAGES } from "../versions.js";
@@ -8,6 +9,23 @@ const SECRET = "redis-auth";
 
 function memory(env: ResolvedEnvironment): string {
   return memoryFor(env, "redis", { full: "512Mi", small: "128Mi" });
+}
+
+/** Redis persists (append-only file on its volume): with backups, a nightly RDB dump to the bucket. */
+export function redisDumpTarget(env: ResolvedEnvironment): DumpTarget | undefined {
+  if (!env.backups) return undefined;
+  const namespace = namespaceOf(env, "redis", "data");
+  return {
+    component: "redis",
+    kind: "redis",
+    name: "redis",
+    namespace,
+    host: "redis",
+    port: 6379,
+    password: { secret: SECRET, key: "password" },
+    image: IMAGES.redis,
+    backups: env.backups,
+  };
 }
 
 /**
@@ -64,6 +82,7 @@ export const redis: Component = {
         metadata: { name: "redis-config", namespace: ns, labels: labels(env, "redis") },
         data: { "redis-additional.conf": "maxmemory-policy noeviction\nappendonly yes\n" },
       },
+      ...dumpObjects(env, redisDumpTarget(env)),
     ];
   },
   secrets: (env) => [
@@ -73,6 +92,7 @@ export const redis: Component = {
       keys: { password: { length: 32, alphabet: "alphanumeric" } },
       consumers: ["redis", "openpanel", "apps"],
     },
+    ...dumpSecrets(redisDumpTarget(env)),
   ],
   health: (env) => [
     { kind: "redis-ping", service: "redis", namespace: namespaceOf(env, "redis", "data"), port: 6379 },

@@ -1,4 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
+import type { DumpTarget } from "../backup-jobs.js";
 import { labels, namespaceOf, retainedDataClaim } from "../objects.js";
 import type { KubeObject, SecretSpec } from "../types.js";
 import { IMAGES, SIGNOZ_HISTOGRAM_QUANTILE } from "../versions.js";
@@ -219,6 +220,23 @@ function installation(env: ResolvedEnvironment, namespace: string): KubeObject {
         volumeClaimTemplates: [retainedDataClaim(env.storage.signoz)],
       },
     },
+  };
+}
+
+/** With backups, ClickHouse's own BACKUP of SigNoz's databases (traces, logs, metrics) to the bucket. */
+export function signozDumpTarget(env: ResolvedEnvironment): DumpTarget | undefined {
+  if (!env.backups) return undefined;
+  return {
+    component: "signoz",
+    kind: "clickhouse",
+    name: "signoz-clickhouse",
+    namespace: signozNamespace(env),
+    host: SIGNOZ_CH_HOST,
+    port: 9000,
+    user: SIGNOZ_CH_USER,
+    password: { secret: SIGNOZ_CH_SECRET, key: SIGNOZ_CH_PASSWORD_KEY },
+    image: IMAGES.signozClickhouse,
+    backups: env.backups,
   };
 }
 

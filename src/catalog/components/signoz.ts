@@ -1,4 +1,5 @@
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { dumpObjects, dumpSecrets } from "../backup-jobs.js";
 import { runsHere } from "../cluster.js";
 import { publishHosts } from "../gate.js";
 import { helmChart, STORAGE_CLASS } from "../objects.js";
@@ -11,6 +12,7 @@ import {
   SIGNOZ_CH_HOST,
   signozClickhouseObjects,
   signozClickhouseSecret,
+  signozDumpTarget,
   signozNamespace,
 } from "./signoz-clickhouse.js";
 
@@ -47,6 +49,7 @@ export const signoz: Component = {
   objects: (env) => [
     ...(operatorFirst(env) ? [clickhouseOperatorChart(env)] : []),
     ...signozClickhouseObjects(env, namespace(env)),
+    ...dumpObjects(env, signozDumpTarget(env)),
     helmChart(env, "signoz", {
       name: `signoz-${env.name}`,
       chart: CHARTS.signoz,
@@ -88,6 +91,7 @@ export const signoz: Component = {
     // Its first sign-up becomes the admin: plinth signs up first, as this account (owners.ts).
     ownerSecret(env, "signoz"),
     signozClickhouseSecret(namespace(env)),
+    ...dumpSecrets(signozDumpTarget(env)),
   ],
   health: (env) => [
     ...(operatorFirst(env) ? [clickhouseCrdCheck()] : []),
