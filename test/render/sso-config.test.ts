@@ -166,6 +166,8 @@ describe("oauth2ProxyConfig", () => {
       "--email-domain=*",
       "--upstream=static://202",
       "--reverse-proxy=true",
+      // X-Forwarded-* believed from the cluster's pods (Traefik) only: k3s's pod network.
+      "--trusted-proxy-ip=10.42.0.0/16",
       "--set-xauthrequest=true",
       "--skip-provider-button=true",
       "--session-store-type=cookie",

@@ -237,6 +237,9 @@ export async function startGateBed(o: { id: string; environments: BedEnvironment
       proxyPorts[e.name] = port;
       const rendered = oauth2ProxyConfig(settings);
       const args = withFlags(rendered.args, {
+        // Traefik here is a local process reaching the proxy from this machine's address, not
+        // from the cluster's pod network the Deployment trusts.
+        "--trusted-proxy-ip": `${address}/32`,
         "--http-address": `${address}:${port}`,
         "--oidc-issuer-url": oidc.issuer,
       });

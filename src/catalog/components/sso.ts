@@ -10,6 +10,11 @@ import { IMAGES } from "../versions.js";
 export const CLIENT_SECRET = "oauth2-proxy-client";
 /** Secret holding the cookie secret: generated once (Vault or a plinth Secret), or from a variable. */
 export const COOKIE_SECRET = "oauth2-proxy-cookie";
+/**
+ * The pod network of a k3s cluster, where Traefik's pod asks the gate from: k3s's default
+ * `--cluster-cidr` (https://docs.k3s.io/cli/server, "10.42.0.0/16"), which plinth's install keeps.
+ */
+export const K3S_POD_CIDR = "10.42.0.0/16";
 
 /** Where a secret value comes from: a key of a Kubernetes Secret, never the value itself. */
 export interface SecretKeyRef {
@@ -39,6 +44,8 @@ export type GateSettings = (
   cookieSecure: boolean;
   /** Where `rd` may send the browser after sign-in (the internal domain, leading dot). */
   whitelistDomains: readonly string[];
+  /** Peers whose X-Forwarded-* headers are believed (Traefik's): `--trusted-proxy-ip`. */
+  trustedProxies: readonly string[];
   clientSecret: SecretKeyRef;
   cookieSecret: SecretKeyRef;
 };
@@ -59,7 +66,9 @@ export interface OAuth2ProxyConfig {
  * Traefik asks `/` for every request to a gated host; an anonymous one gets the redirect to the
  * provider's login (`--skip-provider-button`), a signed-in one 202 with X-Auth-Request-User, -Email
  * and -Groups (`--set-xauthrequest`), one outside the org/teams/groups 403. `--reverse-proxy` makes
- * it read the original host and path from Traefik's X-Forwarded-* headers. Sessions live in the
+ * it read the original host and path from Traefik's X-Forwarded-* headers, believed only from
+ * `--trusted-proxy-ip` (unset, v7.15 trusts every peer: anyone reaching the pod could forge where a
+ * request came from and where the sign-in sends the browser back). Sessions live in the
  * cookie itself (encrypted with the cookie secret), so they survive a restart without a store.
  */
 export function oauth2ProxyConfig(s: GateSettings): OAuth2ProxyConfig {
@@ -90,6 +99,7 @@ export function oauth2ProxyConfig(s: GateSettings): OAuth2ProxyConfig {
       "--email-domain=*",
       "--upstream=static://202",
       "--reverse-proxy=true",
+      ...s.trustedProxies.map((p) => `--trusted-proxy-ip=${p}`),
       "--set-xauthrequest=true",
       "--skip-provider-button=true",
       "--session-store-type=cookie",
@@ -142,6 +152,7 @@ export function gateSettings(env: ResolvedEnvironment): GateSettings {
     cookieName: ssoCookieName(env.name),
     cookieSecure: true,
     whitelistDomains: [`.${env.internalDomain}`],
+    trustedProxies: [K3S_POD_CIDR],
     clientSecret: { name: CLIENT_SECRET, key: "client-secret" },
     cookieSecret: { name: COOKIE_SECRET, key: "cookie-secret" },
   };
