@@ -5,6 +5,7 @@ import { loadConfig } from "../config/load.js";
 import { referencedVariables } from "../config/secret-env.js";
 import { error, throwIfErrors, UserError } from "../diagnostics/diagnostic.js";
 import { buildGraph } from "../graph/graph.js";
+import { withActiveClusters } from "../model/backups.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { claimDifferences } from "../plan/claim.js";
 import { composePlan, movedSincePlan } from "../plan/compose.js";
@@ -83,10 +84,12 @@ export async function openEnvironment(o: EnvironmentOptions): Promise<RunTarget>
     ...(o.configPath ? { configPath: o.configPath } : {}),
   });
   // As the CLI checks it: this environment, and what elsewhere in the config concerns it.
-  const env = resolveChecked(loaded, o.env);
+  const variables = o.variables ?? {};
+  const state = stateBackend(loaded.config, { configDir: dirname(loaded.file), env: variables });
+  // A restored database runs as the generation state records (plinth restore): rendered as such.
+  const env = withActiveClusters(resolveChecked(loaded, o.env), (await state.read(o.env))?.outputs);
   const graph = buildGraph(env);
   const { api } = await connect(kubeTarget(loaded.config, loaded.file, env));
-  const variables = o.variables ?? {};
   return {
     config: loaded.config,
     env,
@@ -98,7 +101,7 @@ export async function openEnvironment(o: EnvironmentOptions): Promise<RunTarget>
       concurrency: o.concurrency ?? 16,
     }),
     pctx: { env: env.name, tooling: o.tooling ?? `plinth/${version()}`, variables },
-    state: stateBackend(loaded.config, { configDir: dirname(loaded.file), env: variables }),
+    state,
     holder: o.holder ?? defaultHolder(variables),
   };
 }

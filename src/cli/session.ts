@@ -2,6 +2,7 @@ import { dirname } from "node:path";
 import { kubeTarget as targetOf } from "../api/engine.js";
 import type { LoadedConfig } from "../config/load.js";
 import { buildGraph } from "../graph/graph.js";
+import { withActiveClusters } from "../model/backups.js";
 import type { PlanTarget } from "../plan/compose.js";
 import { desiredComponents } from "../plan/desired.js";
 import type { KubeApi } from "../providers/kubernetes/api.js";
@@ -23,9 +24,11 @@ export interface Session extends PlanTarget {
 export async function openSession(args: ParsedArgs, ctx: CommandContext, envName?: string): Promise<Session> {
   const name = envName ?? requireEnvArg(args, "apply");
   const loaded = await loadFromArgs(args, ctx);
-  const env = resolveChecked(loaded, name);
-  const graph = buildGraph(env);
   const configDir = dirname(loaded.file);
+  const state = stateBackend(loaded.config, { configDir, env: ctx.env });
+  // A restored database runs as the generation state records (plinth restore): rendered as such.
+  const env = withActiveClusters(resolveChecked(loaded, name), (await state.read(name))?.outputs);
+  const graph = buildGraph(env);
   // Connected on first use: on a bare VPS the kubeconfig only exists once the k3s step has run.
   const api = lazyApi(() => connect(kubeTarget({ loaded, env })));
   duration(args, "timeout"); // a bad --timeout stops here, before anything is planned or changed
@@ -42,7 +45,7 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
     desired: desiredComponents(env, graph),
     kube,
     pctx: { env: env.name, tooling: `plinth/${version()}`, variables: ctx.env },
-    state: stateBackend(loaded.config, { configDir, env: ctx.env }),
+    state,
     holder: defaultHolder(ctx.env),
   };
 }
