@@ -23,7 +23,7 @@ import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, type Cookie, chromium, type Page } from "playwright-core";
 import { expect } from "vitest";
 import { type GateSettings, gateSettings, oauth2ProxyConfig, sso } from "../../src/catalog/components/sso.js";
 import { MIDDLEWARES_ANNOTATION, middlewareRef } from "../../src/catalog/gate.js";
@@ -37,7 +37,7 @@ import { freePort } from "../../testbed/lib/ports.js";
 import { exampleWith } from "../helpers/config.js";
 import { testbedEnv } from "../testbed/env.js";
 import { type RunningProxy, startOAuth2Proxy } from "./oauth2-proxy.js";
-import { type OpenBaoOidc, openBaoOidc } from "./openbao-oidc.js";
+import { type OidcUser, type OpenBaoOidc, openBaoOidc } from "./openbao-oidc.js";
 import { gateSecrets, withFlags } from "./rendered.js";
 import { connectProxy, type RunningTraefik, startTraefik, until } from "./traefik.js";
 
@@ -47,7 +47,32 @@ export interface BedEnvironment {
   cluster: "staging" | "prod";
   kind: "staging" | "prod";
   /** Narrows the defaults' allowed groups (e.g. prod to admins only). */
-  allowedGroups?: (oidc: OpenBaoOidc) => string[];
+  allowedGroups?: (oidc: Pick<OpenBaoOidc, "allowedGroup">) => string[];
+}
+
+/** The test's users at the issuer: who signs in where, and which group lets them pass. */
+export type IssuerUsers = Pick<OpenBaoOidc, "mount" | "member" | "outsider" | "allowedGroup" | "remove">;
+
+/** One environment's client at the issuer, as OAuth2-Proxy gets it (the issuer on loopback). */
+export interface IssuedClient {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+/**
+ * `sso: { provider: "vault" }`: no OIDC set up by hand. The test's own OpenBao, which plinth's
+ * Vault step makes the issuer of each environment; the test then adds its users as the README says.
+ */
+export interface VaultIssuer {
+  /** The OpenBao's address (the browser signs in there). */
+  address: string;
+  /** The identity group the environments allow (a BedEnvironment may narrow it). */
+  allowedGroup: string;
+  /** plinth's Vault step for these environments, then the users: what each environment's gate gets. */
+  converge(
+    envs: ResolvedEnvironment[],
+  ): Promise<{ users: IssuerUsers; clients: Record<string, IssuedClient> }>;
 }
 
 export interface EnvironmentGate {
@@ -66,7 +91,7 @@ export interface EnvironmentGate {
 
 export interface GateBed {
   vault: string;
-  oidc: OpenBaoOidc;
+  oidc: IssuerUsers;
   gates: Record<string, EnvironmentGate>;
   /** SigNoz's gated UI host and its open OTLP ingest host, of the first environment. */
   hosts: { ui: string; open: string };
@@ -125,6 +150,24 @@ export function viaTraefik(
   });
 }
 
+/** OpenBao's login page: userpass, with the run's own mount path (under "More options"). */
+export async function signIn(page: Page, bed: GateBed, user: OidcUser): Promise<void> {
+  await page.waitForURL((u) => u.href.startsWith(`${bed.vault}/ui/vault/auth`));
+  await page.selectOption('select[data-test-select="auth-method"]', "userpass");
+  await page.fill("#username", user.username);
+  await page.fill("#password", user.password);
+  await page.getByText("More options").click();
+  await page.fill("#custom-path", bed.oidc.mount);
+  await page.click("#auth-submit");
+}
+
+/** What Traefik's ForwardAuth asks OAuth2-Proxy for every request: 202 lets it through. */
+export const authCheck = (gate: EnvironmentGate, cookies: Cookie[]) =>
+  fetch(`${gate.local}/oauth2/auth`, {
+    headers: { cookie: cookies.map((c) => `${c.name}=${c.value}`).join("; ") },
+    redirect: "manual",
+  }).then((r) => r.status);
+
 type Rules = {
   rules?: {
     host: string;
@@ -133,8 +176,13 @@ type Rules = {
 };
 const firstRule = (o: KubeObject | undefined) => (o?.spec as Rules | undefined)?.rules?.[0];
 
-export async function startGateBed(o: { id: string; environments: BedEnvironment[] }): Promise<GateBed> {
-  const vault = testbedEnv("VAULT_ADDR");
+export async function startGateBed(o: {
+  id: string;
+  environments: BedEnvironment[];
+  /** plinth sets the issuer up (`provider: "vault"`); without it, OpenBao's OIDC is set up by hand. */
+  vault?: VaultIssuer;
+}): Promise<GateBed> {
+  const vault = o.vault?.address ?? testbedEnv("VAULT_ADDR");
   const kube = KubeClient.fromKubeconfig(testbedEnv("KUBECONFIG"));
   const address = machineAddress();
   const dir = mkdtempSync(join(tmpdir(), "plinth-gate-"));
@@ -213,18 +261,48 @@ export async function startGateBed(o: { id: string; environments: BedEnvironment
           };
         }
       });
-    const draft = configFor("https://issuer.invalid/", "x", () => ["x"]);
-    const callbacks = o.environments.map((e) => gateSettings(resolve(draft, e.name)).redirectUrl);
-    const oidc = await openBaoOidc({
-      addr: vault,
-      token: testbedEnv("VAULT_TOKEN"),
-      id: o.id,
-      redirectUris: callbacks,
-    });
+    // The config for the platform's own Vault: groups only, no issuer, client id or secret.
+    const vaultConfig = (issuer: VaultIssuer) =>
+      exampleWith((raw: UserConfig) => {
+        raw.defaults = { ...raw.defaults, sso: { provider: "vault", allowedGroups: [issuer.allowedGroup] } };
+        for (const e of o.environments) {
+          raw.environments[e.name] = {
+            cluster: e.cluster,
+            kind: e.kind,
+            domainPrefix: e.name,
+            features: { observability: true },
+            ...(e.allowedGroups ? { sso: { allowedGroups: e.allowedGroups(issuer) } } : {}),
+          };
+        }
+      });
+    let oidc: IssuerUsers;
+    let config: ReturnType<typeof exampleWith>;
+    let clientOf: (env: string) => IssuedClient;
+    if (o.vault) {
+      config = vaultConfig(o.vault);
+      const made = await o.vault.converge(o.environments.map((e) => resolve(config, e.name)));
+      oidc = made.users;
+      clientOf = (env) => {
+        const c = made.clients[env];
+        if (!c) throw new Error(`plinth's Vault step issued no client for ${env}`);
+        return c;
+      };
+    } else {
+      const draft = configFor("https://issuer.invalid/", "x", () => ["x"]);
+      const callbacks = o.environments.map((e) => gateSettings(resolve(draft, e.name)).redirectUrl);
+      const byHand = await openBaoOidc({
+        addr: vault,
+        token: testbedEnv("VAULT_TOKEN"),
+        id: o.id,
+        redirectUris: callbacks,
+      });
+      oidc = byHand;
+      config = configFor(byHand.issuer.replace(/^http:/, "https:"), byHand.clientId, (e) =>
+        e.allowedGroups ? e.allowedGroups(byHand) : [byHand.allowedGroup],
+      );
+      clientOf = () => byHand;
+    }
     cleanup.push(() => oidc.remove());
-    const config = configFor(oidc.issuer.replace(/^http:/, "https:"), oidc.clientId, (e) =>
-      e.allowedGroups ? e.allowedGroups(oidc) : [oidc.allowedGroup],
-    );
 
     const objects: KubeObject[] = [];
     const gates: Record<string, EnvironmentGate> = {};
@@ -236,14 +314,15 @@ export async function startGateBed(o: { id: string; environments: BedEnvironment
       const port = await freePort();
       proxyPorts[e.name] = port;
       const rendered = oauth2ProxyConfig(settings);
+      const client = clientOf(e.name);
       const args = withFlags(rendered.args, {
         // Traefik here is a local process reaching the proxy from this machine's address, not
         // from the cluster's pod network the Deployment trusts.
         "--trusted-proxy-ip": `${address}/32`,
         "--http-address": `${address}:${port}`,
-        "--oidc-issuer-url": oidc.issuer,
+        "--oidc-issuer-url": client.issuer,
       });
-      const secrets = gateSecrets(env, rendered, oidc.clientSecret);
+      const secrets = gateSecrets(env, rendered, client);
       const local = `http://${address}:${port}`;
       const launch = (cookieSecret = secrets.OAUTH2_PROXY_COOKIE_SECRET ?? "") =>
         startOAuth2Proxy({

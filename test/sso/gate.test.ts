@@ -9,30 +9,11 @@ import { randomBytes } from "node:crypto";
 import type { BrowserContext, Cookie, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateValue } from "../../src/secrets/generate.js";
-import { type EnvironmentGate, type GateBed, startGateBed, viaTraefik } from "./bed.js";
-import type { OidcUser } from "./openbao-oidc.js";
+import { authCheck, type EnvironmentGate, type GateBed, signIn, startGateBed, viaTraefik } from "./bed.js";
 
 const id = randomBytes(3).toString("hex");
 const STAGING = `g${id}`;
 const PROD = `p${id}`;
-
-/** OpenBao's login page: userpass, with the run's own mount path (under "More options"). */
-async function signIn(page: Page, bed: GateBed, user: OidcUser): Promise<void> {
-  await page.waitForURL((u) => u.href.startsWith(`${bed.vault}/ui/vault/auth`));
-  await page.selectOption('select[data-test-select="auth-method"]', "userpass");
-  await page.fill("#username", user.username);
-  await page.fill("#password", user.password);
-  await page.getByText("More options").click();
-  await page.fill("#custom-path", bed.oidc.mount);
-  await page.click("#auth-submit");
-}
-
-/** What Traefik's ForwardAuth asks OAuth2-Proxy for every request: 202 lets it through. */
-const authCheck = (gate: EnvironmentGate, cookies: Cookie[]) =>
-  fetch(`${gate.local}/oauth2/auth`, {
-    headers: { cookie: cookies.map((c) => `${c.name}=${c.value}`).join("; ") },
-    redirect: "manual",
-  }).then((r) => r.status);
 
 describe("the SSO gate: real Traefik, OAuth2-Proxy and OpenBao as plinth configures them, in Chromium", () => {
   let bed: GateBed;

@@ -30,19 +30,21 @@ export function withFlags(args: readonly string[], replace: Record<string, strin
 
 /**
  * The environment variables the Deployment gets from the Secrets (`config.env`), with the client
- * secret the provider issued and a cookie secret from plinth's own generator and the sso
+ * (secret, and id where it is not on the command line) the provider issued and a cookie secret from plinth's own generator and the sso
  * component's spec, as plinth keeps one per environment.
  */
 export function gateSecrets(
   env: ResolvedEnvironment,
   config: OAuth2ProxyConfig,
-  clientSecret: string,
+  /** What the provider issued (the client id is used only where it comes from a Secret, as with Vault). */
+  client: { clientId: string; clientSecret: string },
 ): Record<string, string> {
   const specs = sso.secrets(env);
   const cookieSpec = specs.find((s) => s.name === COOKIE_SECRET)?.keys["cookie-secret"];
   if (!cookieSpec) throw new Error(`the sso component declares no ${COOKIE_SECRET} secret`);
   const values: Record<string, string> = {
-    [`${CLIENT_SECRET}/client-secret`]: clientSecret,
+    [`${CLIENT_SECRET}/client-id`]: client.clientId,
+    [`${CLIENT_SECRET}/client-secret`]: client.clientSecret,
     [`${COOKIE_SECRET}/cookie-secret`]: generateValue(cookieSpec),
   };
   return Object.fromEntries(

@@ -1,0 +1,152 @@
+/**
+ * `sso: { provider: "vault" }` on a real OpenBao: a fresh, non-dev server of the test's own (its
+ * UI on), initialized and configured by plinth's Vault step exactly as `plinth apply` runs it
+ * (plinth's own token, not root), then the test's people added the way the README tells an
+ * operator to: a userpass user, an entity with an e-mail, its alias, membership of a group.
+ */
+import { randomBytes } from "node:crypto";
+import { oidcIssuerPath } from "../../src/catalog/vault-oidc.js";
+import type { ResolvedEnvironment } from "../../src/model/types.js";
+import {
+  type ConvergeResult,
+  convergeVault,
+  unsealFilePath,
+  VaultClient,
+} from "../../src/providers/vault/index.js";
+import { readUnsealFile } from "../../src/providers/vault/unseal-file.js";
+import { KubeClient } from "../../testbed/kube/client.js";
+import { tempDir } from "../helpers/config.js";
+import { testbedEnv } from "../testbed/env.js";
+import { type BaoServer, startBao } from "../vault/server.js";
+import type { IssuedClient, IssuerUsers, VaultIssuer } from "./bed.js";
+import type { OidcUser } from "./openbao-oidc.js";
+
+const PASSPHRASE = `gate ${randomBytes(8).toString("hex")}`;
+
+export interface OwnVault extends VaultIssuer {
+  bao: BaoServer;
+  /** Each environment's runs of plinth's Vault step: apply, then a plan right after it. */
+  runs: Record<string, { apply: ConvergeResult; again: ConvergeResult }>;
+  /** A client with the root token from plinth's unseal file (the operator's, for adding people). */
+  root(): Promise<VaultClient>;
+  /** Every value plinth's runs returned, for a scan: no issued secret may be among them. */
+  produced: string[];
+  stop(): Promise<void>;
+}
+
+export async function ownVault(o: { allowedGroup: string }): Promise<OwnVault> {
+  const bao = await startBao({
+    stanzas: `ui = true
+audit "file" "plinth" {
+  description = "managed-by=plinth: audit log"
+  options {
+    file_path = "stdout"
+  }
+}`,
+  });
+  const project = tempDir("plinth-sso-vault-");
+  const kube = KubeClient.fromKubeconfig(testbedEnv("KUBECONFIG"));
+  const runs: OwnVault["runs"] = {};
+  const produced: string[] = [];
+  const root = async () => {
+    const m = await readUnsealFile(unsealFilePath(project, "bed"), {
+      passphrase: PASSPHRASE,
+      cluster: "bed",
+      address: bao.address,
+    });
+    return new VaultClient({ address: bao.address, token: m.rootToken as string });
+  };
+  const converge = (env: ResolvedEnvironment, apply: boolean) =>
+    convergeVault({
+      client: new VaultClient({ address: bao.address }),
+      env,
+      ctx: { env: env.name, tooling: "plinth/test" },
+      lifecycle: {
+        cluster: "bed",
+        unsealFile: unsealFilePath(project, "bed"),
+        shares: 5,
+        threshold: 3,
+        passphrase: PASSPHRASE,
+      },
+      kubernetes: { host: kube.creds.server, caCert: kube.creds.ca.toString("utf8"), useLocalToken: false },
+      // Phase 0's Secrets are copied into KV from the cluster; made-up values stand in for them here.
+      kubeSecret: async (_namespace, name): Promise<Record<string, string>> =>
+        name === "vault-storage"
+          ? { connection_url: `postgresql://vault:${randomBytes(12).toString("hex")}@pg:5432/vault` }
+          : { username: "vault", password: randomBytes(12).toString("hex") },
+      // The browser reaches this OpenBao on loopback; in a cluster it is https://<vault host>.
+      oidcIssuer: bao.address,
+      apply,
+    });
+
+  const self: OwnVault = {
+    address: bao.address,
+    allowedGroup: o.allowedGroup,
+    bao,
+    runs,
+    root,
+    produced,
+    async converge(envs) {
+      for (const env of envs) {
+        const apply = await converge(env, true);
+        const again = await converge(env, false);
+        runs[env.name] = { apply, again };
+        produced.push(JSON.stringify(apply), JSON.stringify(again));
+      }
+      const admin = await root();
+      const users = await addPeople(admin, o.allowedGroup);
+      const clients: Record<string, IssuedClient> = {};
+      for (const env of envs) {
+        // What the Vault Secrets Operator delivers into oauth2-proxy-client: KV, as plinth wrote it.
+        const kv = await admin.read<{ data: { data: Record<string, string> } }>(
+          `secret/data/${env.name}/sso/oauth2-proxy-client`,
+        );
+        const values = kv?.data.data ?? {};
+        clients[env.name] = {
+          issuer: `${bao.address}${oidcIssuerPath(env.name)}`,
+          clientId: values["client-id"] ?? "",
+          clientSecret: values["client-secret"] ?? "",
+        };
+      }
+      return { users, clients };
+    },
+    async stop() {
+      await bao.stop();
+    },
+  };
+  return self;
+}
+
+/**
+ * The README's "Adding a user" for `provider: "vault"`, through Vault's API as `bao write` does
+ * it: ada joins the allowed group (which plinth made), bob a group of his own.
+ */
+async function addPeople(admin: VaultClient, allowedGroup: string): Promise<IssuerUsers> {
+  const auths = await admin.call<{ data: Record<string, { accessor: string }> }>("GET", "sys/auth");
+  const accessor = auths.data["userpass/"]?.accessor;
+  if (!accessor) throw new Error("plinth made no userpass auth method");
+  const add = async (name: string, group: string): Promise<OidcUser> => {
+    const password = randomBytes(18).toString("base64url");
+    const email = `${name}@acme.example.org`;
+    await admin.call("POST", `auth/userpass/users/${name}`, { password });
+    const entity = await admin.call<{ data: { id: string } }>("POST", "identity/entity", {
+      name,
+      metadata: { email },
+    });
+    await admin.call("POST", "identity/entity-alias", {
+      name,
+      canonical_id: entity.data.id,
+      mount_accessor: accessor,
+    });
+    const existing = await admin.read<{ data: { member_entity_ids?: string[] | null } }>(
+      `identity/group/name/${group}`,
+    );
+    await admin.call("POST", `identity/group/name/${group}`, {
+      member_entity_ids: [...(existing?.data.member_entity_ids ?? []), entity.data.id],
+    });
+    return { username: name, password, email, groups: [group] };
+  };
+  const member = await add("ada", allowedGroup);
+  const outsider = await add("bob", "sales");
+  return { mount: "userpass", member, outsider, allowedGroup, remove: async () => {} };
+}

@@ -1,0 +1,176 @@
+/**
+ * `sso: { provider: "vault" }` for real (issue 14): plinth's Vault step makes a fresh OpenBao the
+ * gate's OpenID Connect issuer (userpass, scopes, the allowed groups, key, assignment, client,
+ * provider) with its own token, copies the client id and secret Vault issued into KV, and a second
+ * plan is at zero. Then the real gate (bed.ts: Traefik, OAuth2-Proxy with plinth's rendered
+ * command line and the KV values as the Vault Secrets Operator would deliver them) in Chromium:
+ * a member of the allowed group gets through, an outsider does not, prod's narrower group refuses
+ * the staging member.
+ */
+import { randomBytes } from "node:crypto";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { oidcIssuerPath, oidcName } from "../../src/catalog/vault-oidc.js";
+import { authCheck, type EnvironmentGate, type GateBed, signIn, startGateBed } from "./bed.js";
+import { type OwnVault, ownVault } from "./vault-issuer.js";
+
+const id = randomBytes(3).toString("hex");
+const STAGING = `vs${id}`;
+const PROD = `vp${id}`;
+const GROUP = "platform";
+
+describe("sso provider vault: plinth makes the platform's OpenBao the gate's issuer", () => {
+  let vault: OwnVault;
+  let bed: GateBed;
+  let staging: EnvironmentGate;
+  let prod: EnvironmentGate;
+  let uiUrl: string;
+  let member: BrowserContext;
+  const uiRequests = () => bed.seen.filter((h) => h.host === bed.hosts.ui);
+
+  beforeAll(async () => {
+    vault = await ownVault({ allowedGroup: GROUP });
+    bed = await startGateBed({
+      id,
+      vault,
+      environments: [
+        { name: STAGING, cluster: "staging", kind: "staging" },
+        { name: PROD, cluster: "prod", kind: "prod", allowedGroups: () => [`${GROUP}-admins`] },
+      ],
+    });
+    staging = bed.gates[STAGING] as EnvironmentGate;
+    prod = bed.gates[PROD] as EnvironmentGate;
+    uiUrl = `https://${bed.hosts.ui}/traces?service=web`;
+    member = await bed.browser.newContext({ ignoreHTTPSErrors: true });
+  });
+
+  afterAll(async () => {
+    await member?.close();
+    await bed?.close();
+    await vault?.stop();
+  });
+
+  it("converges the provider in Vault's step with plinth's own token, and a second plan is at zero", async () => {
+    const { apply, again } = vault.runs[STAGING] ?? {};
+    expect(apply?.tokenChange).toBe("create");
+    const made = (apply?.changes ?? [])
+      .filter((c) => c.component === "sso")
+      .map((c) => `${c.action} ${c.kind} ${c.name}`);
+    const name = oidcName(STAGING);
+    expect(made).toEqual([
+      "create VaultAuth userpass",
+      "create VaultOidcScope identity/oidc/scope/email",
+      "create VaultOidcScope identity/oidc/scope/profile",
+      "create VaultOidcScope identity/oidc/scope/groups",
+      `create VaultGroup identity/group/name/${GROUP}`,
+      `create VaultOidcKey identity/oidc/key/${name}`,
+      `create VaultOidcAssignment identity/oidc/assignment/${name}`,
+      `create VaultOidcClient identity/oidc/client/${name}`,
+      `create VaultOidcProvider identity/oidc/provider/${name}`,
+      `create VaultSecret secret/${STAGING}/sso/oauth2-proxy-client`,
+      `create VaultSecret secret/${STAGING}/sso/oauth2-proxy-cookie`,
+    ]);
+    const kv = apply?.changes.find((c) => c.name === `secret/${STAGING}/sso/oauth2-proxy-client`);
+    expect(kv?.diff).toEqual([
+      {
+        path: "data.client-id",
+        after: `(issued by Vault: identity/oidc/client/${name} client_id)`,
+        secret: true,
+      },
+      {
+        path: "data.client-secret",
+        after: `(issued by Vault: identity/oidc/client/${name} client_secret)`,
+        secret: true,
+      },
+    ]);
+    expect(again?.changes.filter((c) => c.action !== "no-op")).toEqual([]);
+    // prod shares the scopes and userpass with staging (one Vault) and adds its own pieces.
+    const prodMade = (vault.runs[PROD]?.apply.changes ?? [])
+      .filter((c) => c.action !== "no-op")
+      .map((c) => c.kind);
+    expect(prodMade).not.toContain("VaultOidcScope");
+    expect(prodMade).not.toContain("VaultAuth");
+    expect(prodMade).toContain("VaultOidcProvider");
+    expect(vault.runs[PROD]?.again.changes.filter((c) => c.action !== "no-op")).toEqual([]);
+  });
+
+  it("copies what Vault issued into KV and nowhere else; the provider's discovery names the rendered issuer", async () => {
+    const admin = await vault.root();
+    for (const env of [STAGING, PROD]) {
+      const client = await admin.read<{ data: { client_id: string; client_secret: string } }>(
+        `identity/oidc/client/${oidcName(env)}`,
+      );
+      const gate = bed.gates[env] as EnvironmentGate;
+      expect(gate.secrets.OAUTH2_PROXY_CLIENT_ID).toBe(client?.data.client_id);
+      expect(gate.secrets.OAUTH2_PROXY_CLIENT_SECRET).toBe(client?.data.client_secret);
+      expect(client?.data.client_secret).toMatch(/^hvo_secret_/);
+      for (const text of vault.produced) expect(text).not.toContain(client?.data.client_secret);
+      // The client id comes from the Secret, not the command line (it is not in config).
+      expect(gate.args.some((a) => a.startsWith("--client-id"))).toBe(false);
+    }
+    expect(staging.secrets.OAUTH2_PROXY_CLIENT_ID).not.toBe(prod.secrets.OAUTH2_PROXY_CLIENT_ID);
+    const discovery = (await (
+      await fetch(`${vault.address}${oidcIssuerPath(STAGING)}/.well-known/openid-configuration`)
+    ).json()) as { issuer: string; scopes_supported: string[] };
+    expect(discovery.issuer).toBe(`${vault.address}${oidcIssuerPath(STAGING)}`);
+    expect(discovery.scopes_supported).toEqual(
+      expect.arrayContaining(["openid", "email", "profile", "groups"]),
+    );
+    // The rendered issuer is the same path on Vault's https host.
+    expect(staging.args).toContain(`--oidc-issuer-url=${vault.address}${oidcIssuerPath(STAGING)}`);
+    expect(staging.settings).toMatchObject({ provider: "vault", allowedGroups: [GROUP] });
+    expect(String(staging.settings.provider === "vault" && staging.settings.issuer)).toMatch(
+      new RegExp(`^https://[^/]+${oidcIssuerPath(STAGING)}$`),
+    );
+  });
+
+  it("lets a member of the allowed Vault group through to the UI, which learns who it is", async () => {
+    const page = await member.newPage();
+    await page.goto(uiUrl);
+    await signIn(page, bed, bed.oidc.member);
+    await page.waitForURL(uiUrl);
+    const body = JSON.parse(((await page.locator("body").textContent()) ?? "").trim()) as Record<
+      string,
+      unknown
+    >;
+    expect(body).toMatchObject({ ui: bed.hosts.ui, email: bed.oidc.member.email });
+    const last = uiRequests().at(-1) ?? {};
+    expect(String(last["x-auth-request-groups"])).toContain(GROUP);
+    expect(last["x-auth-request-preferred-username"]).toBe(bed.oidc.member.username);
+  });
+
+  it("refuses a user outside the allowed group, who never reaches the UI", async () => {
+    const before = uiRequests().length;
+    const outsider = await bed.browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const page = await outsider.newPage();
+      const callback = `https://${staging.authHost}/oauth2/callback`;
+      const refused = page.waitForResponse((r) => r.url().startsWith(callback));
+      await page.goto(uiUrl);
+      await signIn(page, bed, bed.oidc.outsider);
+      const answer = await refused;
+      // Vault's assignment admits only the allowed groups: it sends the browser back with an error.
+      expect(new URL(answer.url()).searchParams.get("error")).toBe("access_denied");
+      expect(answer.status()).toBe(403);
+      expect(await authCheck(staging, await outsider.cookies())).toBe(401);
+    } finally {
+      await outsider.close();
+    }
+    expect(uiRequests().length).toBe(before);
+  });
+
+  it("narrows per environment: prod's provider admits only its own group, not the staging member", async () => {
+    const page: Page = await member.newPage();
+    const callback = page.waitForResponse((r) =>
+      r.url().startsWith(`https://${prod.authHost}/oauth2/callback`),
+    );
+    await page.goto(
+      `https://${prod.authHost}/oauth2/start?rd=${encodeURIComponent(`https://${prod.authHost}/`)}`,
+      {
+        waitUntil: "commit",
+      },
+    );
+    expect((await callback).status()).toBe(403);
+    expect(await authCheck(prod, await member.cookies())).toBe(401);
+  });
+});
