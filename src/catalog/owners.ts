@@ -13,6 +13,9 @@ import type { SecretSpec } from "./types.js";
 /** The sign-up API a component speaks (providers/owners/protocol.ts has the request shapes). */
 export type OwnerApi = "signoz" | "openpanel";
 
+/** The component's name as its users know it, for plan, status and messages. */
+export const OWNER_TITLES: Readonly<Record<OwnerApi, string>> = { signoz: "SigNoz", openpanel: "OpenPanel" };
+
 export interface OwnerAccount {
   component: ComponentId;
   api: OwnerApi;
@@ -64,6 +67,19 @@ export const OWNER_PASSWORD_KEY = "owner-password";
 /** `signoz-owner`: the owner's Secret (and marker) beside the component. */
 export function ownerSecretName(component: ComponentId): string {
   return `${component}-owner`;
+}
+
+/**
+ * plinth's record that it made the owner (or was told the account is the operator's): a ConfigMap
+ * named as the owner's Secret, beside it. Present, apply never calls the sign-up again.
+ */
+export function ownerMarkerRef(a: OwnerAccount): {
+  apiVersion: "v1";
+  kind: "ConfigMap";
+  name: string;
+  namespace: string;
+} {
+  return { apiVersion: "v1", kind: "ConfigMap", name: a.secret, namespace: a.namespace };
 }
 
 /**

@@ -15,6 +15,7 @@ import { describeKeys, FROM_ENVIRONMENT } from "../secrets/environment.js";
 import { mapLimit } from "../util/pool.js";
 import { planChange } from "./change.js";
 import type { DesiredComponent } from "./desired.js";
+import { liveOwner } from "./owners.js";
 import { type Change, finishPlan, type Plan, type PlanComponent, planComponent } from "./plan.js";
 import type { PeerClaim } from "./shared.js";
 
@@ -95,6 +96,7 @@ export async function livePlan(
         node,
         [...external, ...changes.map((c) => leftToPeer(toChange(c), peers)), ...secretChanges.map(toChange)],
         o.destroy ? [] : d?.health,
+        o.destroy ? undefined : await liveOwner(env, node.id, o.kube),
       );
     }),
   }));

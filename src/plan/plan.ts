@@ -8,6 +8,7 @@ import type { ChangeAction, FieldDiff } from "../providers/types.js";
 import { describeKeys } from "../secrets/environment.js";
 import { sortKeys } from "../util/yaml.js";
 import type { DesiredComponent } from "./desired.js";
+import { offlineOwner, type PlannedOwner } from "./owners.js";
 
 export interface Change {
   action: ChangeAction;
@@ -37,6 +38,8 @@ export interface PlanComponent {
   changes: Change[];
   /** The catalog's health checks, which apply waits for once the component's objects are ready. */
   health?: HealthCheck[];
+  /** The owner account apply signs up after the health checks (SigNoz, OpenPanel): not a change. */
+  owner?: PlannedOwner;
 }
 
 /** A step a plan holds outside the cluster (k3s is planned by apply and bootstrap themselves). */
@@ -101,7 +104,7 @@ export function offlinePlan(env: ResolvedEnvironment, graph: Graph, desired: Des
           }),
         ),
       ];
-      return planComponent(node, changes, d?.health);
+      return planComponent(node, changes, d?.health, offlineOwner(env, node.id));
     }),
   }));
   // Offline changes do not carry the objects, so their content goes into the hash beside them.
@@ -112,7 +115,12 @@ export function offlinePlan(env: ResolvedEnvironment, graph: Graph, desired: Des
 }
 
 /** A graph node with its changes: the unit plans are made of, offline or live. */
-export function planComponent(node: GraphNode, changes: Change[], health: HealthCheck[] = []): PlanComponent {
+export function planComponent(
+  node: GraphNode,
+  changes: Change[],
+  health: HealthCheck[] = [],
+  owner?: PlannedOwner,
+): PlanComponent {
   return {
     id: node.id,
     title: CATALOG[node.id].title,
@@ -124,6 +132,7 @@ export function planComponent(node: GraphNode, changes: Change[], health: Health
     dependsOn: node.dependsOn,
     changes,
     ...(health.length ? { health } : {}),
+    ...(owner ? { owner } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import { refOf } from "../providers/kubernetes/identity.js";
 import type { KubernetesProvider } from "../providers/kubernetes/provider.js";
 import { waitsFor } from "../providers/kubernetes/readiness.js";
 import { type AccessProbe, checkAccess, httpsProbe } from "./access.js";
+import { checkOwner } from "./owners.js";
 
 export interface HostStatus {
   service: ServiceId;
@@ -134,9 +135,11 @@ export async function gatherStatus(
         (Object.keys(SERVICE_OWNER) as ServiceId[]).filter((s) => SERVICE_OWNER[s] === node.id),
       );
       // A human UI that serves an anonymous request fails here like any health check.
+      // So does SigNoz or OpenPanel still open to sign-up, or owned by someone else.
       const health = [
         ...(await Promise.all((d?.health ?? []).map((h) => runCheck(h, kube)))),
         ...(await checkAccess(env, services, o.probe ?? httpsProbe)),
+        ...(await checkOwner(env, node.id, kube)),
       ];
       const hosts = await Promise.all(
         (Object.entries(env.hosts) as [ServiceId, NonNullable<ResolvedEnvironment["hosts"][ServiceId]>][])

@@ -39,7 +39,7 @@ export async function gatherBackupStatus(
   return out;
 }
 
-function storeOptions(env: ResolvedEnvironment, db: BackedUpDatabase, vars: CommandContext["env"]) {
+export function storeOptions(env: ResolvedEnvironment, db: BackedUpDatabase, vars: CommandContext["env"]) {
   const b = db.backups;
   const missing = [b.accessKeyIdVariable, b.secretAccessKeyVariable].filter((v) => !vars[v]?.trim());
   if (missing.length) {
@@ -128,7 +128,7 @@ const DRILL_USAGE =
   "plinth restore-drill <env> [--target-time 2026-05-01T03:00:00Z] [--timeout 30m] [--json]";
 
 /** An RFC 3339 time with its offset (what CloudNativePG's recoveryTarget.targetTime reads unambiguously). */
-function targetTime(raw: unknown): string | undefined {
+export function targetTime(raw: unknown): string | undefined {
   if (raw === undefined) return undefined;
   const ok =
     typeof raw === "string" &&

@@ -5,6 +5,7 @@ import { error, UserError } from "../../diagnostics/diagnostic.js";
 import { buildGraph } from "../../graph/graph.js";
 import { composePlan } from "../../plan/compose.js";
 import { desiredComponents } from "../../plan/desired.js";
+import { ownerLine } from "../../plan/owners.js";
 import { offlinePlan, type Plan, signPlan } from "../../plan/plan.js";
 import { type CommandContext, defineCommand } from "../command.js";
 import { formatDns, planDnsChanges } from "../dns.js";
@@ -93,6 +94,8 @@ export function formatPlan(plan: Plan): string {
           out.push(`          ${d.path}: ${show(d.before)} → ${show(d.after)}`);
         }
       }
+      const owner = c.owner && ownerLine(c.owner);
+      if (owner) out.push(`      * ${owner}`);
     }
     out.push("");
   }

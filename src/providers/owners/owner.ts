@@ -10,7 +10,7 @@
  * component first: a failed step naming the host and the way out.
  */
 import { labels } from "../../catalog/objects.js";
-import { OWNER_PASSWORD_KEY, type OwnerAccount } from "../../catalog/owners.js";
+import { OWNER_PASSWORD_KEY, OWNER_TITLES, type OwnerAccount, ownerMarkerRef } from "../../catalog/owners.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { proxyPath } from "../kubernetes/health.js";
@@ -46,7 +46,7 @@ export interface OwnerStep {
   signal?: AbortSignal;
 }
 
-const TITLES = { signoz: "SigNoz", openpanel: "OpenPanel" } as const;
+const TITLES = OWNER_TITLES;
 
 /** Where each component keeps its accounts: what a reset removes. */
 const RESET = {
@@ -114,12 +114,8 @@ async function exchange(o: OwnerStep, r: OwnerRequest): Promise<OwnerAnswer> {
   return { code: answer.code, body: answer.body };
 }
 
-function markerRef(a: OwnerAccount) {
-  return { apiVersion: "v1", kind: "ConfigMap", name: a.secret, namespace: a.namespace };
-}
-
 async function readMarker(o: OwnerStep): Promise<boolean> {
-  return (await o.kube.read(markerRef(o.account))) !== undefined;
+  return (await o.kube.read(ownerMarkerRef(o.account))) !== undefined;
 }
 
 /**
