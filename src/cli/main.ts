@@ -5,6 +5,7 @@ import { COMMON_OPTIONS, type Command, type CommandContext } from "./command.js"
 import { apply, destroy } from "./commands/apply.js";
 import { backup, restoreDrill } from "./commands/backup.js";
 import { bootstrap } from "./commands/bootstrap.js";
+import { data } from "./commands/data.js";
 import { domains } from "./commands/domains.js";
 import { drift } from "./commands/drift.js";
 import { github } from "./commands/github.js";
@@ -13,6 +14,7 @@ import { init } from "./commands/init.js";
 import { plan } from "./commands/plan.js";
 import { refresh } from "./commands/refresh.js";
 import { render } from "./commands/render.js";
+import { restore } from "./commands/restore.js";
 import { secrets } from "./commands/secrets.js";
 import { status } from "./commands/status.js";
 import { unlock } from "./commands/unlock.js";
@@ -32,6 +34,8 @@ export const COMMANDS: readonly Command[] = [
   status,
   backup,
   restoreDrill,
+  restore,
+  data,
   render,
   domains,
   graph,
