@@ -20,6 +20,8 @@ const NEEDS_TESTBED = [
   "test/backups/barman.test.ts",
   "test/backups/apiserver.test.ts",
   "test/backups/drill.test.ts",
+  // redis-cli and rclone against the test bed's Redis and S3; the CronJobs on its API server
+  "test/backups/dumps.test.ts",
   // the service proxy of the test bed's API server, and its OpenBao
   "test/owners/**",
 ];

@@ -3,13 +3,15 @@
  * travel to that address), https anywhere. Pure checks, no Vault needed.
  */
 import { describe, expect, it } from "vitest";
-import { checkVaultAddress, isLoopbackHost, vaultAddress } from "../../src/cli/vault-access.js";
 import { UserError } from "../../src/diagnostics/diagnostic.js";
+import { checkVaultAddress, isLoopbackHost, vaultAddress } from "../../src/providers/vault/access.js";
 
 const env = { hosts: { vault: { host: "vault.staging.example.org" } } } as never;
-const args = (flag?: string) =>
-  ({ values: flag === undefined ? {} : { "vault-addr": flag }, positionals: [] }) as never;
-const ctx = (VAULT_ADDR?: string) => ({ env: VAULT_ADDR === undefined ? {} : { VAULT_ADDR } }) as never;
+/** `--vault-addr` and the variables, as the CLI passes them. */
+const from = (flag?: string, VAULT_ADDR?: string) => ({
+  ...(flag === undefined ? {} : { addressFlag: flag }),
+  variables: VAULT_ADDR === undefined ? {} : { VAULT_ADDR },
+});
 
 function refusal(f: () => unknown): UserError {
   try {
@@ -79,21 +81,19 @@ describe("checkVaultAddress", () => {
 
 describe("vaultAddress", () => {
   it("checks the flag first and names it when refused", () => {
-    const e = refusal(() =>
-      vaultAddress(args("http://vault.internal:8200"), ctx("https://ok.example.org"), env),
-    );
+    const e = refusal(() => vaultAddress(env, from("http://vault.internal:8200", "https://ok.example.org")));
     expect(e.diagnostics[0]?.path).toBe("--vault-addr");
     expect(e.message).toContain("--vault-addr http://127.0.0.1:8200");
   });
 
   it("checks VAULT_ADDR when there is no flag, and names the variable", () => {
-    const e = refusal(() => vaultAddress(args(), ctx("http://vault.internal:8200"), env));
+    const e = refusal(() => vaultAddress(env, from(undefined, "http://vault.internal:8200")));
     expect(e.diagnostics[0]?.path).toBe("VAULT_ADDR");
   });
 
   it("takes loopback http and https as given, and defaults to https on the environment's Vault host", () => {
-    expect(vaultAddress(args("http://127.0.0.1:8200"), ctx(), env)).toBe("http://127.0.0.1:8200");
-    expect(vaultAddress(args(), ctx("https://vault.example.org"), env)).toBe("https://vault.example.org");
-    expect(vaultAddress(args(""), ctx(""), env)).toBe("https://vault.staging.example.org");
+    expect(vaultAddress(env, from("http://127.0.0.1:8200"))).toBe("http://127.0.0.1:8200");
+    expect(vaultAddress(env, from(undefined, "https://vault.example.org"))).toBe("https://vault.example.org");
+    expect(vaultAddress(env, from("", ""))).toBe("https://vault.staging.example.org");
   });
 });
