@@ -5,6 +5,7 @@ import { UserError } from "../diagnostics/diagnostic.js";
 import { signPlan } from "../plan/plan.js";
 import type { CloudflareDnsProvider } from "../providers/cloudflare/provider.js";
 import type { PullFacts } from "../providers/github/index.js";
+import { environmentVaultAccess, type VaultAccess } from "../providers/vault/access.js";
 import {
   readReservation,
   releaseReservation,
@@ -177,7 +178,7 @@ async function changedEnvs(run: GitHubRun, pull: PullFacts, known: readonly stri
  * reservations and the record of what ran all live there, and a pull request that moved them
  * could apply beside a reservation it cannot see. Such a change is applied after merge.
  */
-async function assertSameState(ctx: Ctx, headCwd: string): Promise<void> {
+async function assertSameState(ctx: Ctx, headCwd: string): Promise<LoadedConfig> {
   const head = await loadConfig({
     cwd: headCwd,
     ...(ctx.run.configPath ? { configPath: ctx.run.configPath } : {}),
@@ -191,6 +192,21 @@ async function assertSameState(ctx: Ctx, headCwd: string): Promise<void> {
       fix: "merge the state change on its own first (and move the state with it), then plan this again",
     });
   }
+  return head;
+}
+
+/**
+ * The environment's Vault, as `plinth plan`/`apply` reach it, with the credentials the job was
+ * given (VAULT_ADDR, VAULT_TOKEN, PLINTH_VAULT_PASSPHRASE…); nothing when the head's config gives
+ * the environment no Vault. The unseal file is looked for in the workspace (the default branch's
+ * checkout, where the workflow writes it from its secret), never in the pull request's worktree.
+ */
+function vaultOf(ctx: Ctx, head: LoadedConfig, env: string): { vault?: VaultAccess } {
+  const vault = environmentVaultAccess(resolveChecked(head, env), {
+    variables: ctx.run.env,
+    configDir: dirname(ctx.trusted.file),
+  });
+  return vault ? { vault } : {};
 }
 
 /**
@@ -227,7 +243,7 @@ async function planAndPost(ctx: Ctx, envs: readonly string[], before: string): P
   const head = await checkoutAt(run.cwd, pull.headSha, pull.number);
   const rows = [];
   try {
-    await assertSameState(ctx, head.cwd);
+    const headConfig = await assertSameState(ctx, head.cwd);
     for (const env of envs) {
       const plan = signPlan(
         await planEnvironment({
@@ -236,6 +252,7 @@ async function planAndPost(ctx: Ctx, envs: readonly string[], before: string): P
           ...(run.configPath ? { configPath: run.configPath } : {}),
           variables: run.env,
           holder: `${holderOf(run, pull.number)} @${ctx.commenter}`,
+          ...vaultOf(ctx, headConfig, env),
           ...(await dnsOf(run)),
         }),
         key,
@@ -354,12 +371,13 @@ async function applyStored(ctx: Ctx, env: string, deleteData: boolean): Promise<
   const head = await checkoutAt(run.cwd, pull.headSha, pull.number);
   let changes: number;
   try {
-    await assertSameState(ctx, head.cwd);
+    const headConfig = await assertSameState(ctx, head.cwd);
     ({ changes } = await applyPlan(plan, {
       cwd: head.cwd,
       ...(run.configPath ? { configPath: run.configPath } : {}),
       variables: run.env,
       holder: `${holder} @${ctx.commenter}${run.env.GITHUB_RUN_ID ? ` run ${run.env.GITHUB_RUN_ID}` : ""}`,
+      ...vaultOf(ctx, headConfig, env),
       ...(await dnsOf(run)),
       ...run.apply,
     }));
