@@ -38,6 +38,24 @@ export interface ServerCatalog {
   wal: { files: number; storedBytes: number; newest?: { name: string; archivedAt: Date } };
 }
 
+/** One dump folder (`<path>/<env>/<name>/<stamp>/`), as a dump job left it. */
+export interface StoredDump {
+  /** When the dump started, `20260501T030000Z`: the folder's name. */
+  stamp: string;
+  /** Its completion marker is there: everything before it was uploaded. */
+  complete: boolean;
+  /** When the marker was stored. */
+  finishedAt?: Date;
+  files: number;
+  storedBytes: number;
+}
+
+export interface DumpCatalog {
+  folder: string;
+  /** Oldest first. */
+  dumps: StoredDump[];
+}
+
 interface Listed {
   key: string;
   size: number;
@@ -91,6 +109,29 @@ export class BackupStore {
       if (b) Object.assign(b, parseBackupInfo(await this.text(key)));
     }
     return { server, backups: [...backups.values()].sort((a, b) => a.id.localeCompare(b.id)), wal };
+  }
+
+  /**
+   * One database's dumps (catalog/backup-jobs.ts): each folder under `<prefix>/<folder>/`, its
+   * size, and whether its marker (`marker`, written last) is there. Objects outside a folder of
+   * their own are not a dump and are left out.
+   */
+  async readDumps(folder: string, marker: string): Promise<DumpCatalog> {
+    const root = `${this.o.prefix}/${folder}/`;
+    const dumps = new Map<string, StoredDump>();
+    for (const obj of await this.list(root)) {
+      const [stamp, ...rest] = obj.key.slice(root.length).split("/");
+      if (!stamp || rest.length === 0) continue;
+      const d = dumps.get(stamp) ?? { stamp, complete: false, files: 0, storedBytes: 0 };
+      d.files += 1;
+      d.storedBytes += obj.size;
+      if (rest.join("/") === marker) {
+        d.complete = true;
+        if (obj.lastModified) d.finishedAt = obj.lastModified;
+      }
+      dumps.set(stamp, d);
+    }
+    return { folder, dumps: [...dumps.values()].sort((a, b) => a.stamp.localeCompare(b.stamp)) };
   }
 
   private async list(prefix: string): Promise<Listed[]> {

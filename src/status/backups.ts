@@ -1,5 +1,6 @@
+import { type DumpTarget, dumpFolder } from "../catalog/backup-jobs.js";
 import type { BackedUpDatabase } from "../catalog/backup-targets.js";
-import type { ServerCatalog } from "../state/backup-catalog.js";
+import type { DumpCatalog, ServerCatalog } from "../state/backup-catalog.js";
 
 /** One database's backups as `plinth backup status` and `plinth status` show them. */
 export interface BackupStatus {
@@ -11,6 +12,8 @@ export interface BackupStatus {
   /** The newest archived WAL segment: its age is what a disaster would lose now (the RPO). */
   lastWal?: { name: string; archivedAt: string; ageSeconds: number };
   backups: number;
+  /** Dumps only (no WAL): the job that makes them, e.g. `redis-backup`. */
+  dumpJob?: string;
   walFiles: number;
   storedBytes: number;
   /** How old the newest base backup may be: the schedule's longest gap plus grace. */
@@ -66,6 +69,50 @@ export function judgeBackups(db: BackedUpDatabase, catalog: ServerCatalog, now: 
   } else if (now.getTime() - last.endTime.getTime() > allowed) {
     status.ok = false;
     status.problem = `the newest base backup finished ${duration(age(last.endTime))} ago; the schedule "${b.schedule}" allows ${duration(allowed / 1000)}`;
+  }
+  return status;
+}
+
+/**
+ * Pure: a dump job's folder judged like a base backup. The newest complete dump (its marker is
+ * there) must be younger than the schedule allows; a newer folder without its marker is a run
+ * that failed or is still going, said but not failed on (the complete one still restores).
+ */
+export function judgeDumps(t: DumpTarget, catalog: DumpCatalog, now: Date): BackupStatus {
+  const b = t.backups;
+  const allowed = allowedAgeMs(b.scheduleGapMs);
+  const age = (d: Date) => Math.max(0, Math.round((now.getTime() - d.getTime()) / 1000));
+  const done = catalog.dumps.filter((d) => d.complete && d.finishedAt);
+  const last = done.at(-1);
+  const status: BackupStatus = {
+    component: t.component,
+    server: t.name,
+    location: `s3://${b.bucket}/${dumpFolder(t)}/`,
+    backups: done.length,
+    dumpJob: `${t.name}-backup`,
+    walFiles: 0,
+    storedBytes: catalog.dumps.reduce((n, d) => n + d.storedBytes, 0),
+    allowedAgeSeconds: Math.round(allowed / 1000),
+    ok: true,
+  };
+  if (last?.finishedAt) {
+    status.lastBackup = {
+      id: last.stamp,
+      finishedAt: last.finishedAt.toISOString(),
+      ageSeconds: age(last.finishedAt),
+    };
+  }
+  const unfinished = catalog.dumps.filter((d) => !d.complete && (!last || d.stamp > last.stamp)).at(-1);
+  if (!last?.finishedAt) {
+    status.ok = false;
+    status.problem = `no complete dump (${t.name}-backup has not run, or every run failed): nothing can be restored yet`;
+  } else if (now.getTime() - last.finishedAt.getTime() > allowed) {
+    status.ok = false;
+    status.problem = `the newest complete dump finished ${duration(age(last.finishedAt))} ago; the schedule "${b.schedule}" allows ${duration(allowed / 1000)}`;
+  }
+  if (unfinished) {
+    const note = `dump ${unfinished.stamp} has no completion marker: that run failed or is still going (kubectl -n ${t.namespace} get jobs)`;
+    status.problem = status.problem ? `${status.problem}; ${note}` : note;
   }
   return status;
 }

@@ -1,10 +1,12 @@
 import { missedObjectives, runRestoreDrill } from "../../apply/drill.js";
-import { type BackedUpDatabase, backedUpDatabases } from "../../catalog/backup-targets.js";
+import { DUMP_MARKER } from "../../catalog/backup-jobs.js";
+import { backedUpDatabases, backedUpDumps } from "../../catalog/backup-targets.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
+import type { ResolvedBackups } from "../../model/backups.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { connect } from "../../providers/kubernetes/client.js";
 import { BackupStore } from "../../state/backup-catalog.js";
-import { type BackupStatus, bytes, duration, judgeBackups } from "../../status/backups.js";
+import { type BackupStatus, bytes, duration, judgeBackups, judgeDumps } from "../../status/backups.js";
 import { type CommandContext, defineCommand } from "../command.js";
 import { duration as durationFlag } from "../flags.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
@@ -36,10 +38,23 @@ export async function gatherBackupStatus(
       store.close();
     }
   }
+  // The dump jobs' folders (ArangoDB, Redis, ClickHouse), judged against the same schedule.
+  for (const t of backedUpDumps(env)) {
+    const store = new BackupStore(storeOptions(env, t, vars));
+    try {
+      out.push(judgeDumps(t, await store.readDumps(t.name, DUMP_MARKER), now()));
+    } finally {
+      store.close();
+    }
+  }
   return out;
 }
 
-export function storeOptions(env: ResolvedEnvironment, db: BackedUpDatabase, vars: CommandContext["env"]) {
+export function storeOptions(
+  env: ResolvedEnvironment,
+  db: { backups: ResolvedBackups },
+  vars: CommandContext["env"],
+) {
   const b = db.backups;
   const missing = [b.accessKeyIdVariable, b.secretAccessKeyVariable].filter((v) => !vars[v]?.trim());
   if (missing.length) {
@@ -72,12 +87,14 @@ export function formatBackupStatus(rows: BackupStatus[]): string {
       r.lastBackup ? duration(r.lastBackup.ageSeconds) : "-",
       r.lastWal?.name ?? "-",
       r.lastWal ? duration(r.lastWal.ageSeconds) : "-",
-      `${bytes(r.storedBytes)} (${r.backups} base, ${r.walFiles} WAL)`,
+      r.dumpJob
+        ? `${bytes(r.storedBytes)} (${r.backups} dumps)`
+        : `${bytes(r.storedBytes)} (${r.backups} base, ${r.walFiles} WAL)`,
       r.ok ? "ok" : "FAILED",
     ]);
   }
   const details = rows.flatMap((r) => [
-    `  ${r.component}: ${r.location}; a base backup may be ${duration(r.allowedAgeSeconds)} old`,
+    `  ${r.component}: ${r.location}; ${r.dumpJob ? `a dump (CronJob ${r.dumpJob})` : "a base backup"} may be ${duration(r.allowedAgeSeconds)} old`,
     ...(r.problem ? [`  ${r.component}: ${r.problem}`] : []),
   ]);
   return `${table(lines)}\n\n${details.join("\n")}\n`;
