@@ -449,7 +449,9 @@ export default defineConfig({
       baseDomain: "example.com",
       internalDomain: "example.org",
       acmeEmail: "ops@example.com",
-      features: { vault: false, observability: false },
+      // PostgreSQL only: the dumps of the other databases are test/backups/dumps.test.ts's.
+      features: { vault: false, observability: false, arangodb: false, clickhouse: false },
+      components: { redis: { enabled: false } },
       backups: {
         schedule: "0 3 * * *",
         destination: { ...${JSON.stringify(destination)}, credentials: { accessKeyId: secret.env("BACKUP_S3_KEY_ID"), secretAccessKey: secret.env("BACKUP_S3_SECRET") } },
