@@ -161,6 +161,16 @@ export interface PublishOptions {
   /** Base name of the Ingress objects (`<name>`, `<name>-open`). */
   name: string;
   routes: readonly HostRoute[];
+  /**
+   * Hand the UI the signed-in user's ID token (`Authorization: Bearer`) where the login has one
+   * (an OIDC issuer, not GitHub): the dashboard calls the Kubernetes API with it.
+   */
+  passIdToken?: boolean;
+}
+
+/** Whether the login holds an OpenID Connect ID token it can hand on (GitHub's OAuth has none). */
+export function gateHasIdToken(owner: ResolvedEnvironment): boolean {
+  return owner.components.sso.enabled && (owner.sso?.provider === "oidc" || owner.sso?.provider === "vault");
 }
 
 /**
@@ -208,7 +218,10 @@ export function publishHosts(env: ResolvedEnvironment, o: PublishOptions): KubeO
       spec: {
         forwardAuth: {
           address: gateAddress(owner),
-          authResponseHeaders: [...AUTH_RESPONSE_HEADERS],
+          authResponseHeaders: [
+            ...AUTH_RESPONSE_HEADERS,
+            ...(o.passIdToken && gateHasIdToken(owner) ? ["Authorization"] : []),
+          ],
           // Traefik drops Set-Cookie from a 2xx auth answer unless named here, and OAuth2-Proxy
           // refreshes the session (--cookie-refresh) in exactly such an answer.
           addAuthCookiesToResponse: [ssoCookieName(owner.name)],

@@ -1,3 +1,4 @@
+import { dashboardRbac } from "../api-server-auth.js";
 import { publishHosts } from "../gate.js";
 import { helmChart, namespaceOf } from "../objects.js";
 import type { Component } from "../types.js";
@@ -27,7 +28,8 @@ export const dashboard: Component = {
         stateful: false,
         values: {
           replicaCount: 1,
-          // Users sign in with a service-account token; no cluster-admin binding by default.
+          // No cluster-admin binding: behind an OIDC login people sign in with the ID token the
+          // gate passes on (api-server-auth.ts, bound to `view` below); else with a token of their own.
           clusterRoleBinding: { create: false },
           // plinth's own Ingress (below) carries the SSO gate; the chart's would not.
           ingress: { enabled: false },
@@ -40,7 +42,9 @@ export const dashboard: Component = {
         namespace: ns,
         name: "dashboard",
         routes: [{ service: "dashboard", backend: { name: "dashboard-headlamp", port: 80 } }],
+        passIdToken: true,
       }),
+      ...dashboardRbac(env),
     ];
   },
   secrets: () => [],

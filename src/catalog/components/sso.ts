@@ -88,6 +88,9 @@ export function oauth2ProxyConfig(s: GateSettings): OAuth2ProxyConfig {
           ...s.allowedGroups.map((g) => `--allowed-group=${g}`),
           // OIDC can refresh: membership is checked again hourly, not only at sign-in.
           "--cookie-refresh=1h",
+          // The ID token as `Authorization: Bearer` on the auth answer; only the dashboard's
+          // Middleware passes it on (Headlamp calls the API server with it; catalog/gate.ts).
+          "--set-authorization-header=true",
         ];
   return {
     args: [

@@ -1,4 +1,9 @@
 import { setTimeout as delay } from "node:timers/promises";
+import {
+  AUTHENTICATION_CONFIG_PATH,
+  apiServerTrust,
+  authenticationConfiguration,
+} from "../../catalog/api-server-auth.js";
 import { K3S_INSTALLER } from "../../catalog/versions.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
@@ -25,6 +30,11 @@ export interface K3sSpec {
   installerSha256: string;
   /** `/etc/rancher/k3s/config.yaml`, from the model. */
   configYaml: string;
+  /**
+   * The API server's AuthenticationConfiguration trusting the SSO gate's issuer (the dashboard
+   * signs in with the gate's ID token); absent where the gate has none to trust.
+   */
+  authenticationYaml?: string;
   /** The host the stored kubeconfig's server names (the k3s API host, else the VPS host). */
   apiHost: string;
   /** Local path of the kubeconfig plinth stores (mode 0600). */
@@ -54,6 +64,7 @@ export interface K3sPaths {
   binDir: string;
   bin: string;
   configFile: string;
+  authenticationFile: string;
   kubeconfig: string;
 }
 
@@ -64,6 +75,7 @@ export function k3sPaths(root = ""): K3sPaths {
     binDir: `${base}/usr/local/bin`,
     bin: `${base}/usr/local/bin/k3s`,
     configFile: `${base}/etc/rancher/k3s/config.yaml`,
+    authenticationFile: `${base}${AUTHENTICATION_CONFIG_PATH}`,
     kubeconfig: `${base}/etc/rancher/k3s/k3s.yaml`,
   };
 }
@@ -87,8 +99,21 @@ export function k3sConfigYaml(env: ResolvedEnvironment): string {
     "default-local-storage-path": cluster.storagePath,
     "tls-san": sans,
     "write-kubeconfig-mode": "0600",
+    // The SSO gate's issuer, trusted for the dashboard's sign-in (catalog/api-server-auth.ts).
+    ...(apiServerTrust(env)
+      ? { "kube-apiserver-arg": [`authentication-config=${AUTHENTICATION_CONFIG_PATH}`] }
+      : {}),
   });
   return `# Written by plinth for cluster ${cluster.name}: change plinth.config.ts, not this file.\n${body}`;
+}
+
+function authenticationYaml(env: ResolvedEnvironment): { authenticationYaml?: string } {
+  const trust = apiServerTrust(env);
+  if (!trust) return {};
+  const body = toYaml(authenticationConfiguration(trust.issuer, trust.audience));
+  return {
+    authenticationYaml: `# Written by plinth for cluster ${env.cluster.name}: change plinth.config.ts, not this file.\n${body}`,
+  };
 }
 
 /** The desired k3s of an environment's cluster, every value checked before it can reach a shell. */
@@ -148,6 +173,7 @@ export function desiredK3s(env: ResolvedEnvironment, o: Pick<K3sOptions, "kubeco
     installerUrl: installer.url,
     installerSha256: installer.sha256,
     configYaml: k3sConfigYaml(env),
+    ...authenticationYaml(env),
     apiHost,
     kubeconfigPath: o.kubeconfigPath,
     install: true,
@@ -206,14 +232,19 @@ export async function planK3s(
 ): Promise<ResourceChange<K3sSpec>> {
   const spec = desiredK3s(env, o);
   const paths = k3sPaths(o.root);
-  const [installed, config] = [
+  const [installed, config, authentication] = [
     await installedVersion(host, paths),
     await readRootFile(host, paths.configFile),
+    spec.authenticationYaml === undefined ? undefined : await readRootFile(host, paths.authenticationFile),
   ];
   const diff: ResourceChange<K3sSpec>["diff"] = [];
   if (installed !== spec.version) diff.push({ path: "version", before: installed, after: spec.version });
   if (config !== spec.configYaml) diff.push({ path: "config.yaml", before: config, after: spec.configYaml });
   const install = diff.length > 0;
+  // The API server reloads this file by itself: a change needs no reinstall.
+  if (authentication !== spec.authenticationYaml) {
+    diff.push({ path: "authentication.yaml", before: authentication, after: spec.authenticationYaml });
+  }
   const stored = storedServer(o.kubeconfigPath);
   if (install || hostOfServer(stored) !== spec.apiHost) {
     diff.push({ path: "kubeconfig", before: stored, after: `${o.kubeconfigPath} → https://${spec.apiHost}` });
@@ -397,6 +428,11 @@ export async function applyK3s(
         },
       ),
     );
+  }
+  if (spec.authenticationYaml !== undefined) {
+    // Before the installer: the API server reads it at start.
+    o.onProgress?.(`writing ${paths.authenticationFile} on ${host.conn.target.host}`);
+    await writeRootFile(host, paths.authenticationFile, spec.authenticationYaml);
   }
   if (spec.install) {
     const script = await fetchInstaller(spec, o);
