@@ -25,6 +25,8 @@ export interface WorkflowCluster {
   name: string;
   /** The cluster's kubeconfig, relative to the repository root (POSIX separators). */
   kubeconfig: string;
+  /** Where plinth reads the cluster's Vault unseal file, relative to the root; only when an environment on it has Vault. */
+  unsealFile?: string;
 }
 
 export interface WorkflowEnvironment {
@@ -172,28 +174,49 @@ function secretEnv(o: WorkflowOptions): Record<string, string> {
 export const kubeconfigSecret = (cluster: string) =>
   `PLINTH_KUBECONFIG_${cluster.toUpperCase().replaceAll("-", "_")}`;
 
-/**
- * Kubeconfigs of clusters plinth does not reach over SSH come from secrets (one per cluster,
- * optional: a k3s-vps cluster's is fetched by plinth itself when the secret is unset).
- */
-function kubeconfigStep(clusters: readonly WorkflowCluster[]): Record<string, unknown> | undefined {
-  if (clusters.length === 0) return undefined;
-  const lines = clusters.map((c) => `write "$${kubeconfigSecret(c.name)}" ${shellQuote(c.kubeconfig)}`);
+/** A step writing files from secrets (folder 0700, file 0600); an unset secret writes nothing. */
+function filesFromSecrets(
+  name: string,
+  files: readonly { secret: string; path: string }[],
+): Record<string, unknown> | undefined {
+  if (files.length === 0) return undefined;
   return {
-    name: "Kubeconfigs from secrets",
-    env: Object.fromEntries(
-      clusters.map((c) => [kubeconfigSecret(c.name), expr(`secrets.${kubeconfigSecret(c.name)}`)]),
-    ),
+    name,
+    env: Object.fromEntries(files.map((f) => [f.secret, expr(`secrets.${f.secret}`)])),
     run: [
       "write() {",
       '  [ -n "$1" ] || return 0',
       '  install -d -m 700 "$(dirname "$2")"',
       '  (umask 077 && printf \'%s\\n\' "$1" > "$2")',
       "}",
-      ...lines,
+      ...files.map((f) => `write "$${f.secret}" ${shellQuote(f.path)}`),
     ].join("\n"),
   };
 }
+
+/**
+ * Kubeconfigs of clusters plinth does not reach over SSH come from secrets (one per cluster,
+ * optional: a k3s-vps cluster's is fetched by plinth itself when the secret is unset).
+ */
+const kubeconfigStep = (clusters: readonly WorkflowCluster[]) =>
+  filesFromSecrets(
+    "Kubeconfigs from secrets",
+    clusters.map((c) => ({ secret: kubeconfigSecret(c.name), path: c.kubeconfig })),
+  );
+
+export const unsealSecret = (cluster: string) =>
+  `PLINTH_VAULT_UNSEAL_${cluster.toUpperCase().replaceAll("-", "_")}`;
+
+/**
+ * Vault's unseal files from secrets (one per cluster with Vault, optional): a runner starts with
+ * none, and plinth's own Vault token is in it with the unseal keys, encrypted to
+ * PLINTH_VAULT_PASSPHRASE. Only the live jobs (comment commands, drift) get them, never autoplan.
+ */
+const unsealStep = (clusters: readonly WorkflowCluster[]) =>
+  filesFromSecrets(
+    "Vault unseal files from secrets",
+    clusters.flatMap((c) => (c.unsealFile ? [{ secret: unsealSecret(c.name), path: c.unsealFile }] : [])),
+  );
 
 function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'"'"'`)}'`;
@@ -296,6 +319,7 @@ function closedWorkflow(o: WorkflowOptions): Record<string, unknown> {
 function commentWorkflow(o: WorkflowOptions): Record<string, unknown> {
   const envs = o.environments.map((e) => e.name).sort();
   const kubeconfigs = kubeconfigStep(liveClusters(o));
+  const unsealFiles = unsealStep(liveClusters(o));
   return {
     name: "plinth: comment",
     on: { issue_comment: { types: ["created"] } },
@@ -343,6 +367,7 @@ function commentWorkflow(o: WorkflowOptions): Record<string, unknown> {
         steps: [
           checkout({ "fetch-depth": 0 }),
           ...(kubeconfigs ? [kubeconfigs] : []),
+          ...(unsealFiles ? [unsealFiles] : []),
           {
             name: actionName(o),
             uses: o.action,
@@ -363,6 +388,7 @@ function commentWorkflow(o: WorkflowOptions): Record<string, unknown> {
 function driftWorkflow(o: WorkflowOptions): Record<string, unknown> {
   const envs = standing(o).map((e) => e.name);
   const kubeconfigs = kubeconfigStep(liveClusters(o));
+  const unsealFiles = unsealStep(liveClusters(o));
   return {
     name: "plinth: drift",
     on: {
@@ -382,6 +408,7 @@ function driftWorkflow(o: WorkflowOptions): Record<string, unknown> {
         steps: [
           checkout(),
           ...(kubeconfigs ? [kubeconfigs] : []),
+          ...(unsealFiles ? [unsealFiles] : []),
           {
             name: actionName(o),
             uses: o.action,

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { usesVault } from "../../catalog/vault-layout.js";
 import { K3S_INSTALLER } from "../../catalog/versions.js";
 import type { Config } from "../../config/schema.js";
 import {
@@ -12,10 +13,12 @@ import {
   githubWorkflows,
   kubeconfigSecret,
   liveClusters,
+  unsealSecret,
   type WorkflowFile,
   type WorkflowOptions,
 } from "../../github/workflows.js";
-import { environmentKind, mergeSettings, resolveCluster } from "../../model/resolve.js";
+import { environmentKind, mergeSettings, resolveCluster, resolveEnvironment } from "../../model/resolve.js";
+import { unsealFilePath } from "../../providers/vault/unseal-file.js";
 import { defineCommand } from "../command.js";
 import { loadFromArgs } from "../load.js";
 
@@ -100,12 +103,25 @@ export function workflowOptions(
       kind: environmentKind(config, name) ?? name,
       cluster: mergeSettings(config.defaults ?? {}, config.environments[name] ?? {}).cluster ?? name,
     }));
+  // Clusters whose Vault plinth unseals and configures: a runner needs the unseal file.
+  const vaultClusters = new Set(
+    Object.keys(config.environments).flatMap((name) => {
+      const env = resolveEnvironment(config, name).environment;
+      return env && usesVault(env) ? [env.cluster.name] : [];
+    }),
+  );
   const clusters = Object.keys(config.clusters)
     .sort()
     .map((name) => {
       const kubeconfig = resolveCluster(config, name).kubeconfig;
       const absolute = isAbsolute(kubeconfig) ? kubeconfig : resolve(configDir, kubeconfig);
-      return { name, kubeconfig: posix(relative(o.root, absolute)) };
+      return {
+        name,
+        kubeconfig: posix(relative(o.root, absolute)),
+        ...(vaultClusters.has(name)
+          ? { unsealFile: posix(relative(o.root, unsealFilePath(configDir, name))) }
+          : {}),
+      };
     });
   // Long-lived keys as secrets; a session token expires before any workflow would use it.
   const stateVariables =
@@ -180,6 +196,16 @@ function secretList(o: WorkflowOptions): string {
       kubeconfigSecret(c.name),
       `optional: the kubeconfig written to ${c.kubeconfig}`,
     ]),
+    ...liveClusters(o).flatMap((c) =>
+      c.unsealFile
+        ? [
+            [
+              unsealSecret(c.name),
+              `optional: Vault's unseal file (plinth's own token in it), written to ${c.unsealFile}; read with PLINTH_VAULT_PASSPHRASE`,
+            ],
+          ]
+        : [],
+    ),
   ];
   return lines.map(([name, why]) => `  ${name}: ${why}\n`).join("");
 }
