@@ -111,7 +111,10 @@ function walk(env: ResolvedEnvironment): Map<string, { gated: boolean; open: str
       expect(forward.address, what).toMatch(
         /^http:\/\/oauth2-proxy\.sso(-[a-z0-9-]+)?\.svc\.cluster\.local:4180\/$/,
       );
-      expect(forward.authResponseHeaders).toEqual([...AUTH_RESPONSE_HEADERS]);
+      // The ID token goes to the dashboard only (it calls the API server with it), and only from an OIDC login.
+      const idToken =
+        name === "plinth-sso-dashboard" && env.sso?.provider !== "github" ? ["Authorization"] : [];
+      expect(forward.authResponseHeaders, what).toEqual([...AUTH_RESPONSE_HEADERS, ...idToken]);
       for (const rule of rulesOf(ingress)) {
         const service = byHost.get(rule.host);
         expect(service && EXPOSURE[service].kind, `${what}: host ${rule.host} is a human UI`).toBe("gated");
