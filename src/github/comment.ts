@@ -93,12 +93,15 @@ export function rowFromPlan(plan: Plan, source: string): EnvRow {
   const pending = changes.filter(
     ({ ch }) => ch.action !== "no-op" || (ch.spec as { release?: boolean })?.release,
   );
+  // A Vault that could not be planned (unreachable, answering oddly) is said, as `plinth plan` says it.
+  const unplanned = changes.filter(({ ch }) => ch.action === "no-op" && ch.kind === "VaultServer");
   const lines = [
     ...dns.map((c) => `${SYMBOL[c.action]} ${c.action} DNS ${c.name}${c.detail ? ` (${c.detail})` : ""}`),
     ...pending.flatMap(({ c, ch }) => [
       `${SYMBOL[ch.action]} ${ch.action === "no-op" ? "release" : ch.action} ${where(ch)} (${c.id})${ch.detail ? `: ${ch.detail}` : ""}`,
       ...diffLines(ch.diff),
     ]),
+    ...unplanned.map(({ c, ch }) => `  ${where(ch)} (${c.id}): ${ch.detail ?? "not planned"}`),
   ];
   return {
     env: plan.env,
