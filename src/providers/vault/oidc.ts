@@ -16,8 +16,8 @@ import type { VaultChange, VaultOidcSpec, VaultResource } from "./spec.js";
 
 /** Signing keys rotate daily; a token signed by the previous key stays verifiable as long again. */
 const KEY_ROTATION = 24 * 3600;
-/** ID tokens live 30 minutes: OAuth2-Proxy refreshes the session hourly (--cookie-refresh). */
-const ID_TOKEN_TTL = 30 * 60;
+/** As long as OAuth2-Proxy's refresh period (--cookie-refresh=1h): the dashboard calls the API with it. */
+const ID_TOKEN_TTL = 3600;
 const ACCESS_TOKEN_TTL = 3600;
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
