@@ -60,6 +60,14 @@ export const data = defineCommand({
         }),
       );
     }
+    if (sourceName === targetName) {
+      throw new UserError(
+        error(`the source and the target are both ${sourceName}`, {
+          path: "plinth data clone",
+          fix: `name another environment as the target; to restore ${sourceName} from its own backups use plinth restore ${sourceName} --from ${sourceName}`,
+        }),
+      );
+    }
     durationFlag(args, "timeout");
     const loaded = await loadFromArgs(args, ctx);
     const target = resolveChecked(loaded, targetName);

@@ -86,19 +86,19 @@ function databasesOf(env: ResolvedEnvironment, args: ParsedArgs, fromOther: bool
   const all = backedUpDatabases(env).map((d) => d.component as RestorableDatabase);
   const chosen = raw !== undefined ? [raw as RestorableDatabase] : fromOther ? ["postgres" as const] : all;
   for (const c of chosen) {
-    if (!all.includes(c)) {
-      throw new UserError(
-        error(`${env.name} does not back up ${c}: there is nothing to restore it from`, {
-          path: `environments.${env.name}.backups`,
-          fix: "add backups: { schedule, destination } (README: Backups and restores)",
-        }),
-      );
-    }
     if (c === "platform-postgres" && fromOther) {
       throw new UserError(
         error("the platform PostgreSQL is Vault's storage, sealed with its own environment's keys", {
           path: "--database",
           fix: "restore platform-postgres only from its own environment's backups (--from <this env> or a backup id)",
+        }),
+      );
+    }
+    if (!all.includes(c)) {
+      throw new UserError(
+        error(`${env.name} does not back up ${c}: there is nothing to restore it from`, {
+          path: `environments.${env.name}.backups`,
+          fix: "add backups: { schedule, destination } (README: Backups and restores)",
         }),
       );
     }
