@@ -22,6 +22,7 @@ const NEEDS_TESTBED = [
   "test/backups/drill.test.ts",
   // redis-cli and rclone against the test bed's Redis and S3; the CronJobs on its API server
   "test/backups/dumps.test.ts",
+  "test/backups/dumps-recovery.test.ts",
   // the service proxy of the test bed's API server, and its OpenBao
   "test/owners/**",
 ];

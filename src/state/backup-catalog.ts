@@ -1,9 +1,10 @@
 /**
  * What is really in a backup bucket, read the way barman-cloud lays it out (what CloudNativePG's
  * Barman Cloud plugin writes): `<destination>/<server>/base/<backup id>/backup.info` beside the
- * tar files, and `<destination>/<server>/wals/<timeline+log>/<segment>[.gz]`. Read only: a list of
- * the server's folder and each base backup's `backup.info`. The client is the S3 state
- * backend's (s3-client.ts).
+ * tar files, and `<destination>/<server>/wals/<timeline+log>/<segment>[.gz]`. Reads a list of
+ * the server's folder and each base backup's `backup.info`, the dump jobs' folders likewise; its
+ * one write is plinth's recovery material (putIfChanged). The client is the S3 state backend's
+ * (s3-client.ts).
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { UserError } from "../diagnostics/diagnostic.js";
@@ -132,6 +133,36 @@ export class BackupStore {
       dumps.set(stamp, d);
     }
     return { folder, dumps: [...dumps.values()].sort((a, b) => a.stamp.localeCompare(b.stamp)) };
+  }
+
+  /**
+   * Puts `body` at `<prefix>/<key>` unless the same bytes are already there (plinth's recovery
+   * material, copied at every apply: a write only when it changed). The one write this store does.
+   */
+  async putIfChanged(key: string, body: Buffer): Promise<"created" | "updated" | "unchanged"> {
+    const full = `${this.o.prefix}/${key}`;
+    const existing = await this.send(full, async () => {
+      const { sdk, client } = await this.connect();
+      try {
+        const got = await client.send(new sdk.GetObjectCommand({ Bucket: this.o.bucket, Key: full }));
+        return Buffer.from((await got.Body?.transformToByteArray()) ?? []);
+      } catch (e) {
+        if (codeOf(e) === "NoSuchKey" || statusOf(e) === 404) return undefined;
+        throw e;
+      }
+    });
+    if (existing?.equals(body)) return "unchanged";
+    await this.send(full, async () => {
+      const { sdk, client } = await this.connect();
+      return client.send(new sdk.PutObjectCommand({ Bucket: this.o.bucket, Key: full, Body: body }));
+    });
+    return existing ? "updated" : "created";
+  }
+
+  /** Whether anything is stored at `<prefix>/<key>`. */
+  async exists(key: string): Promise<boolean> {
+    const full = `${this.o.prefix}/${key}`;
+    return (await this.list(full)).some((o) => o.key === full);
   }
 
   private async list(prefix: string): Promise<Listed[]> {

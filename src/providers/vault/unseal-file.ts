@@ -34,6 +34,11 @@ export interface UnsealMaterial {
   token?: string;
   /** sha256 of the policy that token was made with: a newer plinth needing more re-creates it. */
   policyHash?: string;
+  /**
+   * OpenBao's static seal key (hex), in the encrypted copy plinth puts in the backup bucket
+   * (no `keys`: that file only restores the key Secret, see cli/recovery-copy.ts).
+   */
+  staticSealKey?: string;
 }
 
 const FORMAT = "plinth-vault-unseal/v1";

@@ -1,0 +1,108 @@
+/**
+ * plinth's own recovery material in the backup bucket, beside the databases it restores: the
+ * cluster's Vault unseal file (already encrypted with PLINTH_VAULT_PASSPHRASE: its bytes are
+ * copied as they are) and, where OpenBao unseals itself from a static key, that key, encrypted
+ * the same way before it leaves this machine. Never plaintext in the bucket, and never the
+ * passphrase: the team keeps it in its password manager. Copied after every apply, written only
+ * when it changed.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { clusterBackups } from "../catalog/backups.js";
+import type { ResolvedBackups } from "../model/backups.js";
+import type { ResolvedEnvironment } from "../model/types.js";
+import { unsealSealer } from "../providers/vault/unseal-file.js";
+import { BackupStore } from "../state/backup-catalog.js";
+
+/** Where a cluster's material goes under its backup folder (the primary environment's). */
+export const unsealCopyKey = (cluster: string): string => `vault/${cluster}.unseal.enc`;
+
+/**
+ * The static key's copy is named by a fingerprint of the key (sha256 over a fixed label and the
+ * key, 16 hex digits): a changed key gets a new object, an unchanged one is found without
+ * decrypting anything. It tells nothing about a 256-bit random key.
+ */
+export function staticKeyCopyKey(cluster: string, key: string): string {
+  const id = createHash("sha256").update(`plinth static seal key\n${key}`).digest("hex").slice(0, 16);
+  return `vault/${cluster}.static-seal-key.${id}.enc`;
+}
+
+export interface RecoveryCopyOptions {
+  env: ResolvedEnvironment;
+  /** The cluster's unseal file (`.plinth/vault/<cluster>.unseal.enc`). */
+  unsealFile: string;
+  /** The variables the backup token is read from (the process environment). */
+  variables: Readonly<Record<string, string | undefined>>;
+  /** OpenBao `static`: reads the key Secret's value from the cluster (absent: no static key). */
+  readStaticKey?: () => Promise<string | undefined>;
+  passphrase?: string;
+  /** Vault's address, recorded (authenticated) in the encrypted copy's header. */
+  address: string;
+}
+
+/** One line per object: what was done, or why nothing was. Never a key or token. */
+export async function copyRecoveryMaterial(o: RecoveryCopyOptions): Promise<string[]> {
+  const b = clusterBackups(o.env);
+  if (!b) return [];
+  const missing = [b.accessKeyIdVariable, b.secretAccessKeyVariable].filter((v) => !o.variables[v]?.trim());
+  if (missing.length) {
+    return [
+      `${missing.join(" and ")} not set: Vault's recovery material was not copied to the backup bucket`,
+    ];
+  }
+  const cluster = o.env.cluster.name;
+  const store = new BackupStore(storeOptions(b, o.variables));
+  const at = (key: string) => `s3://${b.bucket}/${b.prefix}/${key}`;
+  const lines: string[] = [];
+  try {
+    if (existsSync(o.unsealFile)) {
+      const done = await store.putIfChanged(unsealCopyKey(cluster), readFileSync(o.unsealFile));
+      lines.push(`unseal file ${o.unsealFile} → ${at(unsealCopyKey(cluster))}: ${done}`);
+    } else {
+      lines.push(
+        `no unseal file at ${o.unsealFile} on this machine: nothing of it copied (apply from where Vault was initialized)`,
+      );
+    }
+    if (o.readStaticKey) {
+      const key = await o.readStaticKey();
+      if (!key) {
+        lines.push("OpenBao's static seal key Secret is not in the cluster yet: not copied");
+      } else if (!o.passphrase) {
+        lines.push(
+          "PLINTH_VAULT_PASSPHRASE is not set: OpenBao's static seal key was not copied (it is never stored unencrypted)",
+        );
+      } else {
+        const name = staticKeyCopyKey(cluster, key);
+        if (await store.exists(name)) {
+          lines.push(`OpenBao's static seal key → ${at(name)}: unchanged`);
+        } else {
+          const seal = await unsealSealer({ passphrase: o.passphrase, cluster, address: o.address });
+          await store.putIfChanged(
+            name,
+            Buffer.from(seal({ keys: [], threshold: 0, shares: 0, staticSealKey: key }), "utf8"),
+          );
+          lines.push(
+            `OpenBao's static seal key, encrypted with PLINTH_VAULT_PASSPHRASE → ${at(name)}: created`,
+          );
+        }
+      }
+    }
+  } finally {
+    store.close();
+  }
+  return lines;
+}
+
+function storeOptions(b: ResolvedBackups, variables: RecoveryCopyOptions["variables"]) {
+  return {
+    endpoint: b.endpoint,
+    bucket: b.bucket,
+    region: b.region,
+    prefix: b.prefix,
+    credentials: {
+      accessKeyId: variables[b.accessKeyIdVariable] ?? "",
+      secretAccessKey: variables[b.secretAccessKeyVariable] ?? "",
+    },
+    variables: { accessKeyId: b.accessKeyIdVariable, secretAccessKey: b.secretAccessKeyVariable },
+  };
+}
