@@ -6,9 +6,10 @@
  * other set-up step.
  */
 import { execFile, execFileSync, spawn } from "node:child_process";
-import { accessSync, constants, existsSync, readdirSync } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
+import { pinnedModules } from "../crds.js";
 import { goVersion } from "./gobuild.js";
 import type { TestbedContext } from "./service.js";
 
@@ -212,8 +213,14 @@ export async function downloadGoModules(ctx: TestbedContext): Promise<void> {
   const started = Date.now();
   await Promise.all(
     modules.map(async (mod) => {
+      const dir = join(base, mod);
+      // crds is never built, only its pins are read from the module cache: a bare `go mod download`
+      // there rewrites go.mod to the requirement graph's versions (plugin-barman-cloud requires a newer
+      // CloudNativePG than plinth deploys), so the test bed would load CRDs plinth does not run.
+      const pins = mod === "crds" ? pinnedModules(readFileSync(join(dir, "go.mod"), "utf8")) : [];
+      const args = ["mod", "download", ...pins.map((p) => `${p.module}@${p.version}`)];
       try {
-        await run("go", ["mod", "download"], { cwd: join(base, mod), maxBuffer: 16 * 1024 * 1024 });
+        await run("go", args, { cwd: dir, maxBuffer: 16 * 1024 * 1024 });
       } catch (error) {
         const e = error as Error & { stderr?: string };
         throw new Error(`go mod download in testbed/go/${mod} failed: ${(e.stderr || e.message).trim()}`);
