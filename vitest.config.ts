@@ -16,6 +16,7 @@ const NEEDS_TESTBED = [
   "test/sso/gate.test.ts",
   "test/sso/vault-provider.test.ts",
   "test/github/pull-request.test.ts",
+  "test/github/pull-request-vault.test.ts",
   // Barman's cloud commands (BARMAN_BIN) against the test bed's S3
   "test/backups/barman.test.ts",
   "test/backups/apiserver.test.ts",
@@ -34,6 +35,7 @@ const SHARED_CLUSTER_OBJECTS = [
   "test/ssh/bootstrap.test.ts",
   "test/github/drift-bed.test.ts",
   "test/github/pull-request.test.ts",
+  "test/github/pull-request-vault.test.ts",
 ];
 const offline = process.env.TESTBED === "off";
 const alias = { plinth: fileURLToPath(new URL("./src/index.ts", import.meta.url)) };
