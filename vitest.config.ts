@@ -24,6 +24,8 @@ const NEEDS_TESTBED = [
   // redis-cli and rclone against the test bed's Redis and S3; the CronJobs on its API server
   "test/backups/dumps.test.ts",
   "test/backups/dumps-recovery.test.ts",
+  // Barman, the test bed's S3 and its OpenBao binary
+  "test/backups/drill-checks.test.ts",
   // the service proxy of the test bed's API server, and its OpenBao
   "test/owners/**",
 ];

@@ -13,6 +13,7 @@ import {
   type StateBackend,
 } from "../state/index.js";
 import { withLaterFailure } from "../state/later-failure.js";
+import { CANARY_OUTPUT } from "./drill-vault.js";
 import type { EventSink } from "./events.js";
 import { execute } from "./executor.js";
 import { vaultAfterReady } from "./vault.js";
@@ -85,6 +86,8 @@ export async function runRecorded(
   let outcome: "applied" | "failed" = "failed";
   let changes = 0;
   const signal = heldLock.getStore()?.signal;
+  /** The restore drill's canary hash, when Vault was converged (apply/drill-vault.ts). */
+  let canary: string | undefined;
   // The outcome is recorded whether the run worked or not; a failed record never replaces the
   // run's own error, and is the error when the run worked.
   const record = async (): Promise<void> => {
@@ -104,7 +107,11 @@ export async function runRecorded(
           changes,
         },
       ].slice(-50),
-      outputs: { ...(previous?.outputs ?? {}), ...hostsOutput(session) },
+      outputs: {
+        ...(previous?.outputs ?? {}),
+        ...hostsOutput(session),
+        ...(canary ? { [CANARY_OUTPUT]: canary } : {}),
+      },
     });
     for (const w of warnings) o.onWarning?.(w);
   };
@@ -119,7 +126,15 @@ export async function runRecorded(
       ...(o.noWait ? { noWait: true } : {}),
       ...(o.skipHealthChecks ? { skipHealthChecks: true } : {}),
       ...(o.maxWaitMs ? { maxWaitMs: o.maxWaitMs } : {}),
-      ...(o.vault ? { afterReady: { vault: vaultAfterReady(session, o.vault, o.maxWaitMs) } } : {}),
+      ...(o.vault
+        ? {
+            afterReady: {
+              vault: vaultAfterReady(session, o.vault, o.maxWaitMs, (hash) => {
+                canary = hash;
+              }),
+            },
+          }
+        : {}),
       ...(signal ? { signal } : {}),
     });
     outcome = "applied";

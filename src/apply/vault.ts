@@ -1,3 +1,5 @@
+import { clusterBackups } from "../catalog/backups.js";
+import { DEFAULT_LAYOUT } from "../catalog/vault-layout.js";
 import { type VaultTarget, vaultOptions } from "../plan/vault.js";
 import { waitUntil } from "../providers/kubernetes/readiness.js";
 import { asVaultUserError, type VaultAccess } from "../providers/vault/access.js";
@@ -7,10 +9,21 @@ import {
   VaultUnreachableError,
   vaultHealth,
 } from "../providers/vault/index.js";
+import { authenticate } from "../providers/vault/token.js";
+import { ensureDrillCanary } from "./drill-vault.js";
 import type { AfterReady } from "./executor.js";
 
-/** Vault's lifecycle and convergence, run by the executor once the `vault` component is ready. */
-export function vaultAfterReady(session: VaultTarget, access: VaultAccess, maxWaitMs?: number): AfterReady {
+/**
+ * Vault's lifecycle and convergence, run by the executor once the `vault` component is ready.
+ * Where the platform database is backed up, also the restore drill's canary (`onCanary` gets its
+ * hash, for state).
+ */
+export function vaultAfterReady(
+  session: VaultTarget,
+  access: VaultAccess,
+  maxWaitMs?: number,
+  onCanary?: (hash: string) => void,
+): AfterReady {
   return {
     skippedWithoutWait: `Vault not configured (--no-wait): run plinth apply ${session.env.name} without --no-wait`,
     async run(report) {
@@ -56,6 +69,14 @@ export function vaultAfterReady(session: VaultTarget, access: VaultAccess, maxWa
           : []),
       ];
       for (const e of extra) report.applied(e);
+      if (onCanary && clusterBackups(session.env)) {
+        const { client } = await authenticate(access.client, {
+          lifecycle: access.lifecycle,
+          layout: DEFAULT_LAYOUT,
+          write: false,
+        });
+        onCanary(await ensureDrillCanary(client));
+      }
       return applied + extra.length;
     },
   };

@@ -270,10 +270,16 @@ export const DRILL_LABEL = "plinth.dev/restore-drill";
  * the live Cluster's ObjectStore through the plugin (latest, or a point in time), archiving
  * nothing (it must never write into the live server's folder), on `local-path` storage, whose
  * volumes are deleted with it (the live databases' class keeps volumes on purpose).
+ *
+ * The application database, its owner and the owner's Secret are the live Cluster's: without them
+ * CloudNativePG's recovery would create an `app` database and user that the source lacks; with
+ * them it finds both restored and sets the owner's password from that same Secret (CloudNativePG
+ * docs, recovery.md "Configure the application database"), so the drill's checks log in to both
+ * sides with one credential.
  */
 export function drillCluster(
   env: ResolvedEnvironment,
-  t: BackupTarget & { storage: string; memory: string },
+  t: BackupTarget & { storage: string; memory: string; database: string; owner: string },
   o: { targetTime?: string } = {},
 ): KubeObject {
   return {
@@ -294,6 +300,9 @@ export function drillCluster(
       bootstrap: {
         recovery: {
           source: "origin",
+          database: t.database,
+          owner: t.owner,
+          secret: { name: `${t.cluster}-${t.owner}` },
           ...(o.targetTime ? { recoveryTarget: { targetTime: o.targetTime } } : {}),
         },
       },
@@ -313,4 +322,4 @@ export function drillCluster(
   };
 }
 
-export const drillName = (t: BackupTarget): string => `${t.cluster}-drill`;
+export const drillName = (t: Pick<BackupTarget, "cluster">): string => `${t.cluster}-drill`;

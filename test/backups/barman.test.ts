@@ -29,6 +29,7 @@ import { judgeBackups } from "../../src/status/backups.js";
 import { exampleWith, projectWithConfig } from "../helpers/config.js";
 import { forward } from "../helpers/forward.js";
 import { testbedEnv } from "../testbed/env.js";
+import { barmanBin, runBarman, switchAndArchive } from "./barman-helpers.js";
 import { backupsSettings } from "./config.js";
 import { freePort, ownedDir, runAsPostgres, ScratchPostgres, shellWord } from "./scratch-postgres.js";
 
@@ -53,11 +54,9 @@ let source: ScratchPostgres;
 let restored: ScratchPostgres;
 /** The newest WAL segment the source archived, as PostgreSQL reported it. */
 let lastArchivedWal = "";
-const bin = (command: string) => join(testbedEnv("BARMAN_BIN"), command);
-
-/** barman-cloud-* as the plugin runs it: plinth's options, the credentials and checksum env. */
+const bin = barmanBin;
 const barman = (command: string, args: string[], extraEnv: Record<string, string> = env) =>
-  runAsPostgres(bin(command), args, extraEnv);
+  runBarman(command, args, extraEnv);
 
 function s3Keys(prefix: string): Promise<{ key: string; size: number; etag: string }[]> {
   return (async () => {
@@ -73,24 +72,6 @@ function s3Keys(prefix: string): Promise<{ key: string; size: number; etag: stri
     } while (token);
     return out;
   })();
-}
-
-async function waitArchived(db: ScratchPostgres, wal: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const last = await db.sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
-    if (last >= wal) return;
-    const failed = await db.sql("SELECT coalesce(last_failed_wal, '') FROM pg_stat_archiver");
-    if (failed >= wal) throw new Error(`archiving ${wal} failed; see ${db.log}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`WAL ${wal} not archived within 60 s; see ${db.log}`);
-}
-
-/** Ends the current WAL segment and waits until barman-cloud-wal-archive has stored it. */
-async function switchAndArchive(db: ScratchPostgres): Promise<void> {
-  const wal = await db.sql("SELECT pg_walfile_name(pg_switch_wal())");
-  await waitArchived(db, wal);
 }
 
 describe("backups through Barman's cloud commands with plinth's settings", () => {

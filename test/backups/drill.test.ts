@@ -58,6 +58,9 @@ function recording(calls: string[]): DrillApi {
       calls.push(`delete ${ref.kind} ${ref.namespace}/${ref.name}`);
       await api.delete(ref);
     },
+    list: (apiVersion, kind, o) => api.list(apiVersion, kind, o),
+    getText: (path) => api.getText(path),
+    exchange: (method, path, json, headers) => api.exchange(method, path, json, headers),
   };
 }
 
@@ -153,6 +156,107 @@ describe("plinth restore-drill on the test bed's API server", () => {
     expect((seen as { spec: object }).spec).not.toHaveProperty("plugins");
     expect(await gone(drillRef)).toBe(true);
   });
+
+  it("once the restore is Ready, runs its checks in the cluster and removes exactly what it made", async () => {
+    // No CloudNativePG operator here: the drill Cluster's Ready is a stand-in, answered by the
+    // reads below. With no kubelet, the counting Job never runs and the scratch Vault never
+    // answers: both checks must fail by name, and every object go again.
+    const platform = backedUpDatabases(env)
+      .filter((d) => d.component === "platform-postgres")
+      .map((d) => ({ ...d, namespace: ns }));
+    expect(platform).toHaveLength(1);
+    const calls: string[] = [];
+    const stored: Record<string, Record<string, unknown>> = {};
+    const base = recording(calls);
+    const drillApi: DrillApi = {
+      ...base,
+      apply: async (o, opts) => {
+        const res = await base.apply(o, opts);
+        const m = o.metadata as { name: string; namespace: string };
+        stored[`${o.kind as string} ${m.name}`] = (await api.read({
+          apiVersion: o.apiVersion as string,
+          kind: o.kind as string,
+          name: m.name,
+          namespace: m.namespace,
+        })) as Record<string, unknown>;
+        return res;
+      },
+      read: async (ref) => {
+        const o = await api.read(ref);
+        if (ref.kind !== "Cluster" || ref.name !== "platform-postgres-drill") return o;
+        return {
+          ...o,
+          status: { conditions: [{ type: "Ready", status: "True", reason: "ClusterIsReady" }] },
+        };
+      },
+    };
+    const [result] = await runRestoreDrill({
+      api: drillApi,
+      env,
+      databases: platform,
+      timeoutMs: 5_000,
+      pollMs: 200,
+      checks: { counts: true, vault: { tokens: ["t"], keys: ["k"] }, timeoutMs: 2_000 },
+    });
+    const name = (kind: string, n: string) => `${kind} ${ns}/${n}`;
+    expect(calls).toEqual([
+      `apply ${name("Cluster", "platform-postgres-drill")}`,
+      `apply ${name("Job", "platform-postgres-drill-counts")}`,
+      `apply ${name("ConfigMap", "platform-postgres-drill-vault")}`,
+      `apply ${name("Pod", "platform-postgres-drill-vault")}`,
+      `apply ${name("Service", "platform-postgres-drill-vault")}`,
+      `delete ${name("Service", "platform-postgres-drill-vault")}`,
+      `delete ${name("Pod", "platform-postgres-drill-vault")}`,
+      `delete ${name("ConfigMap", "platform-postgres-drill-vault")}`,
+      `delete ${name("Job", "platform-postgres-drill-counts")}`,
+      `delete ${name("Cluster", "platform-postgres-drill")}`,
+    ]);
+    expect(result).toMatchObject({ ready: true, removed: true });
+    expect(result?.failure).toContain("row counts: the Job");
+    expect(result?.failure).toContain("did not finish within 2 s");
+    expect(result?.failure).toContain("scratch Vault: the scratch Vault did not answer within 2 s");
+    // As the API server stored them: the restore logs its owner in with the live owner's Secret,
+    // and the checks read that Secret; every object carries the drill's label.
+    expect(
+      (stored["Cluster platform-postgres-drill"] as { spec: { bootstrap: unknown } }).spec.bootstrap,
+    ).toMatchObject({
+      recovery: { database: "vault", owner: "vault", secret: { name: "platform-postgres-vault" } },
+    });
+    const job = stored["Job platform-postgres-drill-counts"] as {
+      spec: {
+        template: {
+          spec: { containers: { env: { name: string; valueFrom?: unknown; value?: string }[] }[] };
+        };
+      };
+    };
+    const jobEnv = job.spec.template.spec.containers[0]?.env ?? [];
+    expect(jobEnv.find((e) => e.name === "PGPASSWORD")?.valueFrom).toEqual({
+      secretKeyRef: { name: "platform-postgres-vault", key: "password" },
+    });
+    expect(jobEnv.find((e) => e.name === "PLINTH_RESTORE_HOST")?.value).toBe("platform-postgres-drill-rw");
+    const pod = stored["Pod platform-postgres-drill-vault"] as {
+      spec: { containers: { env: { name: string; value?: string }[] }[] };
+    };
+    const url = pod.spec.containers[0]?.env.find((e) => e.name.endsWith("_PG_CONNECTION_URL"))?.value;
+    expect(url).toBe(
+      `postgresql://vault:$(DRILL_PG_PASSWORD)@platform-postgres-drill-rw.${ns}.svc:5432/vault?sslmode=require`,
+    );
+    for (const o of Object.values(stored)) {
+      expect((o.metadata as { labels: Record<string, string> }).labels["plinth.dev/restore-drill"]).toBe(
+        "platform-postgres",
+      );
+    }
+    for (const [kind, n] of [
+      ["Cluster", "platform-postgres-drill"],
+      ["Job", "platform-postgres-drill-counts"],
+      ["Pod", "platform-postgres-drill-vault"],
+      ["Service", "platform-postgres-drill-vault"],
+      ["ConfigMap", "platform-postgres-drill-vault"],
+    ] as const) {
+      const apiVersion = kind === "Cluster" ? "postgresql.cnpg.io/v1" : kind === "Job" ? "batch/v1" : "v1";
+      expect(await gone({ apiVersion, kind, name: n, namespace: ns })).toBe(true);
+    }
+  }, 60_000);
 
   it("leaves alone an object of the drill's name that is not a drill's", async () => {
     if (!live) throw new Error("no live Cluster rendered");

@@ -114,8 +114,13 @@ export class ScratchPostgres {
     if (as) chownSync(join(this.dataDir, name), as.uid, as.gid);
   }
 
-  async start(): Promise<void> {
-    this.configure({ port: this.port, listen_addresses: "", unix_socket_directories: this.socketDir });
+  /** `listen`: also on TCP at that address (a client that cannot use the socket, e.g. OpenBao). */
+  async start(o: { listen?: string } = {}): Promise<void> {
+    this.configure({
+      port: this.port,
+      listen_addresses: o.listen ?? "",
+      unix_socket_directories: this.socketDir,
+    });
     const as = runAs();
     if (!existsSync(this.log)) writeFileSync(this.log, "");
     if (as) chownSync(this.log, as.uid, as.gid);

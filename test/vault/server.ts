@@ -26,6 +26,8 @@ export interface BaoOptions {
   stanzas?: string;
   /** Extra environment of the server process (e.g. a static seal key). */
   env?: Record<string, string>;
+  /** Replaces the file storage stanza: e.g. plinth's `storage "postgresql"` (restore drill test). */
+  storage?: string;
 }
 
 export async function startBao(o: BaoOptions = {}): Promise<BaoServer> {
@@ -38,7 +40,7 @@ export async function startBao(o: BaoOptions = {}): Promise<BaoServer> {
   mkdirSync(join(dir, "data"));
   writeFileSync(
     join(dir, "config.hcl"),
-    `storage "file" { path = "${join(dir, "data")}" }
+    `${o.storage ?? `storage "file" { path = "${join(dir, "data")}" }`}
 listener "tcp" {
   address = "127.0.0.1:${port}"
   tls_disable = true

@@ -12,7 +12,7 @@ import {
 import type { Component } from "../types.js";
 
 /** Vault's storage table, created in the `vault` database (not in `postgres`, where postInitSQL runs). */
-const VAULT_TABLE = [
+export const VAULT_TABLE = [
   'CREATE TABLE IF NOT EXISTS vault_kv_store (parent_path TEXT COLLATE "C" NOT NULL, path TEXT COLLATE "C", key TEXT COLLATE "C", value BYTEA, CONSTRAINT pkey PRIMARY KEY (path, key))',
   "CREATE INDEX IF NOT EXISTS parent_path_idx ON vault_kv_store (parent_path)",
   'CREATE TABLE IF NOT EXISTS vault_ha_locks (ha_key TEXT COLLATE "C" NOT NULL, ha_identity TEXT COLLATE "C" NOT NULL, ha_value TEXT COLLATE "C", valid_until TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT ha_key PRIMARY KEY (ha_key))',

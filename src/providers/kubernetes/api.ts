@@ -188,10 +188,16 @@ export class KubeApi {
    * A request through the API server answered as it came, any status: a Service's own API behind
    * the service proxy (a sign-up refused is an answer to read, not a failure of the call).
    */
-  async exchange(method: "GET" | "POST", path: string, json?: string): Promise<HttpAnswer> {
+  async exchange(
+    method: "GET" | "POST",
+    path: string,
+    json?: string,
+    /** For the service behind the proxy (e.g. Vault's X-Vault-Token); never the API server's own. */
+    headers: Record<string, string> = {},
+  ): Promise<HttpAnswer> {
     const url = new URL(path.replace(/^\//, ""), this.base);
     const body = json === undefined ? undefined : { body: json, contentType: "application/json" };
-    return this.bounded(() => this.answerOf(method, url, body));
+    return this.bounded(() => this.answerOf(method, url, body, headers));
   }
 
   private async sendNow(
@@ -220,10 +226,12 @@ export class KubeApi {
     method: string,
     url: URL,
     o?: { body: string; contentType: string },
+    extraHeaders: Record<string, string> = {},
   ): Promise<HttpAnswer> {
     const options: RequestOptions & { secureContext?: SecureContext } = {
       method,
       headers: {
+        ...extraHeaders,
         Accept: "application/json",
         ...(o ? { "Content-Type": o.contentType, "Content-Length": Buffer.byteLength(o.body) } : {}),
       },
