@@ -2,11 +2,12 @@ import { existsSync } from "node:fs";
 import { findConfigFile } from "../config/find.js";
 import { type LoadedConfig, loadConfig } from "../config/load.js";
 import { UserError } from "../diagnostics/diagnostic.js";
-import { rowsFromDesired, STICKY_MARKER } from "./comment.js";
+import { renderComment, rowsFromDesired, STICKY_MARKER } from "./comment.js";
 import type { GitHubRun } from "./context.js";
 import { postComment } from "./context.js";
 import { type DesiredState, desiredState, diffDesired, type EnvDiff } from "./desired-diff.js";
 import { checkoutAt } from "./git.js";
+import { saveForPublisher } from "./publish.js";
 
 export const FORK_NOTICE =
   "This pull request comes from a fork. plinth compared its desired state only, with no credentials: its `plinth.config.ts` is code, and code from a fork never runs here with access to a cluster, Vault, DNS or state. It cannot be planned live or applied from this pull request; a maintainer can push its commits to a branch of this repository to do that.";
@@ -60,17 +61,15 @@ export async function autoplan(
   run.log(
     `pull request #${e.pr} at ${e.headSha.slice(0, 7)}: ${rows.length ? rows.map((r) => r.env).join(", ") : "no environment"} changed; ${unchanged.length} unchanged`,
   );
-  await postComment(
-    run,
-    e.pr,
-    {
-      marker: STICKY_MARKER,
-      title: `plinth: what pull request #${e.pr} changes at ${e.headSha.slice(0, 7)}`,
-      rows,
-      unchanged,
-      notes: [e.fromFork ? FORK_NOTICE : HOW_TO_APPLY],
-    },
-    { sticky: true },
-  );
+  const parts = {
+    marker: STICKY_MARKER,
+    title: `plinth: what pull request #${e.pr} changes at ${e.headSha.slice(0, 7)}`,
+    rows,
+    unchanged,
+    notes: [e.fromFork ? FORK_NOTICE : HOW_TO_APPLY],
+  };
+  await postComment(run, e.pr, parts, { sticky: true });
+  // A fork's token cannot comment: the default branch's workflow_run job posts what is saved here.
+  if (e.fromFork) saveForPublisher(run, { pr: e.pr, headSha: e.headSha, body: renderComment(parts).body });
   return rows.some((r) => r.note) ? 2 : 0;
 }

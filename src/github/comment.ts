@@ -7,11 +7,10 @@ import type { EnvDiff } from "./desired-diff.js";
  * The pull request's comments as Markdown. Pure: rows in, text out. One sticky comment per pull
  * request (found again by its hidden marker and edited in place) with the summary table first and
  * a collapsible section per environment; replies to commands carry their own marker so a newer
- * reply for the same environment collapses the older one instead of piling up.
+ * reply for the same environment minimizes the older one instead of piling up.
  */
 export const STICKY_MARKER = "<!-- plinth:pull-request -->";
 export const replyMarker = (topic: string) => `<!-- plinth:reply ${topic} -->`;
-export const SUPERSEDED = "<!-- plinth:superseded -->";
 /** GitHub refuses a comment body longer than this (characters). */
 export const COMMENT_LIMIT = 65_536;
 
@@ -206,17 +205,6 @@ export function renderComment(
   if (body.length > limit)
     body = `${body.slice(0, limit - 80)}\n\n… cut to GitHub's comment limit; the rest is in the job summary`;
   return { body, full, cut: true };
-}
-
-/** An older reply, collapsed in place: kept for the record, out of the way. */
-export function supersede(body: string, newer: string): string {
-  const firstLine = body.split("\n").find((l) => l.trim() && !l.startsWith("<!--")) ?? "plinth";
-  // Room for the wrapping: the collapsed reply stays under GitHub's limit too.
-  const kept = body.length > COMMENT_LIMIT - 1000 ? `${body.slice(0, COMMENT_LIMIT - 1000)}\n…` : body;
-  return `${SUPERSEDED}\n<details><summary>superseded by ${newer}: ${firstLine.replace(/^#+\s*/, "").slice(0, 120)}</summary>\n\n${kept
-    .split("\n")
-    .filter((l) => !l.startsWith("<!-- plinth:"))
-    .join("\n")}\n\n</details>`;
 }
 
 const APPLIED_START = "<!-- plinth:applied -->";

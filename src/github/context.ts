@@ -1,15 +1,7 @@
 import type { ApplyOptions } from "../api/engine.js";
 import type { GitHubSettings } from "../config/schema.js";
 import type { CommentFacts, GitHubRepo } from "../providers/github/index.js";
-import {
-  type CommentParts,
-  renderComment,
-  replyMarker,
-  STICKY_MARKER,
-  SUPERSEDED,
-  supersede,
-  withApplied,
-} from "./comment.js";
+import { type CommentParts, renderComment, replyMarker, STICKY_MARKER, withApplied } from "./comment.js";
 
 /** What every handler of `plinth github` works with. */
 export interface GitHubRun {
@@ -73,23 +65,25 @@ async function writeComment(
   body: string,
   kind: { sticky: true } | { topic: string },
 ): Promise<void> {
+  if ("sticky" in kind) return upsertSticky(run, pr, body);
   const existing = await run.gh.comments(pr);
-  if ("sticky" in kind) {
-    const sticky = existing.find((c) => mineToEdit(c) && c.body.startsWith(STICKY_MARKER));
-    if (sticky) await run.gh.editComment(sticky.id, body);
-    else await run.gh.comment(pr, body);
-    return;
-  }
   const marker = replyMarker(kind.topic);
-  const made = await run.gh.comment(pr, body);
-  for (const old of existing) {
-    if (mineToEdit(old) && old.body.startsWith(marker) && !old.body.startsWith(SUPERSEDED)) {
-      await run.gh.editComment(old.id, supersede(old.body, made.htmlUrl));
-    }
-  }
+  await run.gh.comment(pr, body);
+  // Older replies on the same topic are minimized as outdated (GraphQL's minimizeComment), as a
+  // person would hide them: kept for the record, folded away, never a flood.
+  const older = existing.filter((c) => mineToEdit(c) && c.body.startsWith(marker));
+  const hidden = await run.gh.minimized(older.map((c) => c.nodeId));
+  for (const old of older) if (!hidden.has(old.nodeId)) await run.gh.minimizeComment(old.nodeId);
 }
 
-/** A short reply (help, refusal) on a topic: `/apply staging` refusals collapse each other. */
+/** The pull request's one sticky comment: plinth's own edited in place, else posted. */
+export async function upsertSticky(run: GitHubRun, pr: number, body: string): Promise<void> {
+  const sticky = (await run.gh.comments(pr)).find((c) => mineToEdit(c) && c.body.startsWith(STICKY_MARKER));
+  if (sticky) await run.gh.editComment(sticky.id, body);
+  else await run.gh.comment(pr, body);
+}
+
+/** A short reply (help, refusal) on a topic: a newer `/apply staging` reply minimizes the older ones. */
 export function reply(run: GitHubRun, pr: number, topic: string, title: string, text: string): Promise<void> {
   return postComment(run, pr, { marker: replyMarker(topic), title, rows: [], notes: [text] }, { topic });
 }

@@ -19,6 +19,21 @@ export type GitHubEvent =
   | { kind: "comment"; pr: number; commentId: number; body: string; commenter: string; commenterType: string }
   | { kind: "review"; pr: number; state: string; reviewer: string; headSha: string }
   | { kind: "schedule" | "workflow_dispatch" }
+  /**
+   * A `pull_request` run of the autoplan workflow finished (`workflow_run` completed): its
+   * comment, saved as an artifact by a fork's read-only run, is posted from here.
+   */
+  | {
+      kind: "workflow_run";
+      runId: number;
+      workflow: string;
+      headSha: string;
+      headBranch: string;
+      /** `owner/name` of the head's repository: a fork's, for the runs this is for. */
+      headRepo: string;
+      /** The pull requests GitHub links to the run: none for a fork's (matched by head instead). */
+      pulls: number[];
+    }
   /** An event or action plinth has nothing to do for (a comment on an issue, a label added). */
   | { kind: "ignored"; why: string };
 
@@ -105,6 +120,26 @@ export function parseEvent(name: string, payload: unknown): GitHubEvent {
     case "schedule":
     case "workflow_dispatch":
       return { kind: name };
+    case "workflow_run": {
+      const r = obj(p.workflow_run);
+      if (str(p.action) !== "completed") return { kind: "ignored", why: `workflow_run ${str(p.action)}` };
+      if (str(r.event) !== "pull_request")
+        return {
+          kind: "ignored",
+          why: `workflow_run of a ${str(r.event) || "(no)"} run, not a pull request's`,
+        };
+      return {
+        kind: "workflow_run",
+        runId: number(r.id, name, "workflow_run.id"),
+        workflow: str(r.name),
+        headSha: sha(r.head_sha, name, "workflow_run.head_sha"),
+        headBranch: str(r.head_branch),
+        headRepo: str(obj(r.head_repository).full_name),
+        pulls: (Array.isArray(r.pull_requests) ? r.pull_requests : [])
+          .map((x) => obj(x).number)
+          .filter((n): n is number => typeof n === "number"),
+      };
+    }
     default:
       return { kind: "ignored", why: `plinth github does not act on ${name || "(no event name)"} events` };
   }

@@ -7,6 +7,7 @@ import { onClosed } from "./closed.js";
 import { onComment } from "./commands-run.js";
 import type { GitHubRun } from "./context.js";
 import { type GitHubEvent, parseEvent } from "./event.js";
+import { publishSavedComment } from "./publish.js";
 
 export interface RunGitHubOptions {
   /**
@@ -102,6 +103,8 @@ export async function runGitHub(o: RunGitHubOptions): Promise<number> {
       // Reviews are read when they matter: at `/apply`, for the head commit it is asked on.
       o.log(`review by ${event.reviewer} (${event.state}) on #${event.pr}: checked at the next /apply`);
       return 0;
+    case "workflow_run":
+      return publishSavedComment(run, event);
     case "schedule":
     case "workflow_dispatch":
       if (o.onSchedule) return o.onSchedule(run, event.kind);

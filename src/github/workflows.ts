@@ -16,7 +16,17 @@ import { parseCron } from "../util/cron.js";
 export const PINNED_ACTIONS = Object.freeze({
   checkout: { uses: "actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8", tag: "v5.0.0" },
   setupNode: { uses: "actions/setup-node@2028fbc5c25fe9cf00d9f06a71cc4710d4507903", tag: "v6.0.0" },
+  // github.com/actions/upload-artifact tag v6.0.0 (2025-12-12), the first on node24.
+  uploadArtifact: {
+    uses: "actions/upload-artifact@b7c566a772e6b6bfb58ed0dc250532a479d7789f",
+    tag: "v6.0.0",
+  },
 });
+
+/** The autoplan workflow's name: the workflow_run workflow that posts a fork's comment names it. */
+export const PULL_REQUEST_WORKFLOW = "plinth: pull request";
+/** The artifact a fork's autoplan saves its comment in, and the file in it (src/github/publish.ts). */
+export const COMMENT_ARTIFACT = { name: "plinth-comment", file: "plinth-comment.json" } as const;
 
 /** Where the workflows go, relative to the repository root. */
 export const WORKFLOW_DIR = ".github/workflows";
@@ -82,6 +92,7 @@ export function githubWorkflows(o: WorkflowOptions): WorkflowFile[] {
   const files: WorkflowFile[] = [
     file("plinth-pull-request.yml", pullRequestWorkflow(o)),
     file("plinth-pull-request-closed.yml", closedWorkflow(o)),
+    file("plinth-pull-request-publish.yml", publishWorkflow(o)),
     file("plinth-comment.yml", commentWorkflow(o)),
     file("plinth-drift.yml", driftWorkflow(o)),
   ];
@@ -242,7 +253,7 @@ export const liveClusters = (o: WorkflowOptions): WorkflowCluster[] => {
  */
 function pullRequestWorkflow(o: WorkflowOptions): Record<string, unknown> {
   return {
-    name: "plinth: pull request",
+    name: PULL_REQUEST_WORKFLOW,
     on: {
       pull_request: { types: ["opened", "synchronize", "reopened"] },
       pull_request_review: { types: ["submitted", "dismissed"] },
@@ -262,6 +273,57 @@ function pullRequestWorkflow(o: WorkflowOptions): Record<string, unknown> {
         steps: [
           // Base and head both: the plan compares the environments' desired state between them.
           checkout({ "fetch-depth": 0 }),
+          {
+            name: actionName(o),
+            uses: o.action,
+            with: { config: o.configPath, "github-token": expr("github.token") },
+          },
+          {
+            // A fork's token may not comment: plinth saved the comment for the workflow_run job.
+            name: `Save the comment for the publish workflow (actions/upload-artifact ${PINNED_ACTIONS.uploadArtifact.tag})`,
+            if: `!cancelled() && github.event_name == 'pull_request' && ${FORK_RUN("github.event.pull_request.head.repo.full_name")}`,
+            uses: PINNED_ACTIONS.uploadArtifact.uses,
+            with: {
+              name: COMMENT_ARTIFACT.name,
+              path: `${expr("runner.temp")}/${COMMENT_ARTIFACT.name}/${COMMENT_ARTIFACT.file}`,
+              "if-no-files-found": "ignore",
+              "retention-days": 1,
+            },
+          },
+        ],
+      },
+    },
+  };
+}
+
+/** A head repository other than this one: a fork's run. */
+const FORK_RUN = (headRepo: string) => `${headRepo} != github.repository`;
+
+/**
+ * A fork's comment, posted: `workflow_run` runs the default branch's workflow file when the
+ * autoplan run ends, with a token that may write. It checks out nothing of the pull request and
+ * runs none of its code (no checkout at all, unless the action itself lives in this repository:
+ * then the default branch's); plinth reads the saved comment from the run's artifact as
+ * untrusted data and checks its pull request and head commit against GitHub's API.
+ */
+function publishWorkflow(o: WorkflowOptions): Record<string, unknown> {
+  return {
+    name: "plinth: pull request comment from a fork",
+    on: { workflow_run: { workflows: [PULL_REQUEST_WORKFLOW], types: ["completed"] } },
+    permissions: {},
+    concurrency: {
+      group: `plinth-publish-${expr("github.event.workflow_run.head_repository.full_name")}-${expr("github.event.workflow_run.head_branch")}`,
+      "cancel-in-progress": false,
+    },
+    jobs: {
+      publish: {
+        name: "Post the fork's plan comment",
+        if: `github.event.workflow_run.event == 'pull_request' && ${FORK_RUN("github.event.workflow_run.head_repository.full_name")}`,
+        "runs-on": "ubuntu-latest",
+        "timeout-minutes": 5,
+        permissions: { actions: "read", "pull-requests": "write" },
+        steps: [
+          ...(LOCAL_ACTION.test(o.action) ? [checkout()] : []),
           {
             name: actionName(o),
             uses: o.action,

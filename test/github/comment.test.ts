@@ -1,7 +1,7 @@
 /**
  * The pull request's comments (pure): the summary table first, a section per environment, always
- * under GitHub's 65,536-character limit with the rest left to the job summary; an older reply
- * collapsed in place rather than left as a flood.
+ * under GitHub's 65,536-character limit with the rest left to the job summary. (Older replies are
+ * minimized through GraphQL: test/github/fork-publish.test.ts.)
  */
 import { describe, expect, it } from "vitest";
 import {
@@ -11,8 +11,6 @@ import {
   rowFromPlan,
   rowsFromDesired,
   STICKY_MARKER,
-  SUPERSEDED,
-  supersede,
   touchesData,
   withApplied,
 } from "../../src/github/comment.js";
@@ -106,17 +104,6 @@ describe("plan comments", () => {
       vault: 1,
     });
     expect(rows[0]?.lines).toContain('    host: "a" → "b"');
-  });
-
-  it("collapses a superseded reply in place, under the limit too", () => {
-    const old = `<!-- plinth:reply apply staging -->\n### plinth: /apply staging\n\n${"y".repeat(COMMENT_LIMIT - 100)}`;
-    const collapsed = supersede(old, "https://github.com/acme/platform/pull/12#issuecomment-9");
-    expect(collapsed.startsWith(SUPERSEDED)).toBe(true);
-    expect(collapsed).toContain(
-      "<details><summary>superseded by https://github.com/acme/platform/pull/12#issuecomment-9: plinth: /apply staging</summary>",
-    );
-    expect(collapsed).not.toContain("plinth:reply");
-    expect(collapsed.length).toBeLessThanOrEqual(COMMENT_LIMIT);
   });
 
   it("says when a plan deletes or releases data, so /apply needs --delete-data", () => {

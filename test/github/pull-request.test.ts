@@ -373,11 +373,12 @@ describe.sequential("plinth github: a pull request from plan comment to apply", 
     const check = gh.state.checks.at(-1);
     expect(check).toMatchObject({ name: `plinth/${ENV}`, headSha });
     expect([`completed/success`, "queued/null"]).toContain(`${check?.status}/${check?.conclusion}`);
-    // Older replies on /apply ghpr are collapsed, not left as a flood.
-    const applies = commentsOn(12).filter(
-      (c) => c.body.includes("plinth:reply apply ghpr") || c.body.startsWith("<!-- plinth:superseded -->"),
+    // Older replies on /apply ghpr are minimized as outdated (GraphQL), not left as a flood.
+    const applies = commentsOn(12).filter((c) => c.body.includes("plinth:reply apply ghpr"));
+    expect(applies.filter((c) => c.minimized === undefined)).toHaveLength(1);
+    expect(applies.filter((c) => c.minimized !== undefined).every((c) => c.minimized === "outdated")).toBe(
+      true,
     );
-    expect(applies.filter((c) => !c.body.startsWith("<!-- plinth:superseded -->"))).toHaveLength(1);
     expect(applies.length).toBeGreaterThan(2);
     // ...and the fresh plan applies.
     const applied = await applyAsBob(12);

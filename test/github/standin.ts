@@ -21,13 +21,26 @@
  *   POST   /repos/{o}/{r}/issues                             issues
  *   PATCH  /repos/{o}/{r}/issues/{n}                         issues
  *   GET    /repos/{o}/{r}/labels/{name}, POST /repos/{o}/{r}/labels   labels
+ *   GET    /repos/{o}/{r}/pulls?state=&head=owner:branch     pulls (open pull requests by head)
+ *   GET    /repos/{o}/{r}/actions/runs/{run_id}/artifacts    artifacts
+ *   GET    /repos/{o}/{r}/actions/artifacts/{id}/zip         artifacts: 302 to the storage below
+ *   POST   /graphql                                          `nodes` (IssueComment's isMinimized),
+ *          `minimizeComment`: every document validated against GitHub's published GraphQL schema
+ *          (`@octokit/graphql-schema`) and executed against it with graphql-js, so a field,
+ *          argument, enum value or variable of the wrong name or type is a violation, as is an
+ *          answer the schema does not allow
  * Others add theirs with `route(method, template, handler)`; the template must be GitHub's.
+ *
+ * Not GitHub's API, so not judged by its description: `GET /_storage/artifacts/{id}?sig=`, the
+ * stand-in for the short-lived signed storage URL GitHub's artifact download redirects to (the
+ * ZIP itself, no token needed or sent on as a credential).
  *
  * A request without `authorization: token|bearer <token>` is answered 401 like GitHub; one with
  * `readOnlyToken` may read, and its writes are answered 403 (a fork's pull request's token).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { checkGraphql, GitHubGraphqlError, runGraphql } from "./graphql-schema.js";
 import {
   checkRequest,
   checkResponse,
@@ -66,6 +79,17 @@ export interface StandinComment {
   issue: number;
   user: string;
   body: string;
+  /** Hidden by GraphQL's minimizeComment, with the reason as GitHub reports it (`outdated`). */
+  minimized?: string;
+}
+
+/** A workflow run's artifact: its ZIP as uploaded (actions/upload-artifact's archive). */
+export interface StandinArtifact {
+  id: number;
+  runId: number;
+  name: string;
+  zip: Buffer;
+  expired?: boolean;
 }
 
 export interface StandinCheck {
@@ -130,7 +154,10 @@ export interface GitHubStandin {
     roles: Map<string, string>;
     /** `org/team-slug` → active members. */
     teams: Map<string, Set<string>>;
+    artifacts: StandinArtifact[];
   };
+  /** GraphQL documents received (operation text and variables), in order. */
+  graphql: { query: string; variables: unknown }[];
   requests: Logged[];
   /** Every contract break seen, with the request that made it. */
   violations: string[];
@@ -181,7 +208,9 @@ export async function startGitHubStandin(
     labels: new Set(),
     roles: new Map(),
     teams: new Map(),
+    artifacts: [],
   };
+  const graphqlLog: GitHubStandin["graphql"] = [];
   const requests: Logged[] = [];
   const violations: string[] = [];
   const handlers = new Map<string, Handler>();
@@ -401,6 +430,44 @@ export async function startGitHubStandin(
     );
     return { status: 200, body: issueBody(issue) };
   });
+  route("get", `${R}/pulls`, ({ params, query }) => {
+    if (!mine(params)) return notFound;
+    const want = query.get("state") ?? "open";
+    const head = query.get("head");
+    const list = [...state.pulls.values()]
+      .filter((p) => want === "all" || p.state === want)
+      .filter((p) => !head || pullBody(p).head.label === head)
+      .map(pullBody);
+    const { page, headers } = paged(list, query, `${repoUrl()}/pulls?${query}`);
+    return { status: 200, body: page, headers };
+  });
+  route("get", `${R}/actions/runs/{run_id}/artifacts`, ({ params, query }) => {
+    const name = query.get("name");
+    const list = state.artifacts
+      .filter((a) => mine(params) && a.runId === Number(params.run_id) && (!name || a.name === name))
+      .map((a) => ({
+        id: a.id,
+        node_id: `MDg6QXJ0aWZhY3Q${a.id}`,
+        name: a.name,
+        size_in_bytes: a.zip.length,
+        url: `${repoUrl()}/actions/artifacts/${a.id}`,
+        archive_download_url: `${repoUrl()}/actions/artifacts/${a.id}/zip`,
+        expired: a.expired ?? false,
+        created_at: "2026-01-01T00:00:00Z",
+        expires_at: "2026-01-02T00:00:00Z",
+        updated_at: "2026-01-01T00:00:00Z",
+      }));
+    return { status: 200, body: { total_count: list.length, artifacts: list } };
+  });
+  route("get", `${R}/actions/artifacts/{artifact_id}/{archive_format}`, ({ params }) => {
+    const a = state.artifacts.find((x) => x.id === Number(params.artifact_id));
+    if (!mine(params) || !a || params.archive_format !== "zip") return notFound;
+    if (a.expired) return { status: 410, body: { message: "Artifact has expired" } };
+    return {
+      status: 302,
+      headers: { location: `${url}/_storage/artifacts/${a.id}?sig=${storageSig(a.id)}` },
+    };
+  });
   route("get", `${R}/labels/{name}`, ({ params }) =>
     state.labels.has(params.name ?? "")
       ? { status: 200, body: { name: params.name, color: "ededed" } }
@@ -423,8 +490,30 @@ export async function startGitHubStandin(
       logged.status = 500;
       json(res, 500, { message: `GitHub stand-in: ${why}` });
     };
+    const storage = /^\/_storage\/artifacts\/(\d+)$/.exec(full.pathname);
+    if (storage) {
+      // The signed URL is the credential, as GitHub's storage URLs are.
+      const a = state.artifacts.find((x) => x.id === Number(storage[1]));
+      if (method !== "GET" || !a || full.searchParams.get("sig") !== storageSig(a.id)) {
+        logged.status = 403;
+        res.writeHead(403).end();
+        return;
+      }
+      logged.status = 200;
+      res.writeHead(200, { "content-type": "application/zip", "content-length": a.zip.length });
+      res.end(a.zip);
+      return;
+    }
     const auth = req.headers.authorization ?? "";
     const bearer = auth.replace(/^(token|bearer|Bearer) /, "");
+    if (full.pathname === "/graphql" && (bearer === token || bearer === readOnlyToken)) {
+      const answer = await answerGraphql(method, text, bearer === readOnlyToken);
+      if (typeof answer === "string") return fail(answer);
+      logged.status = 200;
+      logged.body = answer.request;
+      json(res, 200, answer.response);
+      return;
+    }
     // A fork's pull_request run gets a read-only token: GitHub refuses its writes.
     if (bearer === readOnlyToken && method !== "GET") {
       logged.status = 403;
@@ -470,6 +559,63 @@ export async function startGitHubStandin(
     json(res, answer.status, out, answer.headers);
   };
 
+  const storageSig = (artifactId: number) => `sig-${artifactId}-${token.length}`;
+
+  /** GitHub's GraphQL root for the few fields plinth uses (graphql-js resolves the rest by name). */
+  const commentNode = (c: StandinComment) => ({
+    __typename: "IssueComment",
+    id: `IC_${c.id}`,
+    isMinimized: c.minimized !== undefined,
+    minimizedReason: c.minimized ?? null,
+    viewerCanMinimize: true,
+  });
+  const byNodeId = (nodeId: string) => state.comments.find((c) => `IC_${c.id}` === nodeId);
+  const root = (readOnly: boolean) => ({
+    nodes: ({ ids }: { ids: string[] }) =>
+      ids.map((nodeId) => {
+        const c = byNodeId(nodeId);
+        return c ? commentNode(c) : null;
+      }),
+    minimizeComment: ({
+      input,
+    }: {
+      input: { subjectId: string; classifier: string; clientMutationId?: string };
+    }) => {
+      if (readOnly) throw new GitHubGraphqlError("Resource not accessible by integration");
+      const c = byNodeId(input.subjectId);
+      if (!c)
+        throw new GitHubGraphqlError(
+          `Could not resolve to a node with the global id of '${input.subjectId}'`,
+        );
+      // GitHub reports the reason in lower case, with dashes (`off-topic`).
+      c.minimized = input.classifier.toLowerCase().replaceAll("_", "-");
+      return { clientMutationId: input.clientMutationId ?? null, minimizedComment: commentNode(c) };
+    },
+  });
+
+  /** A POST /graphql: the document judged against GitHub's schema, then run against it. */
+  const answerGraphql = async (
+    method: string,
+    text: string,
+    readOnly: boolean,
+  ): Promise<string | { request: unknown; response: unknown }> => {
+    if (method !== "POST") return `${method} /graphql: GitHub's GraphQL endpoint takes POST`;
+    let request: { query?: unknown; variables?: unknown };
+    try {
+      request = JSON.parse(text);
+    } catch {
+      return "the GraphQL request is not JSON";
+    }
+    if (typeof request.query !== "string") return "the GraphQL request has no query";
+    const query = request.query;
+    graphqlLog.push({ query, variables: request.variables });
+    const invalid = await checkGraphql(query);
+    if (invalid.length) return `the GraphQL document breaks GitHub's schema: ${invalid.join("; ")}`;
+    const { result, broken } = await runGraphql(query, request.variables, root(readOnly));
+    if (broken.length) return `the GraphQL request or answer breaks GitHub's schema: ${broken.join("; ")}`;
+    return { request, response: result };
+  };
+
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       violations.push(`${req.method} ${req.url}: stand-in crashed: ${String(e)}`);
@@ -488,6 +634,7 @@ export async function startGitHubStandin(
     state,
     requests,
     violations,
+    graphql: graphqlLog,
     route,
     close: () =>
       new Promise<void>((resolve) => {

@@ -5,9 +5,11 @@
 export { connectFromActions } from "./actions-env.js";
 export { type GitHubConnection, githubClient, type Octokit } from "./client.js";
 export {
+  type ArtifactFacts,
   type CheckFacts,
   type CommentFacts,
   GitHubRepo,
+  type OpenPullFacts,
   type PullFacts,
   parseRepo,
   type RepoRef,

@@ -39,10 +39,46 @@ export interface CheckFacts {
 
 export interface CommentFacts {
   id: number;
+  /** The GraphQL node ID (minimizing a comment is GraphQL only). */
+  nodeId: string;
   user: string;
   body: string;
   htmlUrl: string;
 }
+
+/** An artifact of a workflow run, as listed (before any of it is downloaded). */
+export interface ArtifactFacts {
+  id: number;
+  name: string;
+  sizeInBytes: number;
+  expired: boolean;
+}
+
+/** An open pull request as the list gives it: enough to match a workflow run's head. */
+export interface OpenPullFacts {
+  number: number;
+  headSha: string;
+  /** `owner/name` of the head's repository (null: the fork was deleted). */
+  headRepo: string | null;
+}
+
+/** Whether comments are minimized, by node ID (GraphQL; checked against GitHub's schema in tests). */
+const MINIMIZED_QUERY = `query plinthMinimized($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on IssueComment {
+      id
+      isMinimized
+    }
+  }
+}`;
+
+const MINIMIZE_MUTATION = `mutation plinthMinimize($id: ID!) {
+  minimizeComment(input: { subjectId: $id, classifier: OUTDATED }) {
+    minimizedComment {
+      isMinimized
+    }
+  }
+}`;
 
 /** Repository roles, lowest first, as the collaborator permission API names them. */
 export const ROLES = ["none", "read", "triage", "write", "maintain", "admin"] as const;
@@ -165,6 +201,7 @@ export class GitHubRepo {
     });
     return list.map((c) => ({
       id: c.id,
+      nodeId: c.node_id,
       user: c.user?.login ?? "",
       body: c.body ?? "",
       htmlUrl: c.html_url,
@@ -173,7 +210,69 @@ export class GitHubRepo {
 
   async comment(issue: number, body: string): Promise<CommentFacts> {
     const { data } = await this.octokit.rest.issues.createComment({ ...this.ref, issue_number: issue, body });
-    return { id: data.id, user: data.user?.login ?? "", body: data.body ?? "", htmlUrl: data.html_url };
+    return {
+      id: data.id,
+      nodeId: data.node_id,
+      user: data.user?.login ?? "",
+      body: data.body ?? "",
+      htmlUrl: data.html_url,
+    };
+  }
+
+  /** Of these comments (node IDs), the ones already minimized. */
+  async minimized(nodeIds: readonly string[]): Promise<Set<string>> {
+    if (nodeIds.length === 0) return new Set();
+    const data = await this.octokit.graphql<{ nodes: ({ id?: string; isMinimized?: boolean } | null)[] }>(
+      MINIMIZED_QUERY,
+      { ids: nodeIds },
+    );
+    return new Set(data.nodes.flatMap((n) => (n?.id && n.isMinimized ? [n.id] : [])));
+  }
+
+  /** Hides a comment as outdated ("This comment was marked as outdated"), as a person would. */
+  async minimizeComment(nodeId: string): Promise<void> {
+    await this.octokit.graphql(MINIMIZE_MUTATION, { id: nodeId });
+  }
+
+  /** The run's artifacts of that name (GitHub keeps one per name and run). */
+  async runArtifacts(runId: number, name: string): Promise<ArtifactFacts[]> {
+    const { data } = await this.octokit.rest.actions.listWorkflowRunArtifacts({
+      ...this.ref,
+      run_id: runId,
+      name,
+      per_page: 100,
+    });
+    return data.artifacts.map((a) => ({
+      id: a.id,
+      name: a.name,
+      sizeInBytes: a.size_in_bytes,
+      expired: a.expired,
+    }));
+  }
+
+  /** The artifact's ZIP archive (GitHub answers with a redirect to short-lived storage, followed). */
+  async downloadArtifact(id: number): Promise<Buffer> {
+    const { data } = await this.octokit.rest.actions.downloadArtifact({
+      ...this.ref,
+      artifact_id: id,
+      archive_format: "zip",
+    });
+    return Buffer.from(data as ArrayBuffer);
+  }
+
+  /** Open pull requests whose head is `owner:branch` (a fork's included). */
+  async openPullsFrom(headOwner: string, headBranch: string): Promise<OpenPullFacts[]> {
+    const list = await this.octokit.paginate(this.octokit.rest.pulls.list, {
+      ...this.ref,
+      state: "open",
+      head: `${headOwner}:${headBranch}`,
+      per_page: 100,
+    });
+    return list.map((p) => ({
+      number: p.number,
+      headSha: p.head.sha,
+      headRepo: p.head.repo?.full_name ?? null,
+    }));
   }
 
   async editComment(id: number, body: string): Promise<void> {
