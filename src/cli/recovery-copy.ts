@@ -9,10 +9,15 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { clusterBackups } from "../catalog/backups.js";
+import { UNSEAL_KEY_SECRET, vaultService } from "../catalog/components/vault.js";
 import type { ResolvedBackups } from "../model/backups.js";
 import type { ResolvedEnvironment } from "../model/types.js";
+import { readSecretValues } from "../providers/kubernetes/secrets.js";
+import type { VaultAccess } from "../providers/vault/access.js";
 import { unsealSealer } from "../providers/vault/unseal-file.js";
 import { BackupStore } from "../state/backup-catalog.js";
+import type { CommandContext } from "./command.js";
+import type { Session } from "./session.js";
 
 /** Where a cluster's material goes under its backup folder (the primary environment's). */
 export const unsealCopyKey = (cluster: string): string => `vault/${cluster}.unseal.enc`;
@@ -105,4 +110,38 @@ function storeOptions(b: ResolvedBackups, variables: RecoveryCopyOptions["variab
     },
     variables: { accessKeyId: b.accessKeyIdVariable, secretAccessKey: b.secretAccessKeyVariable },
   };
+}
+
+/**
+ * After an apply (or a secrets sync) with Vault: its unseal file (and OpenBao's static key) into the backup bucket
+ * where the cluster has backups. The apply itself has succeeded, so a failure here is a warning
+ * saying what was not copied, not a failed apply.
+ */
+export async function copyVaultRecovery(
+  session: Session,
+  ctx: CommandContext,
+  vault: VaultAccess,
+): Promise<void> {
+  const env = session.env;
+  const isStatic = env.vaultEngine === "openbao" && env.vaultUnseal === "static";
+  try {
+    const lines = await copyRecoveryMaterial({
+      env,
+      unsealFile: vault.lifecycle.unsealFile,
+      variables: ctx.env,
+      address: vault.client.address,
+      ...(vault.lifecycle.passphrase ? { passphrase: vault.lifecycle.passphrase } : {}),
+      ...(isStatic ? { readStaticKey: () => readStaticSealKey(session) } : {}),
+    });
+    for (const line of lines) ctx.stderr(`backup: ${line}\n`);
+  } catch (e) {
+    ctx.stderr(
+      `warning: Vault's recovery material was not copied to the backup bucket: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
+  }
+}
+
+async function readStaticSealKey(session: Session): Promise<string | undefined> {
+  const values = await readSecretValues(session.kube, vaultService(session.env).namespace, UNSEAL_KEY_SECRET);
+  return values?.key || undefined;
 }

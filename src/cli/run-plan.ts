@@ -1,14 +1,11 @@
 import { lockedRun, runRecorded } from "../apply/run.js";
-import { UNSEAL_KEY_SECRET, vaultService } from "../catalog/components/vault.js";
 import { error, formatDiagnostic, UserError } from "../diagnostics/diagnostic.js";
 import type { Plan } from "../plan/plan.js";
-import { connect } from "../providers/kubernetes/client.js";
-import { KubeApiError } from "../providers/kubernetes/errors.js";
 import type { CommandContext, ParsedArgs } from "./command.js";
 import { duration, positiveInt } from "./flags.js";
 import { progressSink } from "./progress.js";
-import { copyRecoveryMaterial } from "./recovery-copy.js";
-import { kubeTarget, type Session } from "./session.js";
+import { copyVaultRecovery } from "./recovery-copy.js";
+import type { Session } from "./session.js";
 import type { VaultAccess } from "./vault-access.js";
 
 export { lockedRun, ownedIds } from "../apply/run.js";
@@ -70,46 +67,4 @@ export async function runPlan(
   });
   if (vault) await copyVaultRecovery(session, ctx, vault);
   return 0;
-}
-
-/**
- * After an apply with Vault: its unseal file (and OpenBao's static key) into the backup bucket
- * where the cluster has backups. The apply itself has succeeded, so a failure here is a warning
- * saying what was not copied, not a failed apply.
- */
-async function copyVaultRecovery(session: Session, ctx: CommandContext, vault: VaultAccess): Promise<void> {
-  const env = session.env;
-  const isStatic = env.vaultEngine === "openbao" && env.vaultUnseal === "static";
-  try {
-    const lines = await copyRecoveryMaterial({
-      env,
-      unsealFile: vault.lifecycle.unsealFile,
-      variables: ctx.env,
-      address: vault.client.address,
-      ...(vault.lifecycle.passphrase ? { passphrase: vault.lifecycle.passphrase } : {}),
-      ...(isStatic ? { readStaticKey: () => readStaticSealKey(session) } : {}),
-    });
-    for (const line of lines) ctx.stderr(`backup: ${line}\n`);
-  } catch (e) {
-    ctx.stderr(
-      `warning: Vault's recovery material was not copied to the backup bucket: ${e instanceof Error ? e.message : String(e)}\n`,
-    );
-  }
-}
-
-async function readStaticSealKey(session: Session): Promise<string | undefined> {
-  const { api } = await connect(kubeTarget(session));
-  try {
-    const secret = (await api.read({
-      apiVersion: "v1",
-      kind: "Secret",
-      name: UNSEAL_KEY_SECRET,
-      namespace: vaultService(session.env).namespace,
-    })) as { data?: Record<string, string> };
-    const key = secret.data?.key;
-    return key ? Buffer.from(key, "base64").toString("utf8") : undefined;
-  } catch (e) {
-    if (e instanceof KubeApiError && e.code === 404) return undefined;
-    throw e;
-  }
 }

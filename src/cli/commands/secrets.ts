@@ -22,6 +22,7 @@ import {
 import { version } from "../../util/version.js";
 import { type CommandContext, defineCommand, type ParsedArgs } from "../command.js";
 import { table } from "../output.js";
+import { copyVaultRecovery } from "../recovery-copy.js";
 import { openSession, type Session } from "../session.js";
 import { asVaultUserError, type VaultAccess, vaultAccess } from "../vault-access.js";
 
@@ -225,6 +226,8 @@ async function handle(args: ParsedArgs, ctx: CommandContext): Promise<number> {
         result = inspection;
       } else {
         result = await convergeVault({ ...options, apply: true });
+        // The unseal file this may just have written: into the backup bucket too.
+        await copyVaultRecovery(session, ctx, a);
       }
       const l = result.lifecycle;
       if (l?.initialized)
