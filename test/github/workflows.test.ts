@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { unsealFilePath } from "../../src/providers/vault/unseal-file.js";
 import { cli, EXAMPLE_PATH, projectWithConfig } from "../helpers/config.js";
 import { root, testbedEnv } from "../testbed/env.js";
 
@@ -226,6 +227,68 @@ describe("the comment workflow's route job (its bash, run for real)", () => {
     expect(await group(`/apply staging;touch ${canary}`)).toBe("group=pr-7\n");
     expect(await group(`/apply $(touch ${canary}) \`touch ${canary}\``)).toBe("group=pr-7\n");
     expect(existsSync(canary)).toBe(false);
+  });
+});
+
+describe("Vault's credentials (threat model)", () => {
+  it("reach only the live jobs after the route job: never autoplan, the close handler, ci or the route job", async () => {
+    const dir = repository();
+    const r = await cli(["init", "github", "--action", PINNED], dir);
+    expect(r.code, r.stderr).toBe(0);
+    // The example's staging and prod have Vault, on clusters of those names.
+    expect(r.stdout).toContain(
+      "  PLINTH_VAULT_UNSEAL_STAGING: optional: Vault's unseal file (plinth's own token in it), written to .plinth/vault/staging.unseal.enc; read with PLINTH_VAULT_PASSPHRASE\n",
+    );
+    expect(r.stdout).not.toContain("PLINTH_VAULT_UNSEAL_CI");
+    const vault = /VAULT_TOKEN|PLINTH_VAULT_/;
+    for (const f of ["plinth-pull-request.yml", "plinth-pull-request-closed.yml", "plinth-ci.yml"]) {
+      expect(readFileSync(join(dir, ".github/workflows", f), "utf8"), f).not.toMatch(vault);
+    }
+    type Step = { name?: string; uses?: string; env?: Record<string, string>; run?: string };
+    const jobs = (f: string) =>
+      (
+        parse(readFileSync(join(dir, ".github/workflows", f), "utf8")) as {
+          jobs: Record<string, { steps: Step[] }>;
+        }
+      ).jobs;
+    const comment = jobs("plinth-comment.yml");
+    expect(JSON.stringify(comment.route)).not.toMatch(vault);
+    for (const job of [comment.plinth, jobs("plinth-drift.yml").drift]) {
+      const steps = job?.steps ?? [];
+      const action = steps.find((s) => s.uses === PINNED);
+      expect(action?.env).toMatchObject({
+        VAULT_TOKEN: `\${{ secrets.VAULT_TOKEN }}`,
+        PLINTH_VAULT_PASSPHRASE: `\${{ secrets.PLINTH_VAULT_PASSPHRASE }}`,
+      });
+      const unseal = steps.find((s) => s.name === "Vault unseal files from secrets");
+      expect(unseal?.env).toEqual({
+        PLINTH_VAULT_UNSEAL_PROD: `\${{ secrets.PLINTH_VAULT_UNSEAL_PROD }}`,
+        PLINTH_VAULT_UNSEAL_STAGING: `\${{ secrets.PLINTH_VAULT_UNSEAL_STAGING }}`,
+      });
+      // Written before plinth runs, which reads it from the workspace.
+      expect(steps.indexOf(unseal as Step)).toBeLessThan(steps.indexOf(action as Step));
+    }
+    expect(await actionlint(dir)).toEqual({ code: 0, out: "" });
+  });
+
+  it("the unseal step (its bash, run for real) writes the file where plinth reads it, mode 0600; an unset secret writes nothing", async () => {
+    const dir = repository();
+    expect((await cli(["init", "github", "--action", PINNED], dir)).code).toBe(0);
+    const steps = (
+      parse(readFileSync(join(dir, ".github/workflows/plinth-comment.yml"), "utf8")) as {
+        jobs: { plinth: { steps: { name?: string; run?: string }[] } };
+      }
+    ).jobs.plinth.steps;
+    const script = steps.find((s) => s.name === "Vault unseal files from secrets")?.run ?? "";
+    const envelope = '{"format":"plinth-vault-unseal/v1","cluster":"staging"}';
+    await run("bash", ["-e", "-c", script], {
+      cwd: dir,
+      env: { PATH: "/usr/bin:/bin", PLINTH_VAULT_UNSEAL_STAGING: envelope, PLINTH_VAULT_UNSEAL_PROD: "" },
+    });
+    const file = unsealFilePath(dir, "staging");
+    expect(readFileSync(file, "utf8")).toBe(`${envelope}\n`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(existsSync(unsealFilePath(dir, "prod"))).toBe(false);
   });
 });
 
