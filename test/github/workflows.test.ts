@@ -21,6 +21,7 @@ const PINNED = "acme/plinth@0123456789abcdef0123456789abcdef01234567";
 const FILES = [
   "plinth-pull-request.yml",
   "plinth-pull-request-closed.yml",
+  "plinth-pull-request-publish.yml",
   "plinth-comment.yml",
   "plinth-drift.yml",
   "plinth-ci.yml",
@@ -181,6 +182,57 @@ describe("the close handler", () => {
       /\$\{\{[^}]*secrets\./,
     );
     expect(await actionlint(dir)).toEqual({ code: 0, out: "" });
+  });
+});
+
+describe("a fork's comment: saved by the autoplan run, posted by workflow_run", () => {
+  it("the publish job runs the default branch's file with no secret and checks out nothing of the pull request", async () => {
+    const dir = repository();
+    expect((await cli(["init", "github", "--action", PINNED], dir)).code).toBe(0);
+    const publish = workflow(dir, "plinth-pull-request-publish.yml");
+    expect(publish.on).toEqual({
+      workflow_run: { workflows: ["plinth: pull request"], types: ["completed"] },
+    });
+    const job = publish.jobs.publish as unknown as {
+      if: string;
+      permissions: Record<string, string>;
+      steps: { uses?: string; with?: Record<string, string> }[];
+    };
+    expect(job.permissions).toEqual({ actions: "read", "pull-requests": "write" });
+    expect(job.if).toBe(
+      "github.event.workflow_run.event == 'pull_request' && github.event.workflow_run.head_repository.full_name != github.repository",
+    );
+    // One step, plinth's pinned action: no checkout at all, so nothing of the fork is on disk.
+    expect(job.steps.map((s) => s.uses)).toEqual([PINNED]);
+    const text = readFileSync(join(dir, ".github/workflows/plinth-pull-request-publish.yml"), "utf8");
+    expect(text).not.toMatch(/\$\{\{[^}]*secrets\.|head_sha|checkout/);
+    // The autoplan uploads the saved comment only on a fork's pull_request run, even a failed one.
+    const upload = workflow(dir, "plinth-pull-request.yml").jobs.autoplan?.steps.at(-1) as {
+      if: string;
+      uses: string;
+      with: Record<string, unknown>;
+    };
+    expect(upload.uses).toBe("actions/upload-artifact@b7c566a772e6b6bfb58ed0dc250532a479d7789f");
+    expect(upload.if).toBe(
+      "!cancelled() && github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name != github.repository",
+    );
+    expect(upload.with).toEqual({
+      name: "plinth-comment",
+      path: `\${{ runner.temp }}/plinth-comment/plinth-comment.json`,
+      "if-no-files-found": "ignore",
+      "retention-days": 1,
+    });
+    expect(await actionlint(dir)).toEqual({ code: 0, out: "" });
+    // With the action in this repository, the publish job checks out the default branch only.
+    const local = repository();
+    expect((await cli(["init", "github", "--action", "./"], local)).code).toBe(0);
+    const steps = workflow(local, "plinth-pull-request-publish.yml").jobs.publish?.steps ?? [];
+    expect(steps.map((s) => s.uses)).toEqual([
+      expect.stringMatching(/^actions\/checkout@[0-9a-f]{40}$/),
+      "./",
+    ]);
+    expect(JSON.stringify(steps[0])).not.toMatch(/ref|head/);
+    expect(await actionlint(local)).toEqual({ code: 0, out: "" });
   });
 });
 
