@@ -69,6 +69,8 @@ export interface VaultIssuer {
   address: string;
   /** The identity group the environments allow (a BedEnvironment may narrow it). */
   allowedGroup: string;
+  /** Flags OAuth2-Proxy needs here beside the rendered ones (e.g. the issuer's test CA). */
+  proxyArgs?: string[];
   /** plinth's Vault step for these environments, then the users: what each environment's gate gets. */
   converge(
     envs: ResolvedEnvironment[],
@@ -321,7 +323,7 @@ export async function startGateBed(o: {
         "--trusted-proxy-ip": `${address}/32`,
         "--http-address": `${address}:${port}`,
         "--oidc-issuer-url": client.issuer,
-      });
+      }).concat(o.vault?.proxyArgs ?? []);
       const secrets = gateSecrets(env, rendered, client);
       const local = `http://${address}:${port}`;
       const launch = (cookieSecret = secrets.OAUTH2_PROXY_COOKIE_SECRET ?? "") =>

@@ -4,7 +4,13 @@
  * (plinth's own token, not root), then the test's people added the way the README tells an
  * operator to: a userpass user, an entity with an e-mail, its alias, membership of a group.
  */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { oidcIssuerPath } from "../../src/catalog/vault-oidc.js";
 import type { ResolvedEnvironment } from "../../src/model/types.js";
 import {
@@ -25,6 +31,8 @@ const PASSPHRASE = `gate ${randomBytes(8).toString("hex")}`;
 
 export interface OwnVault extends VaultIssuer {
   bao: BaoServer;
+  /** The certificate of the https front (a self-signed CA of its own), PEM. */
+  caPem: string;
   /** Each environment's runs of plinth's Vault step: apply, then a plan right after it. */
   runs: Record<string, { apply: ConvergeResult; again: ConvergeResult }>;
   /** A client with the root token from plinth's unseal file (the operator's, for adding people). */
@@ -45,6 +53,7 @@ audit "file" "plinth" {
 }`,
   });
   const project = tempDir("plinth-sso-vault-");
+  const front = await httpsFront(bao.address, project);
   const kube = KubeClient.fromKubeconfig(testbedEnv("KUBECONFIG"));
   const runs: OwnVault["runs"] = {};
   const produced: string[] = [];
@@ -74,13 +83,16 @@ audit "file" "plinth" {
         name === "vault-storage"
           ? { connection_url: `postgresql://vault:${randomBytes(12).toString("hex")}@pg:5432/vault` }
           : { username: "vault", password: randomBytes(12).toString("hex") },
-      // The browser reaches this OpenBao on loopback; in a cluster it is https://<vault host>.
-      oidcIssuer: bao.address,
+      // In a cluster, https://<vault host>; here the https front (the API server takes https issuers only).
+      oidcIssuer: front.address,
       apply,
     });
 
   const self: OwnVault = {
-    address: bao.address,
+    address: front.address,
+    caPem: front.caPem,
+    // OAuth2-Proxy trusts the front's own certificate (in a cluster: a public one).
+    proxyArgs: [`--provider-ca-file=${front.caFile}`],
     allowedGroup: o.allowedGroup,
     bao,
     runs,
@@ -103,7 +115,7 @@ audit "file" "plinth" {
         );
         const values = kv?.data.data ?? {};
         clients[env.name] = {
-          issuer: `${bao.address}${oidcIssuerPath(env.name)}`,
+          issuer: `${front.address}${oidcIssuerPath(env.name)}`,
           clientId: values["client-id"] ?? "",
           clientSecret: values["client-secret"] ?? "",
         };
@@ -111,6 +123,8 @@ audit "file" "plinth" {
       return { users, clients };
     },
     async stop() {
+      front.server.closeAllConnections();
+      front.server.close();
       await bao.stop();
     },
   };
@@ -149,4 +163,55 @@ async function addPeople(admin: VaultClient, allowedGroup: string): Promise<Issu
   const member = await add("ada", allowedGroup);
   const outsider = await add("bob", "sales");
   return { mount: "userpass", member, outsider, allowedGroup, remove: async () => {} };
+}
+
+/**
+ * OpenBao behind TLS on loopback, as Vault is behind Traefik's certificate in a cluster: a
+ * self-signed certificate for 127.0.0.1 (openssl), every request passed on to the plain listener.
+ */
+async function httpsFront(
+  target: string,
+  dir: string,
+): Promise<{ address: string; caFile: string; caPem: string; server: Server }> {
+  const keyFile = join(dir, "front.key");
+  const caFile = join(dir, "front.crt");
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      caFile,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    { stdio: "ignore" },
+  );
+  const to = new URL(target);
+  const server = createServer({ key: readFileSync(keyFile), cert: readFileSync(caFile) }, (req, res) => {
+    const upstream = httpRequest(
+      { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on("error", () => {
+      res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const port = (server.address() as AddressInfo).port;
+  return { address: `https://127.0.0.1:${port}`, caFile, caPem: readFileSync(caFile, "utf8"), server };
 }

@@ -8,13 +8,30 @@
  * the staging member.
  */
 import { randomBytes } from "node:crypto";
+import { get } from "node:https";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { authenticationConfiguration, dashboardRbac } from "../../src/catalog/api-server-auth.js";
 import { oidcIssuerPath, oidcName } from "../../src/catalog/vault-oidc.js";
+import { toYaml } from "../../src/util/yaml.js";
+import { objectPath } from "../../testbed/kube/client.js";
+import { startApiServer } from "./apiserver.js";
 import { authCheck, type EnvironmentGate, type GateBed, signIn, startGateBed } from "./bed.js";
 import { type OwnVault, ownVault } from "./vault-issuer.js";
 
 const id = randomBytes(3).toString("hex");
+
+/** GET a JSON document over https from a server with its own CA (the test's front of OpenBao). */
+function getJson(url: string, ca: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    get(url, { ca }, (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString()));
+      res.on("end", () => resolve(JSON.parse(text)));
+    }).on("error", reject);
+  });
+}
 const STAGING = `vs${id}`;
 const PROD = `vp${id}`;
 const GROUP = "platform";
@@ -58,6 +75,9 @@ describe("sso provider vault: plinth makes the platform's OpenBao the gate's iss
       .map((c) => `${c.action} ${c.kind} ${c.name}`);
     const name = oidcName(STAGING);
     expect(made).toEqual([
+      // The sso component's own role (the Vault Secrets Operator reads its two secrets with it).
+      `create VaultPolicy plinth-${STAGING}-sso`,
+      `create VaultRole kubernetes/plinth-${STAGING}-sso`,
       "create VaultAuth userpass",
       "create VaultOidcScope identity/oidc/scope/email",
       "create VaultOidcScope identity/oidc/scope/profile",
@@ -109,9 +129,10 @@ describe("sso provider vault: plinth makes the platform's OpenBao the gate's iss
       expect(gate.args.some((a) => a.startsWith("--client-id"))).toBe(false);
     }
     expect(staging.secrets.OAUTH2_PROXY_CLIENT_ID).not.toBe(prod.secrets.OAUTH2_PROXY_CLIENT_ID);
-    const discovery = (await (
-      await fetch(`${vault.address}${oidcIssuerPath(STAGING)}/.well-known/openid-configuration`)
-    ).json()) as { issuer: string; scopes_supported: string[] };
+    const discovery = (await getJson(
+      `${vault.address}${oidcIssuerPath(STAGING)}/.well-known/openid-configuration`,
+      vault.caPem,
+    )) as { issuer: string; scopes_supported: string[] };
     expect(discovery.issuer).toBe(`${vault.address}${oidcIssuerPath(STAGING)}`);
     expect(discovery.scopes_supported).toEqual(
       expect.arrayContaining(["openid", "email", "profile", "groups"]),
@@ -137,6 +158,89 @@ describe("sso provider vault: plinth makes the platform's OpenBao the gate's iss
     const last = uiRequests().at(-1) ?? {};
     expect(String(last["x-auth-request-groups"])).toContain(GROUP);
     expect(last["x-auth-request-preferred-username"]).toBe(bed.oidc.member.username);
+  });
+
+  it("hands the dashboard the member's ID token, which an API server trusting the issuer (as plinth renders it) maps to view rights", async () => {
+    const session = (await member.cookies()).filter((c) => c.name.startsWith(staging.settings.cookieName));
+    const answer = await fetch(`${staging.local}/oauth2/auth`, {
+      headers: { cookie: session.map((c) => `${c.name}=${c.value}`).join("; ") },
+      redirect: "manual",
+    });
+    expect(answer.status).toBe(202);
+    const token = (answer.headers.get("authorization") ?? "").replace(/^Bearer /, "");
+    const claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()) as Record<
+      string,
+      unknown
+    >;
+    const issuer = `${vault.address}${oidcIssuerPath(STAGING)}`;
+    expect(claims).toMatchObject({
+      iss: issuer,
+      aud: staging.secrets.OAUTH2_PROXY_CLIENT_ID,
+      email: bed.oidc.member.email,
+    });
+    // plinth's AuthenticationConfiguration for this issuer and client; the test's front has its own CA.
+    const rendered = authenticationConfiguration(issuer, staging.secrets.OAUTH2_PROXY_CLIENT_ID ?? "");
+    const jwt = (rendered.jwt as { issuer: Record<string, unknown> }[])[0];
+    if (jwt) jwt.issuer.certificateAuthority = vault.caPem;
+    const api = await startApiServer({ id, authenticationConfig: toYaml(rendered) });
+    try {
+      for (const o of dashboardRbac(staging.env)) {
+        const path = objectPath(o.apiVersion, "clusterrolebindings", o.metadata.name);
+        const r = await api.admin.apply(path, o, { fieldManager: "plinth" });
+        expect(r.status, r.text).toBeLessThan(300);
+      }
+      // The built-in `view` role is aggregated by kube-controller-manager, which this API server
+      // runs without: its rules are filled here the way that controller fills them.
+      const roles = "/apis/rbac.authorization.k8s.io/v1/clusterroles";
+      const parts = await api.admin.get<{ items: { rules?: unknown[] }[] }>(
+        `${roles}?labelSelector=${encodeURIComponent("rbac.authorization.k8s.io/aggregate-to-view=true")}`,
+      );
+      const view = await api.admin.get<Record<string, unknown>>(`${roles}/view`);
+      await api.admin.call("PUT", `${roles}/view`, {
+        body: { ...view, rules: parts.items.flatMap((r) => r.rules ?? []) },
+      });
+      const who = await api.asBearer(token, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+        apiVersion: "authentication.k8s.io/v1",
+        kind: "SelfSubjectReview",
+      });
+      expect(who.status, JSON.stringify(who.body)).toBe(201);
+      const user = (who.body as { status: { userInfo: { username: string; groups: string[] } } }).status
+        .userInfo;
+      expect(user.username).toBe(`oidc:${bed.oidc.member.email}`);
+      expect(user.groups).toContain(`oidc:${GROUP}`);
+      // Headlamp's own sign-in check passes with it: no token prompt.
+      const rules = await api.asBearer(
+        token,
+        "POST",
+        "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+        {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SelfSubjectRulesReview",
+          spec: { namespace: "default" },
+        },
+      );
+      expect(rules.status).toBe(201);
+      // RBAC reads its bindings through a cache: the new one counts within moments.
+      for (
+        let i = 0;
+        (await api.asBearer(token, "GET", "/api/v1/namespaces/default/pods")).status !== 200;
+        i++
+      ) {
+        expect(i, "the member may list pods (view)").toBeLessThan(50);
+        await sleep(200);
+      }
+      expect((await api.asBearer(token, "GET", "/api/v1/namespaces/default/secrets")).status).toBe(403);
+      expect(
+        (await api.asBearer(token, "POST", "/api/v1/namespaces", { metadata: { name: `x${id}` } })).status,
+      ).toBe(403);
+      // A token whose signature does not hold is no user.
+      const tampered = `${token.slice(0, -4)}AAAA`;
+      expect((await api.asBearer(tampered, "GET", "/api/v1/namespaces/default/pods")).status).toBe(401);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- kube-apiserver log ---\n${api.log().slice(-4000)}`);
+    } finally {
+      await api.stop();
+    }
   });
 
   it("refuses a user outside the allowed group, who never reaches the UI", async () => {
