@@ -10,11 +10,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyRecoveryMaterial, staticKeyCopyKey, unsealCopyKey } from "../../src/cli/recovery-copy.js";
+import type { CommandContext } from "../../src/cli/command.js";
+import {
+  copyRecoveryMaterial,
+  copyVaultRecovery,
+  staticKeyCopyKey,
+  unsealCopyKey,
+} from "../../src/cli/recovery-copy.js";
+import { openSession } from "../../src/cli/session.js";
+import { sessionVaultAccess } from "../../src/cli/vault-access.js";
 import { resolve } from "../../src/model/resolve.js";
 import type { ResolvedEnvironment } from "../../src/model/types.js";
-import { readUnsealFile, writeUnsealFile } from "../../src/providers/vault/unseal-file.js";
-import { exampleWith } from "../helpers/config.js";
+import { readUnsealFile, unsealFilePath, writeUnsealFile } from "../../src/providers/vault/unseal-file.js";
+import { exampleWith, projectWithConfig } from "../helpers/config.js";
 import { testbedEnv } from "../testbed/env.js";
 import { backupsSettings } from "./config.js";
 
@@ -201,4 +209,66 @@ describe("Vault's recovery material in the backup bucket", () => {
       await copyRecoveryMaterial({ env: plain, unsealFile: "x", variables: variables(), address: ADDRESS }),
     ).toEqual([]);
   });
+
+  it("after an apply: the session's own unseal file is copied as the CLI wires it, and a refused copy is a warning, not a failure", async () => {
+    const path = `recovery-test/${run}/cli`;
+    const project = projectWithConfig(`import { defineConfig, secret } from "plinth";
+export default defineConfig({
+  project: "acme",
+  clusters: { rv: { type: "existing", kubeconfig: ${JSON.stringify(testbedEnv("KUBECONFIG"))} } },
+  environments: {
+    rv: {
+      kind: "staging",
+      cluster: "rv",
+      baseDomain: "example.com",
+      internalDomain: "example.org",
+      acmeEmail: "ops@example.com",
+      features: { vault: true, observability: false },
+      backups: {
+        schedule: "0 3 * * *",
+        destination: { bucket: ${JSON.stringify(testbedEnv("S3_BUCKET"))}, endpoint: ${JSON.stringify(testbedEnv("S3_ENDPOINT"))}, region: ${JSON.stringify(testbedEnv("AWS_REGION"))}, path: ${JSON.stringify(path)}, credentials: { accessKeyId: secret.env("BACKUP_S3_KEY_ID"), secretAccessKey: secret.env("BACKUP_S3_SECRET") } },
+      },
+    },
+  },
+});
+`);
+    const file = unsealFilePath(project, "rv");
+    await writeUnsealFile(
+      file,
+      { keys: [randomBytes(32).toString("base64")], threshold: 1, shares: 1 },
+      { passphrase: PASSPHRASE, cluster: "rv", address: ADDRESS },
+    );
+    let stderr = "";
+    const ctx = (vars: Record<string, string>): CommandContext => ({
+      cwd: project,
+      env: {
+        PATH: process.env.PATH,
+        VAULT_ADDR: "http://127.0.0.1:8200",
+        PLINTH_VAULT_PASSPHRASE: PASSPHRASE,
+        ...vars,
+      },
+      stdout: () => undefined,
+      stderr: (t) => (stderr += t),
+    });
+    const args = { positionals: ["rv"], values: {} };
+    const good = ctx(variables());
+    const session = await openSession(args, good, "rv");
+    const access = sessionVaultAccess(session, args, good);
+    if (!access) throw new Error("rv has no Vault");
+    await copyVaultRecovery(session, good, access);
+    const key = `${path}/rv/${unsealCopyKey("rv")}`;
+    expect(stderr).toBe(`backup: unseal file ${file} → s3://${testbedEnv("S3_BUCKET")}/${key}: created\n`);
+    expect((await object(key))?.equals(readFileSync(file))).toBe(true);
+
+    stderr = "";
+    const denied = ctx({
+      BACKUP_S3_KEY_ID: testbedEnv("AWS_ACCESS_KEY_ID"),
+      BACKUP_S3_SECRET: "not-the-secret",
+    });
+    await copyVaultRecovery(session, denied, access);
+    expect(stderr).toMatch(
+      /^warning: Vault's recovery material was not copied to the backup bucket: .*access to bucket \S+ at \S+ was denied/,
+    );
+    expect(stderr).not.toContain("not-the-secret");
+  }, 30_000);
 });
