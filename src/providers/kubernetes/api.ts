@@ -366,6 +366,7 @@ const BUILT_IN: Readonly<Record<string, ApiResource>> = Object.freeze(
         ["apps/v1", "StatefulSet", "statefulsets", true],
         ["apps/v1", "DaemonSet", "daemonsets", true],
         ["batch/v1", "Job", "jobs", true],
+        ["batch/v1", "CronJob", "cronjobs", true],
         ["networking.k8s.io/v1", "Ingress", "ingresses", true],
         ["storage.k8s.io/v1", "StorageClass", "storageclasses", false],
         ["rbac.authorization.k8s.io/v1", "Role", "roles", true],
