@@ -8,8 +8,13 @@
 import { randomBytes } from "node:crypto";
 import type { BrowserContext, Cookie, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { oauth2ProxyConfig } from "../../src/catalog/components/sso.js";
 import { generateValue } from "../../src/secrets/generate.js";
+import { freePort } from "../../testbed/lib/ports.js";
+import { testbedEnv } from "../testbed/env.js";
 import { authCheck, type EnvironmentGate, type GateBed, signIn, startGateBed, viaTraefik } from "./bed.js";
+import { startOAuth2Proxy } from "./oauth2-proxy.js";
+import { withFlags } from "./rendered.js";
 
 const id = randomBytes(3).toString("hex");
 const STAGING = `g${id}`;
@@ -71,6 +76,45 @@ describe("the SSO gate: real Traefik, OAuth2-Proxy and OpenBao as plinth configu
     const ingest = await viaTraefik(bed.traefikPort, bed.hosts.open, "/v1/traces");
     expect(ingest.status).toBe(200);
     expect(JSON.parse(ingest.body)).toMatchObject({ ui: bed.hosts.open, email: null });
+  });
+
+  it("believes X-Forwarded-* only from --trusted-proxy-ip: as rendered (k3s's pod network), not from this machine", async () => {
+    // Where the sign-in sends the browser back: OAuth2-Proxy's state, `<nonce>:<escaped URL>`.
+    const forged = {
+      "X-Forwarded-Proto": "https",
+      "X-Forwarded-Host": bed.hosts.ui,
+      "X-Forwarded-Uri": "/x?y=1",
+    };
+    const returnTo = async (base: string) => {
+      const r = await fetch(`${base}/`, { headers: forged, redirect: "manual" });
+      expect(r.status).toBe(302);
+      const state = new URL(r.headers.get("location") ?? "").searchParams.get("state") ?? "";
+      return decodeURIComponent(state.slice(state.indexOf(":") + 1));
+    };
+    // The test's gate trusts its local Traefik's address, so the headers hold.
+    expect(await returnTo(staging.local)).toBe(`https://${bed.hosts.ui}/x?y=1`);
+    // The same gate with the rendered --trusted-proxy-ip: this machine is no pod, the headers are ignored.
+    const rendered = oauth2ProxyConfig(staging.settings).args.find((a) =>
+      a.startsWith("--trusted-proxy-ip="),
+    );
+    expect(rendered).toBe("--trusted-proxy-ip=10.42.0.0/16");
+    const host = new URL(staging.local).hostname;
+    const port = await freePort();
+    const proxy = await startOAuth2Proxy({
+      bin: testbedEnv("OAUTH2_PROXY_BIN"),
+      args: withFlags(staging.args, {
+        "--trusted-proxy-ip": rendered?.split("=")[1] ?? "",
+        "--http-address": `${host}:${port}`,
+      }),
+      env: staging.secrets,
+      base: `http://${host}:${port}`,
+    });
+    try {
+      expect(await returnTo(`http://${host}:${port}`)).toBe("/");
+      expect(proxy.output()).not.toContain("no --trusted-proxy-ip CIDRs were configured");
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("sends an anonymous visit in the browser to OpenBao's login page", async () => {
