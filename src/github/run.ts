@@ -71,7 +71,8 @@ async function actionsSummary(markdown: string): Promise<void> {
  * `plinth github`, and the action's entry: acts on the event the job received. Pull requests get
  * their desired-state diff in one sticky comment (no credentials); comments run `/plan`, `/apply`,
  * `/unlock`, `/help` after the permission check; closing a pull request gives back what it
- * reserved and deletes its plans. Returns the exit code: 0 done (or nothing to do), 2 refused
+ * reserved and deletes its plans; a fork's finished autoplan run (`workflow_run`) has the comment
+ * it saved posted. Returns the exit code: 0 done (or nothing to do), 2 refused
  * (the reason is on the pull request too). A UserError is thrown for bad input (no token, no event).
  */
 export async function runGitHub(o: RunGitHubOptions): Promise<number> {
