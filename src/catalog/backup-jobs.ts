@@ -1,7 +1,8 @@
 /**
  * Scheduled dumps of the databases CloudNativePG does not back up: Redis (`redis-cli --rdb`, a
  * replica's full sync of the persisted data set), ArangoDB (`arangodump --all-databases`: hot
- * backups, the operator's ArangoBackup, are Enterprise-only in the pinned 3.12.4 Community image)
+ * backups, the operator's ArangoBackup, are Enterprise-only in the pinned 3.12.4 Community image:
+ * `/_admin/backup/create` is unknown there, kube-arangodb#507)
  * and ClickHouse (its own `BACKUP ... TO S3`, which the server writes straight to the bucket).
  * Each is one CronJob on the environment's backup schedule: an init container makes the dump
  * into an emptyDir, then rclone uploads it to `<path>/<env>/<name>/<stamp>/`, writes the
