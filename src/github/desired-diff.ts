@@ -6,6 +6,9 @@ import { DATA_KINDS } from "../plan/live.js";
 import { diffObjects, secretPathsOf } from "../providers/kubernetes/diff.js";
 import { identityOf } from "../providers/kubernetes/identity.js";
 import type { FieldDiff } from "../providers/types.js";
+import { DEFAULT_LAYOUT, usesVault } from "../providers/vault/index.js";
+import { vaultTitle } from "../providers/vault/provider.js";
+import { desiredVault } from "../providers/vault/resources.js";
 import { describeKeys } from "../secrets/environment.js";
 import { resolveChecked } from "../validate/validate.js";
 
@@ -97,6 +100,23 @@ export function desiredState(loaded: LoadedConfig): Map<string, DesiredState> {
             name: e.name,
             body: { detail: e.detail, source: e.source ?? null },
             area: "cluster",
+            data: false,
+          });
+        }
+      }
+      // Vault's configuration and secret paths, as its live plan names them: derived, never read.
+      if (usesVault(resolved)) {
+        for (const r of desiredVault(resolved, DEFAULT_LAYOUT)) {
+          const spec = r.spec;
+          add({
+            id: r.id,
+            component: r.component,
+            ...vaultTitle(spec),
+            body:
+              spec.kind === "kv"
+                ? { keys: describeKeys(spec.secret), copyFrom: spec.copyFrom ?? null }
+                : spec,
+            area: "vault",
             data: false,
           });
         }

@@ -92,6 +92,11 @@ function nameOf(spec: VaultSpec): string {
   }
 }
 
+/** How a desired Vault resource is named in a plan (`VaultPolicy plinth-staging-redis`). */
+export function vaultTitle(spec: VaultSpec): { kind: string; name: string } {
+  return { kind: KIND[spec.kind], name: nameOf(spec) };
+}
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const sorted = (xs: string[] | undefined) => [...(xs ?? [])].sort();
 const owned = (description: string | undefined) => Boolean(description?.startsWith(MANAGED_BY));
