@@ -113,6 +113,13 @@ export function bundleOptions(entryPoints, outdir) {
     format: "esm",
     platform: "node",
     target: "node22",
+    // Whitespace and syntax only (names stay, so stack traces and `.name` read as in the source):
+    // V8 parses less at each lazy compile, and without comments the output is ASCII, which V8
+    // holds as a one-byte string (one em dash in a comment made the main chunk two-byte, and
+    // Node's compile cache then re-encoded all 0.7 MB as UTF-8 on every start to checksum it).
+    // 35 M fewer instructions for a cold `plan --offline` (523 M to 487 M).
+    minifyWhitespace: true,
+    minifySyntax: true,
     // esbuild ships a native binary and ssh2 optional native add-ons: both load from node_modules.
     external: ["esbuild", "ssh2"],
     // CommonJS dependencies inside an ES module bundle still call require(), and ssh2's crypto
