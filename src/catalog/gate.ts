@@ -72,12 +72,22 @@ export const EXPOSURE: Readonly<Record<ServiceId, Exposure>> = Object.freeze({
   sso: { kind: "open", reason: "the login itself (OAuth2-Proxy's /oauth2/ sign-in and callback)" },
 });
 
-/** Where Vault's (and OpenBao's) UI asks a user to sign in for its own OIDC provider. */
-const VAULT_OIDC_LOGIN: OpenPath = {
-  path: "/ui/vault/identity/oidc/provider",
-  reason:
-    "the sign-in page of Vault's own OIDC provider, this login's issuer: behind the gate it would send every visitor round in a loop",
-};
+/**
+ * Where Vault's (and OpenBao's) UI asks a user to sign in for its own OIDC provider, and the
+ * scripts and styles that page loads (`/ui/assets/…`): behind the gate an anonymous browser would
+ * get the login's redirect instead of them and the page would never start.
+ */
+const VAULT_OIDC_LOGIN: readonly OpenPath[] = [
+  {
+    path: "/ui/vault/identity/oidc/provider",
+    reason:
+      "the sign-in page of Vault's own OIDC provider, this login's issuer: behind the gate it would send every visitor round in a loop",
+  },
+  {
+    path: "/ui/assets",
+    reason: "the scripts and styles of Vault's sign-in page: its public UI code, the same in every Vault",
+  },
+];
 
 /**
  * The open paths of a gated host: the table's, plus Vault's OIDC sign-in page where the gate's
@@ -93,7 +103,7 @@ export function openPathsOf(owner: ResolvedEnvironment, service: ServiceId, host
   );
   const ownIssuer =
     service === "vault" && (vaultIssuer || (sso?.provider === "oidc" && new URL(sso.issuer).host === host));
-  return ownIssuer ? [...exposure.open, VAULT_OIDC_LOGIN] : [...exposure.open];
+  return ownIssuer ? [...exposure.open, ...VAULT_OIDC_LOGIN] : [...exposure.open];
 }
 
 /** On an Ingress left open: why (the table's reason), for whoever reads the object. */

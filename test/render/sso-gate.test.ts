@@ -245,10 +245,11 @@ describe("every Ingress plinth renders, walked per environment", () => {
     expect(rulesOf(open as KubeObject)[0]?.http.paths.map((p) => p.path)).toEqual([
       "/v1",
       "/ui/vault/identity/oidc/provider",
+      "/ui/assets",
     ]);
     expect(walk(staging).get("secrets-staging.example.org")).toEqual({
       gated: true,
-      open: ["/v1", "/ui/vault/identity/oidc/provider"],
+      open: ["/v1", "/ui/vault/identity/oidc/provider", "/ui/assets"],
     });
     // prod's Vault is another host: its sign-in page stays behind prod's gate.
     const prodVault = objectsOf(resolve(config, "prod")).find(

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authenticationConfiguration, dashboardRbac } from "../../src/catalog/api-server-auth.js";
+import { openPathsOf } from "../../src/catalog/gate.js";
 import { oidcIssuerPath, oidcName } from "../../src/catalog/vault-oidc.js";
 import { toYaml } from "../../src/util/yaml.js";
 import { objectPath } from "../../testbed/kube/client.js";
@@ -22,16 +23,18 @@ import { type OwnVault, ownVault } from "./vault-issuer.js";
 
 const id = randomBytes(3).toString("hex");
 
-/** GET a JSON document over https from a server with its own CA (the test's front of OpenBao). */
-function getJson(url: string, ca: string): Promise<unknown> {
+/** GET over https from a server with its own CA (the test's front of OpenBao). */
+function getText(url: string, ca: string): Promise<string> {
   return new Promise((resolve, reject) => {
     get(url, { ca }, (res) => {
       let text = "";
       res.on("data", (c: Buffer) => (text += c.toString()));
-      res.on("end", () => resolve(JSON.parse(text)));
+      res.on("end", () => resolve(text));
     }).on("error", reject);
   });
 }
+
+const getJson = async (url: string, ca: string): Promise<unknown> => JSON.parse(await getText(url, ca));
 const STAGING = `vs${id}`;
 const PROD = `vp${id}`;
 const GROUP = "platform";
@@ -143,6 +146,28 @@ describe("sso provider vault: plinth makes the platform's OpenBao the gate's iss
     expect(String(staging.settings.provider === "vault" && staging.settings.issuer)).toMatch(
       new RegExp(`^https://[^/]+${oidcIssuerPath(STAGING)}$`),
     );
+  });
+
+  it("leaves open every script and style OpenBao's sign-in page loads, so an anonymous browser can sign in behind the gate", async () => {
+    const open = openPathsOf(staging.env, "vault", staging.env.hosts.vault?.host ?? "").map((p) => p.path);
+    // The page the gate sends an anonymous visitor to, as this OpenBao serves it.
+    const page = String(
+      await getText(
+        `${vault.address}/ui/vault/identity/oidc/provider/${oidcName(STAGING)}/authorize`,
+        vault.caPem,
+      ),
+    );
+    const loads = [...page.matchAll(/<(?:script[^>]*\ssrc|link[^>]*\shref)="(\/ui\/[^"]+)"/g)].map(
+      (m) => m[1] ?? "",
+    );
+    expect(loads.filter((u) => u.endsWith(".js")).length).toBeGreaterThan(0);
+    // An Ingress `Prefix` path matches whole path elements. Left behind the gate, and not needed
+    // to sign in: the tab's icon, and the service worker that serves raft snapshot downloads.
+    const optional = (u: string) => u.startsWith("/ui/favicon") || u.startsWith("/ui/sw-registration-");
+    const behindGate = loads.filter(
+      (u) => !optional(u) && !open.some((p) => u === p || u.startsWith(`${p}/`)),
+    );
+    expect(behindGate).toEqual([]);
   });
 
   it("lets a member of the allowed Vault group through to the UI, which learns who it is", async () => {
