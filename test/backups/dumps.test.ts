@@ -14,10 +14,17 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { promisify } from "node:util";
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DUMP_MARKER, dumpFolder, dumpScript } from "../../src/catalog/backup-jobs.js";
 import { backedUpDumps } from "../../src/catalog/backup-targets.js";
@@ -31,6 +38,7 @@ import { BackupStore } from "../../src/state/backup-catalog.js";
 import { judgeDumps } from "../../src/status/backups.js";
 import { KubeClient, objectPath, statusMessage } from "../../testbed/kube/client.js";
 import { exampleWith, projectWithConfig } from "../helpers/config.js";
+import { forward } from "../helpers/forward.js";
 import { root as repoRoot, testbedEnv } from "../testbed/env.js";
 import { backupsSettings } from "./config.js";
 import { freePort } from "./scratch-postgres.js";
@@ -192,6 +200,12 @@ describe("dumps with the exact scripts the CronJobs run", () => {
   afterAll(async () => {
     if (redisPassword)
       await redisCli(redisPort, ["DEL", ...written.keys()], redisPassword).catch(() => undefined);
+    // The run's objects leave the shared bucket with it.
+    if (s3) {
+      for (const o of await keys(`${PATH_IN_BUCKET}/`).catch(() => [])) {
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket(), Key: o.key })).catch(() => undefined);
+      }
+    }
     s3?.destroy();
     if (work) rmSync(work, { recursive: true, force: true });
   });
@@ -343,6 +357,113 @@ describe("dumps with the exact scripts the CronJobs run", () => {
     expect(folders).toEqual([second]);
     expect(all.map((o) => o.key.split("/").at(-1)).sort()).toEqual(["dump.rdb", DUMP_MARKER]);
   }, 180_000);
+});
+
+describe("the upload with R2's rendering (rclone's Cloudflare provider), through a recording proxy", () => {
+  interface Seen {
+    method: string;
+    url: string;
+    headers: IncomingHttpHeaders;
+    bytes: number;
+  }
+  const seen: Seen[] = [];
+  let proxy: Server;
+  let proxyUrl = "";
+  let s3c: S3Client;
+
+  beforeAll(async () => {
+    const upstream = new URL(testbedEnv("S3_ENDPOINT"));
+    proxy = createServer((req, res) => {
+      const entry: Seen = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, bytes: 0 };
+      seen.push(entry);
+      req.on("data", (chunk: Buffer) => {
+        entry.bytes += chunk.length;
+      });
+      forward(req, res, upstream, { loseAnswer: false });
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", () => r()));
+    const address = proxy.address();
+    proxyUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    s3c = new S3Client({
+      endpoint: testbedEnv("S3_ENDPOINT"),
+      region: testbedEnv("AWS_REGION"),
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: testbedEnv("AWS_ACCESS_KEY_ID"),
+        secretAccessKey: testbedEnv("AWS_SECRET_ACCESS_KEY"),
+      },
+    });
+  });
+  afterAll(async () => {
+    proxy?.close();
+    const page = await s3c?.send(
+      new ListObjectsV2Command({ Bucket: testbedEnv("S3_BUCKET"), Prefix: `dumps-r2/${run}/` }),
+    );
+    for (const o of page?.Contents ?? []) {
+      await s3c.send(new DeleteObjectCommand({ Bucket: testbedEnv("S3_BUCKET"), Key: o.Key ?? "" }));
+    }
+    s3c?.destroy();
+  });
+
+  it("sends no checksum headers R2 refuses, and cuts a multipart upload into equal parts with a shorter last", async () => {
+    // The environment rendered for an R2 endpoint; only where it points is the test bed (through
+    // the proxy), the bucket and folder the test's own.
+    const e = resolve(
+      exampleWith((raw) => {
+        raw.defaults = { ...raw.defaults, backups: backupsSettings() };
+      }),
+      "prod",
+    );
+    const job = rendered(e).find((o) => o.kind === "CronJob" && o.metadata.name === "redis-backup");
+    if (!job) throw new Error("no redis-backup CronJob rendered");
+    const { upload } = podOf(job);
+    expect(upload.env.find((v) => v.name === "RCLONE_CONFIG_BACKUP_PROVIDER")?.value).toBe("Cloudflare");
+    const dir = mkdtempSync(join(tmpdir(), "plinth-r2-"));
+    try {
+      writeFileSync(join(dir, "stamp"), "20260501T030000Z\n");
+      mkdirSync(join(dir, "dump"));
+      const size = 12 * 1024 * 1024 + 12_345;
+      writeFileSync(join(dir, "dump", "dump.rdb"), randomBytes(size));
+      await exec("sh", ["-c", upload.command[2] ?? ""], {
+        env: {
+          ...containerEnv(upload, {}),
+          DUMP_DIR: dir,
+          RCLONE_CONFIG_BACKUP_ENDPOINT: proxyUrl,
+          S3_BUCKET: testbedEnv("S3_BUCKET"),
+          S3_FOLDER: `dumps-r2/${run}/redis`,
+          // Multipart from 5 MiB instead of rclone's 200 MiB, so a small file shows the part
+          // sizes; the part size itself is the rendered default (5 MiB).
+          RCLONE_S3_UPLOAD_CUTOFF: "5M",
+        },
+        timeout: 120_000,
+      });
+      const checksum = seen.flatMap((r) =>
+        Object.keys(r.headers).filter(
+          (h) => h.startsWith("x-amz-checksum") || h === "x-amz-sdk-checksum-algorithm",
+        ),
+      );
+      expect(checksum).toEqual([]);
+      const part = (r: Seen) => Number(/[?&]partNumber=(\d+)/.exec(r.url)?.[1] ?? 0);
+      const sizes = seen
+        .filter((r) => r.method === "PUT" && part(r) > 0)
+        .sort((a, b) => part(a) - part(b))
+        .map((p) => p.bytes);
+      expect(sizes).toEqual([5 * 1024 * 1024, 5 * 1024 * 1024, size - 10 * 1024 * 1024]);
+      const stored = await s3c.send(
+        new GetObjectCommand({
+          Bucket: testbedEnv("S3_BUCKET"),
+          Key: `dumps-r2/${run}/redis/20260501T030000Z/dump.rdb`,
+        }),
+      );
+      const bytes = Buffer.from((await stored.Body?.transformToByteArray()) ?? []);
+      expect(bytes.equals(readFileSync(join(dir, "dump", "dump.rdb")))).toBe(true);
+      console.log(
+        `[dumps] R2 rendering: ${seen.length} requests, none with a checksum header; parts of ${sizes.join(", ")} bytes`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe("the ClickHouse dump script, against a stand-in clickhouse-client (ClickHouse has no Debian package)", () => {
