@@ -181,6 +181,8 @@ beforeAll(async () => {
   project = tempDir("plinth-vault-project-");
   writeFileSync(join(project, "plinth.config.ts"), configSource(testbedEnv("KUBECONFIG")));
   config = exampleWith((raw) => {
+    // The same environments as the CLI project's config (configSource), which has no login.
+    if (raw.defaults) delete raw.defaults.sso;
     raw.clusters = { bed: { type: "existing", kubeconfig: testbedEnv("KUBECONFIG") } };
     raw.environments = {
       staging: { cluster: "bed", domainPrefix: "x-staging", features: { observability: true } },
