@@ -80,8 +80,14 @@ describe("kubeconfig exec plugins get no plinth secrets", () => {
       kubeconfig: file,
     };
     expect(target.configVariables).toContain("STAGING_SSH_KEY");
+    expect(target.configVariables).toContain("SSO_GITHUB_CLIENT_SECRET");
 
-    const hidden = [...PLINTH_SECRET_VARIABLES, "STAGING_SSH_KEY", "PROD_SSH_KEY"];
+    const hidden = [
+      ...PLINTH_SECRET_VARIABLES,
+      "STAGING_SSH_KEY",
+      "PROD_SSH_KEY",
+      "SSO_GITHUB_CLIENT_SECRET",
+    ];
     const all = [...hidden, ...AWS_CREDENTIAL_VARIABLES, "PLINTH_TEST_HARMLESS"];
     const saved = Object.fromEntries(all.map((n) => [n, process.env[n]]));
     for (const name of all) process.env[name] = `value-of-${name}`;
