@@ -37,6 +37,8 @@ export interface OwnVault extends VaultIssuer {
   runs: Record<string, { apply: ConvergeResult; again: ConvergeResult }>;
   /** A client with the root token from plinth's unseal file (the operator's, for adding people). */
   root(): Promise<VaultClient>;
+  /** One run of plinth's Vault step for an environment (apply, or plan only). */
+  step(env: ResolvedEnvironment, apply: boolean): Promise<ConvergeResult>;
   /** Every value plinth's runs returned, for a scan: no issued secret may be among them. */
   produced: string[];
   stop(): Promise<void>;
@@ -98,6 +100,11 @@ audit "file" "plinth" {
     runs,
     root,
     produced,
+    step: async (env, apply) => {
+      const result = await converge(env, apply);
+      produced.push(JSON.stringify(result));
+      return result;
+    },
     async converge(envs) {
       for (const env of envs) {
         const apply = await converge(env, true);

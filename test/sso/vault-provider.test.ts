@@ -302,4 +302,32 @@ describe("sso provider vault: plinth makes the platform's OpenBao the gate's iss
     expect((await callback).status()).toBe(403);
     expect(await authCheck(prod, await member.cookies())).toBe(401);
   });
+
+  it("prunes the environment's provider, client, assignment and key when its gate goes; groups, scopes and userpass stay", async () => {
+    const off = {
+      ...staging.env,
+      components: { ...staging.env.components, sso: { ...staging.env.components.sso, enabled: false } },
+    };
+    delete (off as { sso?: unknown }).sso;
+    const name = oidcName(STAGING);
+    const planned = await vault.step(off, false);
+    expect(planned.changes.filter((c) => c.action === "delete").map((c) => c.name)).toEqual([
+      `identity/oidc/provider/${name}`,
+      `identity/oidc/client/${name}`,
+      `identity/oidc/assignment/${name}`,
+      `identity/oidc/key/${name}`,
+      // The sso component's own role and policy go with it.
+      `plinth-${STAGING}-sso`,
+      `kubernetes/plinth-${STAGING}-sso`,
+    ]);
+    await vault.step(off, true);
+    expect((await vault.step(off, false)).changes.filter((c) => c.action !== "no-op")).toEqual([]);
+    const admin = await vault.root();
+    expect(await admin.read(`identity/oidc/client/${name}`)).toBeUndefined();
+    expect(await admin.read(`identity/oidc/provider/${name}`)).toBeUndefined();
+    expect(await admin.read(`identity/group/name/${GROUP}`)).toBeDefined();
+    expect(await admin.read("identity/oidc/scope/groups")).toBeDefined();
+    // prod's gate is untouched.
+    expect(await admin.read(`identity/oidc/provider/${oidcName(PROD)}`)).toBeDefined();
+  });
 });
