@@ -6,6 +6,7 @@
  * old one (removeOldGeneration), so the old one stays until the new one is healthy.
  */
 import { clusterBackups, objectStoreName } from "../catalog/backups.js";
+import { postgresCluster } from "../catalog/postgres-cluster.js";
 import {
   databaseOptions,
   RESTORE_FIELD_MANAGER,
@@ -22,8 +23,15 @@ import { generationName, type RestorableDatabase } from "../model/backups.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { apiError } from "../providers/kubernetes/errors.js";
 import { displayName, type ObjectRef, refOf } from "../providers/kubernetes/identity.js";
+import { FIELD_MANAGER } from "../providers/kubernetes/provider.js";
 import { conditionProbe } from "../providers/kubernetes/readiness.js";
-import type { DrillApi } from "./drill.js";
+
+/** The API calls a restore makes (KubeApi's), so a test can watch them. */
+export interface RestoreApi {
+  apply(object: Record<string, unknown>, o: { fieldManager: string; force?: boolean }): Promise<unknown>;
+  read(ref: ObjectRef): Promise<Record<string, unknown>>;
+  delete(ref: ObjectRef): Promise<void>;
+}
 
 /** One database's restore, as planned (what the plan shows) and as run. */
 export interface RestoreStep {
@@ -37,6 +45,8 @@ export interface RestoreStep {
   from: string;
   /** The new Cluster (with its recovery bootstrap). */
   cluster: KubeObject;
+  /** The same Cluster as plinth renders it for the new generation (no bootstrap): its fields are plinth's. */
+  desired: KubeObject;
   /** Created before the Cluster, removed after it is Ready or given up: a source ObjectStore and its token. */
   transient: KubeObject[];
   /** A clone's scrub ConfigMap and Job, run once the Cluster is Ready. */
@@ -56,7 +66,7 @@ export interface RestoreResult {
 }
 
 export interface RestoreOptions {
-  api: DrillApi;
+  api: RestoreApi;
   steps: readonly RestoreStep[];
   timeoutMs: number;
   pollMs?: number;
@@ -65,7 +75,10 @@ export interface RestoreOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function readOrUndefined(api: DrillApi, ref: ObjectRef): Promise<Record<string, unknown> | undefined> {
+async function readOrUndefined(
+  api: RestoreApi,
+  ref: ObjectRef,
+): Promise<Record<string, unknown> | undefined> {
   try {
     return await api.read(ref);
   } catch (e) {
@@ -125,6 +138,13 @@ export async function restoreGenerations(o: RestoreOptions): Promise<RestoreResu
       for (const t of step.transient) await apply(o, t);
       o.onEvent?.(`+ ${displayName(ref)}: restoring ${step.from}`);
       await apply(o, step.cluster);
+      // Every field plinth renders becomes plinth's own (CloudNativePG's CRD defaults make the
+      // lists differ from what plinth sends, so two managers of them would conflict at the
+      // switch); the recovery bootstrap stays the restore's, so plinth's next plan leaves it.
+      await o.api.apply(step.desired as unknown as Record<string, unknown>, {
+        fieldManager: FIELD_MANAGER,
+        force: true,
+      });
       let status = "not found yet";
       while (Date.now() - started < o.timeoutMs) {
         const probe = conditionProbe((await readOrUndefined(o.api, ref)) as never, "Ready");
@@ -165,7 +185,7 @@ export async function restoreGenerations(o: RestoreOptions): Promise<RestoreResu
       result.failure = apiError(e).message;
     } finally {
       // The source's token and the scrub leave whatever happened; the Cluster only if it failed.
-      for (const t of [...(step.scrub ?? []), ...step.transient].reverse()) await removeOwn(o, refOf(t));
+      for (const t of [...step.transient, ...(step.scrub ?? [])].reverse()) await removeOwn(o, refOf(t));
       if (!result.ready) {
         result.removed = await removeOwn(o, ref);
         o.onEvent?.(
@@ -184,7 +204,7 @@ export async function restoreGenerations(o: RestoreOptions): Promise<RestoreResu
  * databases' class keeps volumes: the old data stays on disk until removed by hand).
  */
 export async function removeOldGeneration(
-  api: DrillApi,
+  api: RestoreApi,
   ref: ObjectRef,
   active: string,
   o: { timeoutMs: number; pollMs?: number },
@@ -263,6 +283,7 @@ export function planRestore(r: RestoreRequest): RestoreStep[] {
         next,
         from: `${r.env.name}'s ${live.name} (${latest})`,
         cluster: restoreCluster(nextEnv, component, source),
+        desired: postgresCluster(nextEnv, databaseOptions(nextEnv, component)),
         transient: [],
       };
     }
@@ -284,6 +305,7 @@ export function planRestore(r: RestoreRequest): RestoreStep[] {
       next,
       from: `${sourceEnv.name}'s ${server} (${latest}) in s3://${sourceBackups.bucket}/${sourceBackups.prefix}/${server}/`,
       cluster: restoreCluster(nextEnv, component, source),
+      desired: postgresCluster(nextEnv, databaseOptions(nextEnv, component)),
       transient: [
         sourceCredentials(target, sourceBackups, r.from.credentials),
         sourceObjectStore(target, sourceBackups, server),

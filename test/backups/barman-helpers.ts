@@ -4,6 +4,7 @@
  * Barman venv, plinth's options, and waiting for PostgreSQL's archiver.
  */
 import { join } from "node:path";
+import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { testbedEnv } from "../testbed/env.js";
 import { runAsPostgres, type ScratchPostgres } from "./scratch-postgres.js";
 
@@ -30,4 +31,47 @@ export async function waitArchived(db: ScratchPostgres, wal: string): Promise<vo
 export async function switchAndArchive(db: ScratchPostgres): Promise<void> {
   const wal = await db.sql("SELECT pg_walfile_name(pg_switch_wal())");
   await waitArchived(db, wal);
+}
+
+export interface StoredKey {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+/** Every object under `prefix`, across pages. */
+export async function s3Keys(s3: S3Client, bucket: string, prefix: string): Promise<StoredKey[]> {
+  const out: StoredKey[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const o of page.Contents ?? [])
+      out.push({ key: o.Key ?? "", size: o.Size ?? 0, etag: (o.ETag ?? "").replace(/"/g, "") });
+    token = page.NextContinuationToken;
+  } while (token);
+  return out;
+}
+
+/** Removes a test's objects (Barman's backups are large) from the shared bucket. */
+export async function deleteKeys(s3: S3Client, bucket: string, prefix: string): Promise<void> {
+  const keys = await s3Keys(s3, bucket, prefix);
+  for (let i = 0; i < keys.length; i += 1000) {
+    await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: keys.slice(i, i + 1000).map((k) => ({ Key: k.key })) },
+      }),
+    );
+  }
+}
+
+/** Waits until a restored server has finished recovery and been promoted. */
+export async function waitPromoted(db: ScratchPostgres, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await db.sql("SELECT pg_is_in_recovery()")) !== "f") {
+    if (Date.now() > deadline) throw new Error(`the restored cluster is still in recovery; see ${db.log}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DeleteObjectsCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backedUpDatabases } from "../../src/catalog/backup-targets.js";
 import {
@@ -29,7 +29,14 @@ import { judgeBackups } from "../../src/status/backups.js";
 import { exampleWith, projectWithConfig } from "../helpers/config.js";
 import { forward } from "../helpers/forward.js";
 import { testbedEnv } from "../testbed/env.js";
-import { barmanBin, runBarman, switchAndArchive } from "./barman-helpers.js";
+import {
+  barmanBin,
+  deleteKeys,
+  s3Keys as listKeys,
+  runBarman,
+  switchAndArchive,
+  waitPromoted,
+} from "./barman-helpers.js";
 import { backupsSettings } from "./config.js";
 import { freePort, ownedDir, runAsPostgres, ScratchPostgres, shellWord } from "./scratch-postgres.js";
 
@@ -58,21 +65,7 @@ const bin = barmanBin;
 const barman = (command: string, args: string[], extraEnv: Record<string, string> = env) =>
   runBarman(command, args, extraEnv);
 
-function s3Keys(prefix: string): Promise<{ key: string; size: number; etag: string }[]> {
-  return (async () => {
-    const out: { key: string; size: number; etag: string }[] = [];
-    let token: string | undefined;
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: backups.bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const o of page.Contents ?? [])
-        out.push({ key: o.Key ?? "", size: o.Size ?? 0, etag: (o.ETag ?? "").replace(/"/g, "") });
-      token = page.NextContinuationToken;
-    } while (token);
-    return out;
-  })();
-}
+const s3Keys = (prefix: string) => listKeys(s3, backups.bucket, prefix);
 
 describe("backups through Barman's cloud commands with plinth's settings", () => {
   beforeAll(async () => {
@@ -138,17 +131,7 @@ describe("backups through Barman's cloud commands with plinth's settings", () =>
     if (root) rmSync(root, { recursive: true, force: true });
     proxy?.close();
     // The run's objects (about 100 MiB) leave the shared bucket with it.
-    if (s3 && backups) {
-      const keys = await s3Keys(`barman-test/${run}`);
-      for (let i = 0; i < keys.length; i += 1000) {
-        await s3.send(
-          new DeleteObjectsCommand({
-            Bucket: backups.bucket,
-            Delete: { Objects: keys.slice(i, i + 1000).map((k) => ({ Key: k.key })) },
-          }),
-        );
-      }
-    }
+    if (s3 && backups) await deleteKeys(s3, backups.bucket, `barman-test/${run}`);
   });
 
   it("archives, backs up, and restores to a point in time exactly what was committed before it", async () => {
@@ -217,12 +200,7 @@ describe("backups through Barman's cloud commands with plinth's settings", () =>
     });
     restored.signal("recovery.signal");
     await restored.start();
-    const deadline = Date.now() + 120_000;
-    while ((await restored.sql("SELECT pg_is_in_recovery()")) !== "f") {
-      if (Date.now() > deadline)
-        throw new Error(`the restored cluster is still in recovery; see ${restored.log}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitPromoted(restored);
     const rtoSeconds = (Date.now() - restoreStarted) / 1000;
     step("WAL replayed to the target, promoted");
 
