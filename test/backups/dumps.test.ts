@@ -8,8 +8,9 @@
  * then restored (a fresh redis-server loading it), read back by `plinth backup status`, aged out
  * by the retention pass, and the CronJobs are applied to the test bed's API server.
  * ArangoDB and ClickHouse have no Debian packages: their CronJobs are proven accepted by the API
- * server, and the ClickHouse script's quoting and polling run against a stand-in clickhouse-client
- * (said there).
+ * server, the ArangoDB script's options run against a stand-in arangodump whose dump tree the real
+ * upload then stores, and the ClickHouse script's quoting and polling run against a stand-in
+ * clickhouse-client (each said where it is used).
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -357,6 +358,93 @@ describe("dumps with the exact scripts the CronJobs run", () => {
     expect(folders).toEqual([second]);
     expect(all.map((o) => o.key.split("/").at(-1)).sort()).toEqual(["dump.rdb", DUMP_MARKER]);
   }, 180_000);
+  it("ArangoDB (a stand-in arangodump: no Debian package): passes the rendered options and the password from its Secret, and uploads every file of the dump under its stamp", async () => {
+    const bin = mkdtempSync(join(tmpdir(), "plinth-arango-"));
+    try {
+      const log = join(bin, "argv");
+      // Stand-in: records its arguments, then writes a dump's layout (per database, gzipped data).
+      writeFileSync(
+        join(bin, "arangodump"),
+        `#!/bin/sh
+printf '%s\\n' "$@" > "${log}"
+out=""; while [ $# -gt 0 ]; do [ "$1" = --output-directory ] && out="$2"; shift; done
+mkdir -p "$out/_system" "$out/app"
+echo '{"database":"_system"}' > "$out/_system/dump.json"
+echo '{"parameters":{"name":"_users"}}' > "$out/_system/_users_abc.structure.json"
+printf 'users' | gzip > "$out/_system/_users_abc.data.json.gz"
+echo '{"parameters":{"name":"orders"}}' > "$out/app/orders_def.structure.json"
+printf 'orders' | gzip > "$out/app/orders_def.data.json.gz"
+`,
+      );
+      chmodSync(join(bin, "arangodump"), 0o755);
+      const job = rendered(env).find((o) => o.kind === "CronJob" && o.metadata.name === "arangodb-backup");
+      if (!job) throw new Error("no arangodb-backup CronJob rendered");
+      const { dump, upload } = podOf(job);
+      const dir = mkdtempSync(join(work, "emptydir-"));
+      const password = randomBytes(16).toString("hex");
+      const values = { ...secretValues(), "arangodb-root/password": password };
+      const envOf = (c: Container) =>
+        Object.fromEntries(
+          c.env.map((v) => [
+            v.name,
+            v.value ??
+              values[
+                `${v.valueFrom?.secretKeyRef.name}/${v.valueFrom?.secretKeyRef.key}` as keyof typeof values
+              ] ??
+              "",
+          ]),
+        );
+      await exec("sh", ["-c", dump.command[2] ?? ""], {
+        env: { PATH: `${bin}:${process.env.PATH}`, ...envOf(dump), DUMP_DIR: dir },
+      });
+      expect(readFileSync(log, "utf8").trim().split("\n")).toEqual([
+        "--server.endpoint",
+        "tcp://arangodb.data.svc:8529",
+        "--server.username",
+        "root",
+        "--server.password",
+        password,
+        "--all-databases",
+        "true",
+        "--include-system-collections",
+        "true",
+        "--compress-output",
+        "true",
+        "--overwrite",
+        "true",
+        "--output-directory",
+        `${dir}/dump`,
+      ]);
+      // The upload is the real one (rclone against the test bed's S3), with the rendered credentials' names.
+      await exec("sh", ["-c", upload.command[2] ?? ""], {
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: work,
+          ...envOf(upload),
+          RCLONE_CONFIG_BACKUP_ACCESS_KEY_ID: testbedEnv("AWS_ACCESS_KEY_ID"),
+          RCLONE_CONFIG_BACKUP_SECRET_ACCESS_KEY: testbedEnv("AWS_SECRET_ACCESS_KEY"),
+          DUMP_DIR: dir,
+        },
+      });
+      const stamp = stampOf(dir);
+      const folder = `${PATH_IN_BUCKET}/staging/arangodb/${stamp}/`;
+      expect((await keys(folder)).map((o) => o.key.slice(folder.length)).sort()).toEqual([
+        "_system/_users_abc.data.json.gz",
+        "_system/_users_abc.structure.json",
+        "_system/dump.json",
+        "app/orders_def.data.json.gz",
+        "app/orders_def.structure.json",
+        DUMP_MARKER,
+      ]);
+      expect(
+        (await object(`${folder}app/orders_def.data.json.gz`)).equals(
+          readFileSync(join(dir, "dump", "app", "orders_def.data.json.gz")),
+        ),
+      ).toBe(true);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe("the upload with R2's rendering (rclone's Cloudflare provider), through a recording proxy", () => {
