@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STICKY_MARKER } from "../../src/github/comment.js";
+import { parseEvent } from "../../src/github/event.js";
 import { publishedBody, readSaved, stickyTitle } from "../../src/github/publish.js";
 import { githubClient } from "../../src/providers/github/index.js";
 import { root } from "../testbed/env.js";
@@ -287,6 +288,33 @@ describe("a fork's pull request: comment saved by its run, posted by workflow_ru
     expect(bomb.stdout).toMatch(/more than 327680|does not inflate within 327680/);
     expect(JSON.stringify(gh.state.comments)).toBe(before);
     expect(gh.violations).toEqual([]);
+  });
+});
+
+describe("the workflow_run event as plinth reads it (GitHub's examples)", () => {
+  it("acts on a completed pull_request run only; the head and its repository come from the run", () => {
+    const e = example("workflow_run", "completed");
+    const run = e.workflow_run as Record<string, unknown>;
+    run.event = "pull_request";
+    expect(parseEvent("workflow_run", e)).toEqual({
+      kind: "workflow_run",
+      runId: run.id,
+      workflow: run.name,
+      headSha: run.head_sha,
+      headBranch: run.head_branch,
+      headRepo: (run.head_repository as { full_name: string }).full_name,
+      pulls: [],
+    });
+    expect(parseEvent("workflow_run", example("workflow_run", "requested"))).toMatchObject({
+      kind: "ignored",
+    });
+    // GitHub's own example of a workflow_dispatch run: not a pull request's.
+    expect(parseEvent("workflow_run", example("workflow_run", "completed"))).toEqual({
+      kind: "ignored",
+      why: "workflow_run of a workflow_dispatch run, not a pull request's",
+    });
+    run.head_sha = "not a sha";
+    expect(() => parseEvent("workflow_run", e)).toThrow(/workflow_run\.head_sha/);
   });
 });
 
