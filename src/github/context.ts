@@ -37,7 +37,7 @@ const mineToEdit = (c: CommentFacts) => c.user.endsWith("[bot]");
 
 /**
  * Writes the comment: the sticky one edited in place if it exists, a reply posted and older
- * replies on the same topic collapsed (no flood). The full text, when cut, goes to the job summary.
+ * replies on the same topic minimized (no flood). The full text, when cut, goes to the job summary.
  */
 export async function postComment(
   run: GitHubRun,
