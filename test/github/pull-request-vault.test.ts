@@ -31,7 +31,7 @@ import { BIN, ensureStandInCrds, kubeconfig, kubectl, plinth, setStatus } from "
 import { rawClient, s3Env } from "../state/s3-place.js";
 import { testbedEnv } from "../testbed/env.js";
 import { type BaoServer, startBao } from "../vault/server.js";
-import { commentEvent } from "./examples.js";
+import { commentEvent, pullRequestEvent } from "./examples.js";
 import { type GitHubStandin, startGitHubStandin } from "./standin.js";
 
 const ENV = "ghvault";
@@ -100,22 +100,24 @@ interface Run {
 }
 
 /**
- * A comment, handled by `plinth github` in the comment workflow's job: exactly the variables
- * given (nothing of this process's environment leaks in), the Vault ones as the workflow passes
- * them, the apply's waits on (Vault's step runs only after them), health checks off (nothing
- * answers behind the test bed's Services).
+ * `plinth github` as the action runs it, with exactly the variables given (nothing of this
+ * process's environment leaks in). The comment workflow's job gets the credentials, the Vault
+ * ones as that workflow passes them; the autoplan job (`pull_request`, in the pull request's
+ * checkout) none. The apply's waits are on (Vault's step runs only after them), health checks off
+ * (nothing answers behind the test bed's Services).
  */
-function comment(pr: number, body: string, commenter: string): Promise<Run> {
+function plinthGithub(
+  event: string,
+  payload: unknown,
+  o: { credentials: boolean; cwd: string },
+): Promise<Run> {
   const eventPath = join(mkdtempSync(join(tmpdir(), "plinth-event-")), "event.json");
-  writeFileSync(
-    eventPath,
-    JSON.stringify(commentEvent({ owner: gh.owner, repo: gh.repo, pr, body, commenter })),
-  );
+  writeFileSync(eventPath, JSON.stringify(payload));
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? "/tmp",
     GITHUB_ACTIONS: "true",
-    GITHUB_EVENT_NAME: "issue_comment",
+    GITHUB_EVENT_NAME: event,
     GITHUB_EVENT_PATH: eventPath,
     GITHUB_REPOSITORY: `${gh.owner}/${gh.repo}`,
     GITHUB_API_URL: gh.url,
@@ -123,18 +125,35 @@ function comment(pr: number, body: string, commenter: string): Promise<Run> {
     GITHUB_RUN_ID: "4343",
     GITHUB_TOKEN: gh.token,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    ...s3Env(),
-    PLINTH_PLAN_KEY: PLAN_KEY,
-    ...vaultVariables,
+    ...(o.credentials ? { ...s3Env(), PLINTH_PLAN_KEY: PLAN_KEY, ...vaultVariables } : {}),
   };
   return new Promise((resolve) => {
-    const child = spawn(BIN, ["github", "--no-health-checks", "--timeout", "3m"], { cwd: trusted, env });
+    const child = spawn(BIN, ["github", "--no-health-checks", "--timeout", "3m"], { cwd: o.cwd, env });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+const comment = (pr: number, body: string, commenter: string) =>
+  plinthGithub("issue_comment", commentEvent({ owner: gh.owner, repo: gh.repo, pr, body, commenter }), {
+    credentials: true,
+    cwd: trusted,
+  });
+
+/**
+ * `/apply` as a person would: other test runs share the API server and may move a cluster-wide
+ * object (an operator's chart) between plan and apply; plinth refuses that plan, as documented,
+ * and posts a fresh one, which is applied on the next try.
+ */
+async function applyAsBob(): Promise<Run> {
+  for (let attempt = 1; ; attempt++) {
+    const run = await comment(PR, `/apply ${ENV}`, "bob");
+    if (run.code !== 2 || attempt >= 3 || !lastComment(PR).includes("The stored plan was refused at apply"))
+      return run;
+  }
 }
 
 function openPull(pr: number, o: { head: string; fork?: boolean }): void {
@@ -282,6 +301,29 @@ describe.sequential("plinth github: Vault in a pull request's /plan and /apply",
     await gh?.close();
   });
 
+  it("autoplan shows the Vault policy, role and secret path with no credential, and reaches no Vault", async () => {
+    const audit = readFileSync(bao.auditLog, "utf8").length;
+    const run = await plinthGithub(
+      "pull_request",
+      pullRequestEvent("opened", {
+        owner: gh.owner,
+        repo: gh.repo,
+        pr: PR,
+        headSha,
+        baseSha,
+        author: "alice",
+      }),
+      { credentials: false, cwd: repo },
+    );
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const sticky = lastComment(PR);
+    expect(sticky.startsWith("<!-- plinth:pull-request -->")).toBe(true);
+    expect(sticky).toContain(`+ create VaultPolicy ${POLICY} (redis)`);
+    expect(sticky).toContain(`+ create VaultSecret secret/${SECRET_PATH} (redis)`);
+    expect(readFileSync(bao.auditLog, "utf8").length).toBe(audit);
+  });
+
   it("never reaches Vault for a fork's pull request, even when someone with apply rights asks", async () => {
     openPull(PR + 1, { head: headSha, fork: true });
     const audit = readFileSync(bao.auditLog, "utf8").length;
@@ -332,7 +374,7 @@ describe.sequential("plinth github: Vault in a pull request's /plan and /apply",
   });
 
   it("/apply converges Vault as plinth apply does: policy, role and secret read back from OpenBao", async () => {
-    const run = await comment(PR, `/apply ${ENV}`, "bob");
+    const run = await applyAsBob();
     expect(run.stderr).toBe("");
     expect(run.code, lastComment(PR)).toBe(0);
     expect(lastComment(PR)).toMatch(new RegExp(`applied to ${ENV} at [0-9a-f]{7}`));
