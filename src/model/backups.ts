@@ -207,3 +207,20 @@ export function withActiveClusters<E extends { name: string; activeClusters?: Ac
   }
   return Object.keys(active).length ? { ...env, activeClusters: active } : env;
 }
+
+/**
+ * The state outputs `plinth refresh` rebuilds from the Clusters the environment's ApplySet owns:
+ * a restored generation that is a member is the one in use (a restore records it before its
+ * switch makes it one), the newest if a removal of an older one did not finish.
+ */
+export function activeClusterOutputs(ownedClusters: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const component of RESTORABLE) {
+    const newest = ownedClusters
+      .filter((n) => n !== component && isGenerationOf(component, n))
+      .sort()
+      .at(-1);
+    if (newest) out[activeClusterOutput(component)] = newest;
+  }
+  return out;
+}

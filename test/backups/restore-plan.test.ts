@@ -15,7 +15,7 @@ import { CATALOG } from "../../src/catalog/index.js";
 import { RESTORE_LABEL, SCRUB_PSQL_ARGS, scrubScript } from "../../src/catalog/restore.js";
 import type { KubeObject } from "../../src/catalog/types.js";
 import { buildGraph } from "../../src/graph/graph.js";
-import { generationName, withActiveClusters } from "../../src/model/backups.js";
+import { activeClusterOutputs, generationName, withActiveClusters } from "../../src/model/backups.js";
 import { resolve } from "../../src/model/resolve.js";
 import type { ResolvedEnvironment } from "../../src/model/types.js";
 import { desiredComponents } from "../../src/plan/desired.js";
@@ -53,6 +53,18 @@ describe("a restored generation as plinth renders it", () => {
     expect(() => withActiveClusters(staging, { "database.postgres.cluster": "redis-master" })).toThrow(
       /not a Cluster of postgres/,
     );
+  });
+
+  it("plinth refresh finds the generation in use among the Clusters the ApplySet owns", () => {
+    expect(
+      activeClusterOutputs([
+        "platform-postgres",
+        "postgres-r20260501030512",
+        "postgres-r20260601000000",
+        "postgres-drill",
+      ]),
+    ).toEqual({ "database.postgres.cluster": "postgres-r20260601000000" });
+    expect(activeClusterOutputs(["platform-postgres", "postgres"])).toEqual({});
   });
 
   it("renders the Cluster under its new name with no bootstrap, keeps the owner's Secret, and moves every consumer", () => {

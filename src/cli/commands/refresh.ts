@@ -1,7 +1,16 @@
+import { activeClusterOutputs } from "../../model/backups.js";
+import { parseIdentity } from "../../providers/kubernetes/identity.js";
 import { defineCommand } from "../command.js";
 import { requireEnvArg } from "../load.js";
 import { ownedIds } from "../run-plan.js";
 import { openSession } from "../session.js";
+
+/** The CloudNativePG Clusters among owned object ids. */
+function ownedClusters(ids: readonly string[]): string[] {
+  return ids
+    .filter((id) => id.startsWith("kubernetes:postgresql.cnpg.io/v1:Cluster:"))
+    .map((id) => parseIdentity(id).name);
+}
 
 export const refresh = defineCommand({
   name: "refresh",
@@ -18,7 +27,8 @@ export const refresh = defineCommand({
       env: session.env.name,
       owned,
       applied: previous?.applied ?? [],
-      outputs: previous?.outputs ?? {},
+      // A restored database's generation is known from the Cluster the ApplySet owns, state or not.
+      outputs: { ...(previous?.outputs ?? {}), ...activeClusterOutputs(ownedClusters(owned)) },
     });
     ctx.stdout(`${session.env.name}: ${owned.length} objects owned (state at ${session.state.describe()})\n`);
     return 0;
