@@ -27,18 +27,23 @@ describe("capacity of the example's VPSs", () => {
 
   it("a component's figure is what its pods request: cert-manager's three Deployments, the login's one", () => {
     const env = resolve(exampleConfig(), "staging");
-    const chart = CATALOG["cert-manager"].objects(env).find((o) => o.kind === "HelmChart");
+    const found = (kind: string, objects: { kind: string; spec?: unknown }[]) => {
+      const o = objects.find((x) => x.kind === kind);
+      if (!o) throw new Error(`no ${kind} rendered`);
+      return o.spec;
+    };
     type Requests = { resources: { requests: { memory: string; cpu: string } } };
-    const values = parse((chart?.spec as { valuesContent: string }).valuesContent) as Requests &
-      Record<"webhook" | "cainjector", Requests>;
+    const chart = found("HelmChart", CATALOG["cert-manager"].objects(env)) as { valuesContent: string };
+    const values = parse(chart.valuesContent) as Requests & Record<"webhook" | "cainjector", Requests>;
     const pods = [values, values.webhook, values.cainjector].map((v) => v.resources.requests);
     const sum = (key: "memory" | "cpu") => pods.reduce((n, r) => n + parseQuantity(r[key]), 0);
     const figure = CATALOG["cert-manager"].requests(env);
     expect(sum("memory")).toBe(parseQuantity(figure.memory));
     expect(sum("cpu")).toBeCloseTo(parseQuantity(figure.cpu));
-    const login = CATALOG.sso.objects(env).find((o) => o.kind === "Deployment");
-    const container = (login?.spec as { template: { spec: { containers: { resources: unknown }[] } } })
-      .template.spec.containers[0];
+    const login = found("Deployment", CATALOG.sso.objects(env)) as {
+      template: { spec: { containers: { resources: unknown }[] } };
+    };
+    const container = login.template.spec.containers[0];
     expect(container?.resources).toMatchObject({ requests: CATALOG.sso.requests(env) });
   });
 });
