@@ -72,8 +72,13 @@ async function writeComment(
   // Older replies on the same topic are minimized as outdated (GraphQL's minimizeComment), as a
   // person would hide them: kept for the record, folded away, never a flood.
   const older = existing.filter((c) => mineToEdit(c) && c.body.startsWith(marker));
-  const hidden = await run.gh.minimized(older.map((c) => c.nodeId));
-  for (const old of older) if (!hidden.has(old.nodeId)) await run.gh.minimizeComment(old.nodeId);
+  try {
+    const hidden = await run.gh.minimized(older.map((c) => c.nodeId));
+    for (const old of older) if (!hidden.has(old.nodeId)) await run.gh.minimizeComment(old.nodeId);
+  } catch (e) {
+    // The reply is posted; older ones left visible are untidy, not a reason to fail the command.
+    run.log(`older replies were not minimized: ${(e as Error).message}`);
+  }
 }
 
 /** The pull request's one sticky comment: plinth's own edited in place, else posted. */

@@ -372,6 +372,17 @@ describe("older replies minimized with GraphQL's minimizeComment (OUTDATED)", ()
     ]);
     expect(gh.graphql.some((g) => g.query.includes("isMinimized"))).toBe(true);
     expect(gh.violations).toEqual([]);
+    // GraphQL down: the reply is still posted and the command succeeds; the older one stays shown.
+    gh.graphqlOutage = 502;
+    try {
+      const down = await help();
+      expect(down.code).toBe(0);
+      expect(down.stdout).toContain("older replies were not minimized");
+    } finally {
+      gh.graphqlOutage = undefined;
+    }
+    const after = commentsOn(OWN_PR).filter((c) => c.body.includes("plinth:reply help"));
+    expect(after.map((c) => c.minimized ?? "shown")).toEqual(["outdated", "outdated", "shown", "shown"]);
   });
 
   it("the stand-in refuses GraphQL GitHub's schema does not have: a field, an enum value, a variable's type", async () => {

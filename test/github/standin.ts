@@ -158,6 +158,8 @@ export interface GitHubStandin {
   };
   /** GraphQL documents received (operation text and variables), in order. */
   graphql: { query: string; variables: unknown }[];
+  /** Set to answer every GraphQL request with this HTTP status (GitHub's GraphQL having an outage). */
+  graphqlOutage: number | undefined;
   requests: Logged[];
   /** Every contract break seen, with the request that made it. */
   violations: string[];
@@ -507,6 +509,11 @@ export async function startGitHubStandin(
     const auth = req.headers.authorization ?? "";
     const bearer = auth.replace(/^(token|bearer|Bearer) /, "");
     if (full.pathname === "/graphql" && (bearer === token || bearer === readOnlyToken)) {
+      if (standin.graphqlOutage) {
+        logged.status = standin.graphqlOutage;
+        json(res, standin.graphqlOutage, { message: "GitHub stand-in: GraphQL outage, as asked" });
+        return;
+      }
       const answer = await answerGraphql(method, text, bearer === readOnlyToken);
       if (typeof answer === "string") return fail(answer);
       logged.status = 200;
@@ -624,7 +631,7 @@ export async function startGitHubStandin(
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `${base}:${(server.address() as AddressInfo).port}`;
-  return {
+  const standin: GitHubStandin = {
     url,
     token,
     readOnlyToken,
@@ -635,6 +642,7 @@ export async function startGitHubStandin(
     requests,
     violations,
     graphql: graphqlLog,
+    graphqlOutage: undefined,
     route,
     close: () =>
       new Promise<void>((resolve) => {
@@ -642,4 +650,5 @@ export async function startGitHubStandin(
         server.close(() => resolve());
       }),
   };
+  return standin;
 }
