@@ -149,8 +149,13 @@ export async function checkScratchVault(
         failure: `the scratch Vault (seal "${String(health.body.type)}") did not unseal itself: the seal key does not open the restored data`,
       };
     }
-    if (!o.keys?.length)
-      return { ...result, failure: "the scratch Vault is sealed and no unseal keys were given" };
+    if (!o.keys?.length) {
+      return {
+        ...result,
+        failure:
+          "the scratch Vault is sealed and no unseal keys were given (set PLINTH_VAULT_PASSPHRASE for the unseal file's)",
+      };
+    }
     await call("POST", "sys/unseal", { reset: true });
     for (const key of o.keys) {
       const r = await call("POST", "sys/unseal", { key });
@@ -164,6 +169,14 @@ export async function checkScratchVault(
     }
   }
   result.unsealed = true;
+  if (o.tokens.length === 0) {
+    return {
+      ...result,
+      canary: "unreadable",
+      failure:
+        "no token to read the canary with (set VAULT_TOKEN, or PLINTH_VAULT_PASSPHRASE for the unseal file's)",
+    };
+  }
   // Active once unsealed (a moment after, on a slow disk): reads before that answer 503.
   let value: string | undefined;
   let status = 0;

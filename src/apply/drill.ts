@@ -271,13 +271,13 @@ async function countRows(
   });
   const pod = (pods[0]?.metadata as { name?: string } | undefined)?.name;
   if (!pod) return `the Job ${displayName(ref)} finished but its pod is gone`;
-  const log = await o.api.getText(
-    `api/v1/namespaces/${encodeURIComponent(subject.namespace)}/pods/${encodeURIComponent(pod)}/log`,
-  );
   try {
+    const log = await o.api.getText(
+      `api/v1/namespaces/${encodeURIComponent(subject.namespace)}/pods/${encodeURIComponent(pod)}/log`,
+    );
     return judgeCounts(parseCounts(log));
   } catch (e) {
-    return (e as Error).message;
+    return `the log of pod ${subject.namespace}/${pod} is not the counting output: ${apiError(e).message}`;
   }
 }
 

@@ -44,6 +44,8 @@ export interface WorkflowEnvironment {
   /** The environment's kind preset (`ci`, `staging`, `prod`...). */
   kind: string;
   cluster: string;
+  /** Backed up: the scheduled restore drill runs it, with these variables (drill-workflow.ts). */
+  drill?: { variables: string[] };
 }
 
 export interface WorkflowOptions {
@@ -83,6 +85,7 @@ const LOCAL_ACTION = /^\.\/[A-Za-z0-9_./-]*$/;
 /** GitHub's rule for secret names (and a valid shell variable): no GITHUB_ prefix, no leading digit. */
 const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const K3S_RELEASE = /^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$/;
+const file = (name: string, workflow: Record<string, unknown>) => workflowFile(name, workflow);
 const BRANCH = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/;
 
 /** Every workflow file, in a fixed order. Throws one UserError listing every bad input. */
@@ -156,7 +159,7 @@ function checkOptions(o: WorkflowOptions): void {
   if (problems.length > 0) throw new UserError(problems);
 }
 
-function file(name: string, workflow: Record<string, unknown>): WorkflowFile {
+export function workflowFile(name: string, workflow: Record<string, unknown>): WorkflowFile {
   const header = [
     "# Written by `plinth init github`; re-run it after changing environments, clusters or secrets.",
     "# Edits by hand are kept only until the next `plinth init github --force`.",
@@ -167,14 +170,14 @@ function file(name: string, workflow: Record<string, unknown>): WorkflowFile {
   };
 }
 
-const checkout = (extra: Record<string, unknown> = {}) => ({
+export const checkout = (extra: Record<string, unknown> = {}) => ({
   name: `Check out (actions/checkout ${PINNED_ACTIONS.checkout.tag})`,
   uses: PINNED_ACTIONS.checkout.uses,
   // The token stays out of .git/config: the steps after it need no git credentials.
   with: { "persist-credentials": false, ...extra },
 });
 
-const actionName = (o: WorkflowOptions) => (o.actionTag ? `plinth ${o.actionTag}` : "plinth");
+export const actionName = (o: WorkflowOptions) => (o.actionTag ? `plinth ${o.actionTag}` : "plinth");
 
 /** The secret-holding environment of a live job: every variable from the secret of its name. */
 function secretEnv(o: WorkflowOptions): Record<string, string> {
@@ -209,7 +212,7 @@ function filesFromSecrets(
  * Kubeconfigs of clusters plinth does not reach over SSH come from secrets (one per cluster,
  * optional: a k3s-vps cluster's is fetched by plinth itself when the secret is unset).
  */
-const kubeconfigStep = (clusters: readonly WorkflowCluster[]) =>
+export const kubeconfigStep = (clusters: readonly WorkflowCluster[]) =>
   filesFromSecrets(
     "Kubeconfigs from secrets",
     clusters.map((c) => ({ secret: kubeconfigSecret(c.name), path: c.kubeconfig })),
@@ -223,7 +226,7 @@ export const unsealSecret = (cluster: string) =>
  * none, and plinth's own Vault token is in it with the unseal keys, encrypted to
  * PLINTH_VAULT_PASSPHRASE. Only the live jobs (comment commands, drift) get them, never autoplan.
  */
-const unsealStep = (clusters: readonly WorkflowCluster[]) =>
+export const unsealStep = (clusters: readonly WorkflowCluster[]) =>
   filesFromSecrets(
     "Vault unseal files from secrets",
     clusters.flatMap((c) => (c.unsealFile ? [{ secret: unsealSecret(c.name), path: c.unsealFile }] : [])),

@@ -212,9 +212,10 @@ describe("plinth restore-drill on the test bed's API server", () => {
       `delete ${name("Cluster", "platform-postgres-drill")}`,
     ]);
     expect(result).toMatchObject({ ready: true, removed: true });
-    expect(result?.failure).toContain("row counts: the Job");
-    expect(result?.failure).toContain("did not finish within 2 s");
-    expect(result?.failure).toContain("scratch Vault: the scratch Vault did not answer within 2 s");
+    // The test bed's simulated nodes (kwok) may mark the Job's pod done, but serve no log.
+    expect(result?.failure).toMatch(
+      /^row counts: (the Job \S+ did not finish within 2 s|the log of pod \S+ is not the counting output: .+); scratch Vault: the scratch Vault did not answer within 2 s/,
+    );
     // As the API server stored them: the restore logs its owner in with the live owner's Secret,
     // and the checks read that Secret; every object carries the drill's label.
     expect(
@@ -331,6 +332,8 @@ export default defineConfig({
     const state = JSON.parse(readFileSync(join(dir, ".plinth", "state", `${name}.json`), "utf8")) as {
       outputs: Record<string, string>;
     };
-    expect(state.outputs["restore-drill.postgres"]).toMatch(/^\d{4}-\d\d-\d\dT\S+ FAILED rto=-s rpo=-s$/);
+    expect(state.outputs["restore-drill.postgres"]).toMatch(
+      /^\d{4}-\d\d-\d\dT\S+ FAILED rto=-s rpo=-s rows=- vault=-$/,
+    );
   }, 60_000);
 });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { expr } from "../../src/github/workflows.js";
 import { unsealFilePath } from "../../src/providers/vault/unseal-file.js";
 import { cli, EXAMPLE_PATH, projectWithConfig } from "../helpers/config.js";
 import { root, testbedEnv } from "../testbed/env.js";
@@ -341,6 +342,77 @@ describe("Vault's credentials (threat model)", () => {
     expect(readFileSync(file, "utf8")).toBe(`${envelope}\n`);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(existsSync(unsealFilePath(dir, "prod"))).toBe(false);
+  });
+});
+
+describe("the scheduled restore drill", () => {
+  /** The example with backups for staging and prod (README "Backups and restores"). */
+  const WITH_BACKUPS = EXAMPLE.replace(
+    "export default defineConfig({",
+    `const backups = {
+  schedule: "0 3 * * *",
+  destination: {
+    bucket: "acme-backups",
+    endpoint: "https://0123456789abcdef.r2.cloudflarestorage.com",
+    credentials: { accessKeyId: secret.env("BACKUP_S3_KEY_ID"), secretAccessKey: secret.env("BACKUP_S3_SECRET") },
+  },
+};
+export default defineConfig({`,
+  )
+    .replace('staging: { cluster: "staging",', 'staging: { backups, cluster: "staging",')
+    .replace('cluster: "prod",', 'backups, cluster: "prod",');
+
+  it("weekly for the environments with backups, one at a time, with only the secrets a drill needs", async () => {
+    const dir = repository();
+    writeFileSync(join(dir, "plinth.config.ts"), WITH_BACKUPS);
+    const r = await cli(["init", "github", "--action", PINNED], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("wrote     .github/workflows/plinth-restore-drill.yml");
+    const wf = parse(readFileSync(join(dir, ".github/workflows/plinth-restore-drill.yml"), "utf8")) as {
+      on: Record<string, unknown>;
+      permissions: Record<string, string>;
+      jobs: {
+        drill: {
+          strategy: { "max-parallel": number; matrix: { environment: string[] } };
+          concurrency: { "cancel-in-progress": boolean };
+          permissions: Record<string, string>;
+          steps: {
+            name?: string;
+            uses?: string;
+            env?: Record<string, string>;
+            with?: Record<string, string>;
+          }[];
+        };
+      };
+    };
+    expect(wf.on).toEqual({ schedule: [{ cron: "41 4 * * 0" }], workflow_dispatch: {} });
+    expect(wf.permissions).toEqual({});
+    const job = wf.jobs.drill;
+    expect(job.strategy.matrix.environment).toEqual(["prod", "staging"]);
+    expect(job.strategy["max-parallel"]).toBe(1);
+    expect(job.concurrency["cancel-in-progress"]).toBe(false);
+    expect(job.permissions).toEqual({ contents: "read" });
+    const step = job.steps.find((x) => x.uses === PINNED);
+    expect(step?.with).toEqual({
+      config: "plinth.config.ts",
+      command: `restore-drill ${expr("matrix.environment")}`,
+    });
+    // The bucket's token, each cluster's own SSH key (for its environment only), the passphrase
+    // of the unseal file; never the plan key, Cloudflare's or the SSO client's secret.
+    expect(step?.env).toEqual({
+      BACKUP_S3_KEY_ID: expr("secrets.BACKUP_S3_KEY_ID"),
+      BACKUP_S3_SECRET: expr("secrets.BACKUP_S3_SECRET"),
+      PLINTH_VAULT_PASSPHRASE: expr("secrets.PLINTH_VAULT_PASSPHRASE"),
+      PROD_SSH_KEY: expr("(matrix.environment == 'prod') && secrets.PROD_SSH_KEY || ''"),
+      STAGING_SSH_KEY: expr("(matrix.environment == 'staging') && secrets.STAGING_SSH_KEY || ''"),
+    });
+    expect(job.steps.map((x) => x.name)).toContain("Vault unseal files from secrets");
+    expect(await actionlint(dir)).toEqual({ code: 0, out: "" });
+
+    // Without backups (the example as it is), no drill workflow.
+    const plain = repository();
+    expect((await cli(["init", "github", "--action", PINNED], plain)).code).toBe(0);
+    expect(existsSync(join(plain, ".github/workflows/plinth-restore-drill.yml"))).toBe(false);
   });
 });
 

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { backedUpDatabases } from "../../catalog/backup-targets.js";
 import { usesVault } from "../../catalog/vault-layout.js";
 import { K3S_INSTALLER } from "../../catalog/versions.js";
 import type { Config } from "../../config/schema.js";
@@ -9,10 +10,12 @@ import {
   referencedVariables,
 } from "../../config/secret-env.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
+import { drillWorkflowFile } from "../../github/drill-workflow.js";
 import {
   githubWorkflows,
   kubeconfigSecret,
   liveClusters,
+  standingKind,
   unsealSecret,
   type WorkflowFile,
   type WorkflowOptions,
@@ -57,7 +60,8 @@ export const init = defineCommand({
       driftCron: args.values["drift-cron"] ?? "17 5 * * *",
       defaultBranch: args.values["default-branch"] ?? "main",
     });
-    const files = githubWorkflows(options);
+    const drill = drillWorkflowFile(options);
+    const files = [...githubWorkflows(options), ...(drill ? [drill] : [])];
     const written = writeWorkflows(root, files, args.values.force === true);
     for (const f of files) {
       ctx.stdout(`${written.includes(f.path) ? "wrote    " : "unchanged"} ${f.path}\n`);
@@ -83,6 +87,22 @@ function repositoryRoot(start: string): string {
 
 const posix = (path: string) => path.split(sep).join("/");
 
+/**
+ * What the scheduled restore drill of an environment with backups needs: the bucket's token, the
+ * cluster's own access secrets, and the Vault passphrase where its Vault is checked.
+ */
+function drillVariables(config: Config, name: string): string[] | undefined {
+  const env = resolveEnvironment(config, name).environment;
+  const db = env ? backedUpDatabases(env)[0] : undefined;
+  if (!env || !db) return undefined;
+  return [
+    db.backups.accessKeyIdVariable,
+    db.backups.secretAccessKeyVariable,
+    ...referencedVariables(config.clusters[env.cluster.name]),
+    ...(usesVault(env) ? ["PLINTH_VAULT_PASSPHRASE"] : []),
+  ];
+}
+
 /** What the workflows need from the config: environments, clusters and the secrets it names. */
 export function workflowOptions(
   config: Config,
@@ -98,11 +118,16 @@ export function workflowOptions(
   const configDir = dirname(o.configFile);
   const environments = Object.keys(config.environments)
     .sort()
-    .map((name) => ({
-      name,
-      kind: environmentKind(config, name) ?? name,
-      cluster: mergeSettings(config.defaults ?? {}, config.environments[name] ?? {}).cluster ?? name,
-    }));
+    .map((name) => {
+      const kind = environmentKind(config, name) ?? name;
+      const drill = standingKind(kind) ? drillVariables(config, name) : undefined;
+      return {
+        name,
+        kind,
+        cluster: mergeSettings(config.defaults ?? {}, config.environments[name] ?? {}).cluster ?? name,
+        ...(drill ? { drill: { variables: drill } } : {}),
+      };
+    });
   // Clusters whose Vault plinth unseals and configures: a runner needs the unseal file.
   const vaultClusters = new Set(
     Object.keys(config.environments).flatMap((name) => {
