@@ -3,6 +3,7 @@ import { kubeTarget as targetOf } from "../api/engine.js";
 import type { LoadedConfig } from "../config/load.js";
 import { buildGraph } from "../graph/graph.js";
 import { withActiveClusters } from "../model/backups.js";
+import type { ResolvedEnvironment } from "../model/types.js";
 import type { PlanTarget } from "../plan/compose.js";
 import { desiredComponents } from "../plan/desired.js";
 import type { KubeApi } from "../providers/kubernetes/api.js";
@@ -50,9 +51,22 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
   };
 }
 
+/**
+ * The environment as it runs, for a command that needs no session (backup status): resolved, with
+ * each restored database's generation from its state (`plinth restore`).
+ */
+export async function runningEnvironment(
+  loaded: LoadedConfig,
+  name: string,
+  ctx: CommandContext,
+): Promise<ResolvedEnvironment> {
+  const state = stateBackend(loaded.config, { configDir: dirname(loaded.file), env: ctx.env });
+  return withActiveClusters(resolveChecked(loaded, name), (await state.read(name))?.outputs);
+}
+
 /** Where the environment's cluster is reached: its kubeconfig (relative to the config file) and context. */
 export function kubeTarget(s: Pick<Session, "loaded" | "env">): KubeTarget {
-  return targetOf(s.loaded.config, s.loaded.file, s.env);
+  return targetOf(s.loaded.config, dirname(s.loaded.file), s.env);
 }
 
 function lazyApi(open: () => Promise<{ api: KubeApi }>): KubeApi {

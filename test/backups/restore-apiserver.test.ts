@@ -30,6 +30,7 @@ import type { KubeApi } from "../../src/providers/kubernetes/api.js";
 import { connect } from "../../src/providers/kubernetes/client.js";
 import { apiError } from "../../src/providers/kubernetes/errors.js";
 import { type ObjectRef, refOf } from "../../src/providers/kubernetes/identity.js";
+import { LocalStateBackend } from "../../src/state/local.js";
 import { exampleWith, projectWithConfig } from "../helpers/config.js";
 import { root, testbedEnv } from "../testbed/env.js";
 import { backupsSettings } from "./config.js";
@@ -381,5 +382,31 @@ export default defineConfig({
     const again = await plinth(["restore", `${id}a`, "--from", `${id}a`]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`${id}a is a production environment`);
+  });
+  it("after a restore, commands read the generation state records: backup status looks in its own folder", async () => {
+    const state = new LocalStateBackend({ dir: join(dir, ".plinth/state") });
+    await state.write({
+      version: 1,
+      env: `${id}b`,
+      owned: [],
+      applied: [],
+      outputs: { "database.postgres.cluster": "postgres-r20260501030512" },
+    });
+    const out = await plinth(["backup", "status", `${id}b`, "--json"]);
+    const report = JSON.parse(out.stdout) as { databases: { component: string; location: string }[] };
+    expect(report.databases.find((d) => d.component === "postgres")?.location).toBe(
+      `s3://${testbedEnv("S3_BUCKET")}/restore-test/${id}/${id}b/postgres-r20260501030512/`,
+    );
+    // A value state must not hold: refused by name, not rendered.
+    await state.write({
+      version: 1,
+      env: `${id}b`,
+      owned: [],
+      applied: [],
+      outputs: { "database.postgres.cluster": "redis" },
+    });
+    const bad = await plinth(["backup", "status", `${id}b`]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`state of ${id}b: outputs["database.postgres.cluster"]`);
   });
 });
