@@ -1,17 +1,19 @@
 import { missedObjectives, runRestoreDrill } from "../../apply/drill.js";
 import { DUMP_MARKER } from "../../catalog/backup-jobs.js";
-import { backedUpDatabases, backedUpDumps } from "../../catalog/backup-targets.js";
+import { type BackedUpDatabase, backedUpDatabases, backedUpDumps } from "../../catalog/backup-targets.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import type { ResolvedBackups } from "../../model/backups.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { connect } from "../../providers/kubernetes/client.js";
 import { BackupStore } from "../../state/backup-catalog.js";
 import { type BackupStatus, bytes, duration, judgeBackups, judgeDumps } from "../../status/backups.js";
-import { type CommandContext, defineCommand } from "../command.js";
+import { type CommandContext, defineCommand, type ParsedArgs } from "../command.js";
+import { checkLines, checkWords, drillChecks } from "../drill-checks.js";
 import { duration as durationFlag } from "../flags.js";
 import { loadFromArgs, requireEnvArg } from "../load.js";
 import { table } from "../output.js";
-import { kubeTarget, openSession, runningEnvironment } from "../session.js";
+import { withLock } from "../run-plan.js";
+import { kubeTarget, openSession, runningEnvironment, type Session } from "../session.js";
 
 const USAGE = "plinth backup status <env> [--json] [--config PATH]";
 
@@ -183,69 +185,96 @@ export const restoreDrill = defineCommand({
         }),
       );
     }
-    // The RPO of a drill of the latest backup: what the bucket holds when it starts.
-    const before = target ? undefined : await gatherBackupStatus(env, ctx.env).catch(() => undefined);
-    const { api } = await connect(kubeTarget(session));
-    const results = await runRestoreDrill({
-      api,
-      env,
-      databases,
-      ...(target ? { targetTime: target } : {}),
-      timeoutMs,
-      onEvent: (text) => {
-        if (!args.values.json) ctx.stderr(`${text}\n`);
-      },
-    });
-    const at = new Date().toISOString();
-    const rows = results.map((r) => {
-      const rpoSeconds = before?.find((b) => b.component === r.component)?.lastWal?.ageSeconds;
-      const db = databases.find((d) => d.component === r.component);
-      // A point-in-time drill restores to a time chosen, not to the newest WAL: no RPO to judge.
-      const missed = target ? [] : missedObjectives(r, rpoSeconds, db?.backups.objectives ?? {});
-      return {
-        ...r,
-        ...(target ? { targetTime: target } : {}),
-        rpoSeconds,
-        ...(missed.length ? { missed } : {}),
-      };
-    });
-    const previous = await session.state.read(env.name);
-    await session.state.write({
-      version: 1,
-      env: env.name,
-      owned: previous?.owned ?? [],
-      applied: previous?.applied ?? [],
-      outputs: {
-        ...(previous?.outputs ?? {}),
-        ...Object.fromEntries(
-          rows.map((r) => [
-            `restore-drill.${r.component}`,
-            `${at} ${r.ready && !r.missed ? "ready" : "FAILED"} rto=${r.rtoSeconds ?? "-"}s rpo=${r.rpoSeconds ?? "-"}s${r.targetTime ? ` target=${r.targetTime}` : ""}`,
-          ]),
-        ),
-      },
-    });
-    const ok = rows.every((r) => r.ready && r.removed && !r.missed);
-    if (args.values.json) {
-      ctx.stdout(`${JSON.stringify({ env: env.name, at, ok, databases: rows }, null, 2)}\n`);
-    } else {
-      const lines = [["DATABASE", "DRILL CLUSTER", "RESTORED", "RTO", "RPO", "REMOVED"]];
-      for (const r of rows) {
-        lines.push([
-          r.component,
-          r.object,
-          r.ready ? "yes" : "no",
-          r.rtoSeconds !== undefined ? duration(r.rtoSeconds) : "-",
-          r.targetTime ? `to ${r.targetTime}` : r.rpoSeconds !== undefined ? duration(r.rpoSeconds) : "-",
-          r.removed ? "yes" : "NO",
-        ]);
-      }
-      const problems = rows.flatMap((r) => [
-        ...(r.failure ? [`  ${r.component}: ${r.failure}`] : []),
-        ...(r.missed ?? []).map((m) => `  ${r.component}: ${m}`),
-      ]);
-      ctx.stdout(`${table(lines)}\n${problems.length ? `\n${problems.join("\n")}\n` : ""}`);
-    }
-    return ok ? 0 : BACKUP_CHECK_FAILED;
+    // Under the environment's lock, like apply: a drill must not race a restore or a destroy.
+    return withLock(session, `restore-drill ${env.name}`, () =>
+      drill(session, args, ctx, databases, target, timeoutMs),
+    );
   },
 });
+
+async function drill(
+  session: Session,
+  args: ParsedArgs,
+  ctx: CommandContext,
+  databases: BackedUpDatabase[],
+  target: string | undefined,
+  timeoutMs: number,
+): Promise<number> {
+  const env = session.env;
+  // The RPO of a drill of the latest backup: what the bucket holds when it starts.
+  const before = target ? undefined : await gatherBackupStatus(env, ctx.env).catch(() => undefined);
+  const previousOutputs = (await session.state.read(env.name))?.outputs;
+  const checks = await drillChecks(
+    session,
+    ctx,
+    databases,
+    previousOutputs,
+    Math.min(timeoutMs, 15 * 60_000),
+  );
+  const { api } = await connect(kubeTarget(session));
+  const results = await runRestoreDrill({
+    api,
+    env,
+    databases,
+    ...(target ? { targetTime: target } : {}),
+    timeoutMs,
+    checks,
+    onEvent: (text) => {
+      if (!args.values.json) ctx.stderr(`${text}\n`);
+    },
+  });
+  const at = new Date().toISOString();
+  const rows = results.map((r) => {
+    const rpoSeconds = before?.find((b) => b.component === r.component)?.lastWal?.ageSeconds;
+    const db = databases.find((d) => d.component === r.component);
+    // A point-in-time drill restores to a time chosen, not to the newest WAL: no RPO to judge.
+    const missed = target ? [] : missedObjectives(r, rpoSeconds, db?.backups.objectives ?? {});
+    return {
+      ...r,
+      ...(target ? { targetTime: target } : {}),
+      rpoSeconds,
+      ...(missed.length ? { missed } : {}),
+    };
+  });
+  const previous = await session.state.read(env.name);
+  await session.state.write({
+    version: 1,
+    env: env.name,
+    owned: previous?.owned ?? [],
+    applied: previous?.applied ?? [],
+    outputs: {
+      ...(previous?.outputs ?? {}),
+      ...Object.fromEntries(
+        rows.map((r) => [
+          `restore-drill.${r.component}`,
+          `${at} ${r.ready && !r.missed && !r.failure ? "ready" : "FAILED"} rto=${r.rtoSeconds ?? "-"}s rpo=${r.rpoSeconds ?? "-"}s rows=${checkWords(r).counts} vault=${checkWords(r).vault}${r.targetTime ? ` target=${r.targetTime}` : ""}`,
+        ]),
+      ),
+    },
+  });
+  const ok = rows.every((r) => r.ready && r.removed && !r.missed && !r.failure);
+  if (args.values.json) {
+    ctx.stdout(`${JSON.stringify({ env: env.name, at, ok, databases: rows }, null, 2)}\n`);
+  } else {
+    const lines = [["DATABASE", "DRILL CLUSTER", "RESTORED", "RTO", "RPO", "ROWS", "VAULT", "REMOVED"]];
+    for (const r of rows) {
+      lines.push([
+        r.component,
+        r.object,
+        r.ready ? "yes" : "no",
+        r.rtoSeconds !== undefined ? duration(r.rtoSeconds) : "-",
+        r.targetTime ? `to ${r.targetTime}` : r.rpoSeconds !== undefined ? duration(r.rpoSeconds) : "-",
+        checkWords(r).counts,
+        checkWords(r).vault,
+        r.removed ? "yes" : "NO",
+      ]);
+    }
+    const problems = rows.flatMap((r) => [
+      ...(r.failure ? [`  ${r.component}: ${r.failure}`] : []),
+      ...(r.missed ?? []).map((m) => `  ${r.component}: ${m}`),
+      ...checkLines(r),
+    ]);
+    ctx.stdout(`${table(lines)}\n${problems.length ? `\n${problems.join("\n")}\n` : ""}`);
+  }
+  return ok ? 0 : BACKUP_CHECK_FAILED;
+}
