@@ -35,6 +35,12 @@ export interface EnvironmentOptions {
   /** Default: the process's working directory. */
   cwd?: string;
   /**
+   * Where a relative kubeconfig path of the config resolves; default: the config file's folder.
+   * `plinth github` evaluates a pull request's config in a worktree of its head, while the files
+   * the job was given (kubeconfigs, Vault's unseal file) are in the default branch's checkout.
+   */
+  filesDir?: string;
+  /**
    * The variables Secrets are filled from (CLOUDFLARE_API_TOKEN for cert-manager) and state's S3
    * credentials come from; default: none.
    */
@@ -61,15 +67,15 @@ export interface ApplyOptions extends Omit<EnvironmentOptions, "env"> {
   maxWaitMs?: number;
 }
 
-/** Where the environment's cluster is reached: its kubeconfig (relative to the config file) and context. */
+/** Where the environment's cluster is reached: its kubeconfig (relative to `dir`) and context. */
 export function kubeTarget(
   config: Parameters<typeof referencedVariables>[0],
-  file: string,
+  dir: string,
   env: ResolvedEnvironment,
 ): KubeTarget {
   const kubeconfig = isAbsolute(env.cluster.kubeconfig)
     ? env.cluster.kubeconfig
-    : resolvePath(dirname(file), env.cluster.kubeconfig);
+    : resolvePath(dir, env.cluster.kubeconfig);
   return {
     kubeconfig,
     ...(env.cluster.context ? { context: env.cluster.context } : {}),
@@ -89,7 +95,7 @@ export async function openEnvironment(o: EnvironmentOptions): Promise<RunTarget>
   // A restored database runs as the generation state records (plinth restore): rendered as such.
   const env = withActiveClusters(resolveChecked(loaded, o.env), (await state.read(o.env))?.outputs);
   const graph = buildGraph(env);
-  const { api } = await connect(kubeTarget(loaded.config, loaded.file, env));
+  const { api } = await connect(kubeTarget(loaded.config, o.filesDir ?? dirname(loaded.file), env));
   return {
     config: loaded.config,
     env,

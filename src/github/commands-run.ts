@@ -199,7 +199,8 @@ async function assertSameState(ctx: Ctx, headCwd: string): Promise<LoadedConfig>
  * The environment's Vault, as `plinth plan`/`apply` reach it, with the credentials the job was
  * given (VAULT_ADDR, VAULT_TOKEN, PLINTH_VAULT_PASSPHRASE…); nothing when the head's config gives
  * the environment no Vault. The unseal file is looked for in the workspace (the default branch's
- * checkout, where the workflow writes it from its secret), never in the pull request's worktree.
+ * checkout, where the workflow writes it from its secret, as it writes the kubeconfigs), never in
+ * the pull request's worktree.
  */
 function vaultOf(ctx: Ctx, head: LoadedConfig, env: string): { vault?: VaultAccess } {
   const vault = environmentVaultAccess(resolveChecked(head, env), {
@@ -251,6 +252,7 @@ async function planAndPost(ctx: Ctx, envs: readonly string[], before: string): P
           cwd: head.cwd,
           ...(run.configPath ? { configPath: run.configPath } : {}),
           variables: run.env,
+          filesDir: dirname(ctx.trusted.file),
           holder: `${holderOf(run, pull.number)} @${ctx.commenter}`,
           ...vaultOf(ctx, headConfig, env),
           ...(await dnsOf(run)),
@@ -376,6 +378,7 @@ async function applyStored(ctx: Ctx, env: string, deleteData: boolean): Promise<
       cwd: head.cwd,
       ...(run.configPath ? { configPath: run.configPath } : {}),
       variables: run.env,
+      filesDir: dirname(ctx.trusted.file),
       holder: `${holder} @${ctx.commenter}${run.env.GITHUB_RUN_ID ? ` run ${run.env.GITHUB_RUN_ID}` : ""}`,
       ...vaultOf(ctx, headConfig, env),
       ...(await dnsOf(run)),

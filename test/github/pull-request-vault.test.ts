@@ -16,7 +16,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -57,7 +57,8 @@ function config(redis: boolean): string {
 // ${redis ? "head: redis on" : "base"}
 export default defineConfig({
   project: "acme",
-  clusters: { bed: { type: "existing", kubeconfig: ${JSON.stringify(kubeconfig())} } },
+  // Relative, as in a repository: the comment workflow writes it into its checkout from a secret.
+  clusters: { bed: { type: "existing", kubeconfig: ".plinth/kubeconfig/bed.yaml" } },
   environments: {
     // Phase 0 with Vault (and what Vault needs), plus Redis when the pull request turns it on.
     ${ENV}: {
@@ -261,6 +262,12 @@ describe.sequential("plinth github: Vault in a pull request's /plan and /apply",
     headSha = commit(config(true), "turn Redis on");
     trusted = join(mkdtempSync(join(tmpdir(), "plinth-pr-vault-main-")), "main");
     git("worktree", "add", "-q", trusted, "main");
+    // What the comment workflow's "Kubeconfigs from secrets" step does with PLINTH_KUBECONFIG_BED:
+    // the pull request's worktree has no such file, plinth finds it in the workspace.
+    mkdirSync(join(trusted, ".plinth", "kubeconfig"), { recursive: true, mode: 0o700 });
+    writeFileSync(join(trusted, ".plinth", "kubeconfig", "bed.yaml"), readFileSync(kubeconfig()), {
+      mode: 0o600,
+    });
     // Vault runs outside the cluster here: where its kubernetes auth reaches the API server.
     const kube = KubeClient.fromKubeconfig(kubeconfig());
     const caFile = join(mkdtempSync(join(tmpdir(), "plinth-pr-vault-ca-")), "ca.pem");
@@ -291,7 +298,7 @@ describe.sequential("plinth github: Vault in a pull request's /plan and /apply",
     await deletePrefix().catch(() => undefined);
     await destroyEnvironment({
       env: ENV,
-      cwd: repo,
+      cwd: trusted,
       variables: s3Env(),
       deleteData: true,
       holder: "gh-vault@bed",
