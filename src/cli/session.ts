@@ -3,6 +3,7 @@ import { kubeTarget as targetOf } from "../api/engine.js";
 import type { LoadedConfig } from "../config/load.js";
 import { buildGraph } from "../graph/graph.js";
 import { withActiveClusters } from "../model/backups.js";
+import type { ResolvedEnvironment } from "../model/types.js";
 import type { PlanTarget } from "../plan/compose.js";
 import { desiredComponents } from "../plan/desired.js";
 import type { KubeApi } from "../providers/kubernetes/api.js";
@@ -48,6 +49,19 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
     state,
     holder: defaultHolder(ctx.env),
   };
+}
+
+/**
+ * The environment as it runs, for a command that needs no session (backup status): resolved, with
+ * each restored database's generation from its state (`plinth restore`).
+ */
+export async function runningEnvironment(
+  loaded: LoadedConfig,
+  name: string,
+  ctx: CommandContext,
+): Promise<ResolvedEnvironment> {
+  const state = stateBackend(loaded.config, { configDir: dirname(loaded.file), env: ctx.env });
+  return withActiveClusters(resolveChecked(loaded, name), (await state.read(name))?.outputs);
 }
 
 /** Where the environment's cluster is reached: its kubeconfig (relative to the config file) and context. */
