@@ -26,6 +26,7 @@ const NEEDS_TESTBED = [
   "test/backups/dumps-recovery.test.ts",
   // Barman, the test bed's S3 and its OpenBao binary
   "test/backups/drill-checks.test.ts",
+  "test/backups/drill-canary.test.ts",
   // restore and clone: the API server and S3; Barman and Debian's PostgreSQL
   "test/backups/restore-apiserver.test.ts",
   "test/backups/clone-barman.test.ts",

@@ -10,8 +10,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { DEFAULT_LAYOUT } from "../catalog/vault-layout.js";
 import type { KubeApi } from "../providers/kubernetes/api.js";
 import { proxyPath } from "../providers/kubernetes/health.js";
+import type { VaultAccess } from "../providers/vault/access.js";
 import type { VaultClient } from "../providers/vault/client.js";
 import { readSecret, writeSecret } from "../providers/vault/kv.js";
+import { authenticate } from "../providers/vault/token.js";
 
 /** Where the canary lives: KV v2 `secret/plinth/drill-canary`, key `value`. */
 export const CANARY = { mount: DEFAULT_LAYOUT.mount, path: "plinth/drill-canary", key: "value" } as const;
@@ -44,6 +46,19 @@ export async function ensureDrillCanary(client: VaultClient): Promise<string> {
   const written = (await readSecret(client, CANARY.mount, CANARY.path))?.data[CANARY.key];
   if (!written) throw new Error(`${CANARY.mount}/${CANARY.path} was written but reads back empty`);
   return canaryHash(written);
+}
+
+/**
+ * At apply, once Vault is converged: the canary's hash, with the token plinth works with
+ * (VAULT_TOKEN, else its own from the unseal file, else the file's root token).
+ */
+export async function drillCanaryHash(access: Pick<VaultAccess, "client" | "lifecycle">): Promise<string> {
+  const { client } = await authenticate(access.client, {
+    lifecycle: access.lifecycle,
+    layout: DEFAULT_LAYOUT,
+    write: false,
+  });
+  return ensureDrillCanary(client);
 }
 
 /** One HTTP exchange with a Vault; resolves for every status. */

@@ -1,5 +1,4 @@
 import { clusterBackups } from "../catalog/backups.js";
-import { DEFAULT_LAYOUT } from "../catalog/vault-layout.js";
 import { type VaultTarget, vaultOptions } from "../plan/vault.js";
 import { waitUntil } from "../providers/kubernetes/readiness.js";
 import { asVaultUserError, type VaultAccess } from "../providers/vault/access.js";
@@ -9,8 +8,7 @@ import {
   VaultUnreachableError,
   vaultHealth,
 } from "../providers/vault/index.js";
-import { authenticate } from "../providers/vault/token.js";
-import { ensureDrillCanary } from "./drill-vault.js";
+import { drillCanaryHash } from "./drill-vault.js";
 import type { AfterReady } from "./executor.js";
 
 /**
@@ -70,12 +68,7 @@ export function vaultAfterReady(
       ];
       for (const e of extra) report.applied(e);
       if (onCanary && clusterBackups(session.env)) {
-        const { client } = await authenticate(access.client, {
-          lifecycle: access.lifecycle,
-          layout: DEFAULT_LAYOUT,
-          write: false,
-        });
-        onCanary(await ensureDrillCanary(client));
+        onCanary(await drillCanaryHash(access));
       }
       return applied + extra.length;
     },
