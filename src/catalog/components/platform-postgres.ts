@@ -11,7 +11,12 @@ import {
 } from "../postgres-cluster.js";
 import type { Component } from "../types.js";
 
-/** Vault's storage table, created in the `vault` database (not in `postgres`, where postInitSQL runs). */
+/**
+ * HashiCorp Vault's storage table, created in the `vault` database (not in `postgres`, where
+ * postInitSQL runs): Vault never creates it. OpenBao's default table is `openbao_kv_store`, which it
+ * creates itself as the database's owner, so for OpenBao this one stays empty; the table is left
+ * at OpenBao's default, since naming another would hide an existing environment's data.
+ */
 export const VAULT_TABLE = [
   'CREATE TABLE IF NOT EXISTS vault_kv_store (parent_path TEXT COLLATE "C" NOT NULL, path TEXT COLLATE "C", key TEXT COLLATE "C", value BYTEA, CONSTRAINT pkey PRIMARY KEY (path, key))',
   "CREATE INDEX IF NOT EXISTS parent_path_idx ON vault_kv_store (parent_path)",
