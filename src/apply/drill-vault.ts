@@ -14,6 +14,7 @@ import type { VaultAccess } from "../providers/vault/access.js";
 import type { VaultClient } from "../providers/vault/client.js";
 import { readSecret, writeSecret } from "../providers/vault/kv.js";
 import { authenticate } from "../providers/vault/token.js";
+import { sleep } from "./side-objects.js";
 
 /** Where the canary lives: KV v2 `secret/plinth/drill-canary`, key `value`. */
 export const CANARY = { mount: DEFAULT_LAYOUT.mount, path: "plinth/drill-canary", key: "value" } as const;
@@ -121,8 +122,6 @@ export interface ScratchVaultResult {
   ok: boolean;
   failure?: string;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Waits for the scratch Vault to answer, unseals it, reads the canary. OK when it unsealed and the

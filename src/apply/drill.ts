@@ -21,6 +21,7 @@ import {
   type ScratchVaultOptions,
   type ScratchVaultResult,
 } from "./drill-vault.js";
+import { deleteAndWait, labelsOf, readOrUndefined, sleep } from "./side-objects.js";
 
 /** The API calls a drill makes (KubeApi's), so a test can watch them. */
 export interface DrillApi {
@@ -83,35 +84,15 @@ export interface DrillOptions {
   checks?: DrillChecks;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function readOrUndefined(api: DrillApi, ref: ObjectRef): Promise<Record<string, unknown> | undefined> {
-  try {
-    return await api.read(ref);
-  } catch (e) {
-    if (apiError(e).code === 404) return undefined;
-    throw e;
-  }
-}
-
-function isDrill(o: Record<string, unknown> | undefined): boolean {
-  const labels = (o?.metadata as { labels?: Record<string, string> } | undefined)?.labels;
-  return Boolean(labels?.[DRILL_LABEL]);
-}
+const isDrill = (o: Record<string, unknown> | undefined): boolean => Boolean(labelsOf(o)[DRILL_LABEL]);
 
 /** Deletes the drill's object (only if it carries the drill's label) and waits until it is gone. */
-async function remove(o: DrillOptions, ref: ObjectRef): Promise<boolean> {
-  const live = await readOrUndefined(o.api, ref);
-  if (!live) return true;
-  if (!isDrill(live)) return false;
-  await o.api.delete(ref);
-  const deadline = Date.now() + Math.max(o.timeoutMs, 120_000);
-  while (Date.now() < deadline) {
-    if (!(await readOrUndefined(o.api, ref))) return true;
-    await sleep(o.pollMs ?? 2_000);
-  }
-  return false;
-}
+const remove = (o: DrillOptions, ref: ObjectRef): Promise<boolean> =>
+  deleteAndWait(o.api, ref, {
+    timeoutMs: Math.max(o.timeoutMs, 120_000),
+    ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
+    ours: isDrill,
+  });
 
 export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult[]> {
   const results: DrillResult[] = [];

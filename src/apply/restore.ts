@@ -25,6 +25,7 @@ import { apiError } from "../providers/kubernetes/errors.js";
 import { displayName, type ObjectRef, refOf } from "../providers/kubernetes/identity.js";
 import { FIELD_MANAGER } from "../providers/kubernetes/provider.js";
 import { conditionProbe } from "../providers/kubernetes/readiness.js";
+import { deleteAndWait, labelsOf, readOrUndefined, sleep } from "./side-objects.js";
 
 /** The API calls a restore makes (KubeApi's), so a test can watch them. */
 export interface RestoreApi {
@@ -73,36 +74,13 @@ export interface RestoreOptions {
   onEvent?: (text: string) => void;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function readOrUndefined(
-  api: RestoreApi,
-  ref: ObjectRef,
-): Promise<Record<string, unknown> | undefined> {
-  try {
-    return await api.read(ref);
-  } catch (e) {
-    if (apiError(e).code === 404) return undefined;
-    throw e;
-  }
-}
-
-const labelsOf = (o: Record<string, unknown> | undefined) =>
-  (o?.metadata as { labels?: Record<string, string> } | undefined)?.labels ?? {};
-
 /** Deletes an object the restore made (its label says so) and waits until it is gone. */
-async function removeOwn(o: RestoreOptions, ref: ObjectRef): Promise<boolean> {
-  const live = await readOrUndefined(o.api, ref);
-  if (!live) return true;
-  if (!labelsOf(live)[RESTORE_LABEL]) return false;
-  await o.api.delete(ref);
-  const deadline = Date.now() + Math.max(o.timeoutMs, 120_000);
-  while (Date.now() < deadline) {
-    if (!(await readOrUndefined(o.api, ref))) return true;
-    await sleep(o.pollMs ?? 2_000);
-  }
-  return false;
-}
+const removeOwn = (o: RestoreOptions, ref: ObjectRef): Promise<boolean> =>
+  deleteAndWait(o.api, ref, {
+    timeoutMs: Math.max(o.timeoutMs, 120_000),
+    ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
+    ours: (live) => Boolean(labelsOf(live)[RESTORE_LABEL]),
+  });
 
 /** A Job's outcome: done, failed (with why), or still running. */
 function jobState(job: Record<string, unknown> | undefined): "done" | "running" | string {
@@ -210,14 +188,7 @@ export async function removeOldGeneration(
   o: { timeoutMs: number; pollMs?: number },
 ): Promise<boolean> {
   if (ref.name === active) return false;
-  if (!(await readOrUndefined(api, ref))) return true;
-  await api.delete(ref);
-  const deadline = Date.now() + o.timeoutMs;
-  while (Date.now() < deadline) {
-    if (!(await readOrUndefined(api, ref))) return true;
-    await sleep(o.pollMs ?? 2_000);
-  }
-  return false;
+  return deleteAndWait(api, ref, o);
 }
 
 /** Where a restore's data comes from: this environment's own backups, one of them, or another environment's. */
