@@ -10,12 +10,11 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { clusterBackups } from "../catalog/backups.js";
 import { UNSEAL_KEY_SECRET, vaultService } from "../catalog/components/vault.js";
-import type { ResolvedBackups } from "../model/backups.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { readSecretValues } from "../providers/kubernetes/secrets.js";
 import type { VaultAccess } from "../providers/vault/access.js";
 import { unsealSealer } from "../providers/vault/unseal-file.js";
-import { BackupStore } from "../state/backup-catalog.js";
+import { BackupStore, backupStoreOptions } from "../state/backup-catalog.js";
 import type { CommandContext } from "./command.js";
 import type { Session } from "./session.js";
 
@@ -49,14 +48,14 @@ export interface RecoveryCopyOptions {
 export async function copyRecoveryMaterial(o: RecoveryCopyOptions): Promise<string[]> {
   const b = clusterBackups(o.env);
   if (!b) return [];
-  const missing = [b.accessKeyIdVariable, b.secretAccessKeyVariable].filter((v) => !o.variables[v]?.trim());
-  if (missing.length) {
+  const options = backupStoreOptions(b, o.variables);
+  if (options.missing) {
     return [
-      `${missing.join(" and ")} not set: Vault's recovery material was not copied to the backup bucket`,
+      `${options.missing.join(" and ")} not set: Vault's recovery material was not copied to the backup bucket`,
     ];
   }
   const cluster = o.env.cluster.name;
-  const store = new BackupStore(storeOptions(b, o.variables));
+  const store = new BackupStore(options.options);
   const at = (key: string) => `s3://${b.bucket}/${b.prefix}/${key}`;
   const lines: string[] = [];
   try {
@@ -96,20 +95,6 @@ export async function copyRecoveryMaterial(o: RecoveryCopyOptions): Promise<stri
     store.close();
   }
   return lines;
-}
-
-function storeOptions(b: ResolvedBackups, variables: RecoveryCopyOptions["variables"]) {
-  return {
-    endpoint: b.endpoint,
-    bucket: b.bucket,
-    region: b.region,
-    prefix: b.prefix,
-    credentials: {
-      accessKeyId: variables[b.accessKeyIdVariable] ?? "",
-      secretAccessKey: variables[b.secretAccessKeyVariable] ?? "",
-    },
-    variables: { accessKeyId: b.accessKeyIdVariable, secretAccessKey: b.secretAccessKeyVariable },
-  };
 }
 
 /**

@@ -22,6 +22,41 @@ export interface BackupStoreOptions {
   variables: { accessKeyId: string; secretAccessKey: string };
 }
 
+/** Where a bucket is and which variables hold its token (the model's ResolvedBackups has these). */
+export interface BackupDestination {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  prefix: string;
+  accessKeyIdVariable: string;
+  secretAccessKeyVariable: string;
+}
+
+/**
+ * The bucket's options with the token read from `variables`, or the token's variables that are
+ * unset (each caller says what that means for it).
+ */
+export function backupStoreOptions(
+  b: BackupDestination,
+  variables: Readonly<Record<string, string | undefined>>,
+): { options: BackupStoreOptions; missing?: undefined } | { missing: string[] } {
+  const missing = [b.accessKeyIdVariable, b.secretAccessKeyVariable].filter((v) => !variables[v]?.trim());
+  if (missing.length) return { missing };
+  return {
+    options: {
+      endpoint: b.endpoint,
+      bucket: b.bucket,
+      region: b.region,
+      prefix: b.prefix,
+      credentials: {
+        accessKeyId: variables[b.accessKeyIdVariable] as string,
+        secretAccessKey: variables[b.secretAccessKeyVariable] as string,
+      },
+      variables: { accessKeyId: b.accessKeyIdVariable, secretAccessKey: b.secretAccessKeyVariable },
+    },
+  };
+}
+
 export interface BaseBackup {
   id: string;
   name?: string;

@@ -5,7 +5,7 @@ import { error, UserError } from "../../diagnostics/diagnostic.js";
 import type { ResolvedBackups } from "../../model/backups.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { connect } from "../../providers/kubernetes/client.js";
-import { BackupStore } from "../../state/backup-catalog.js";
+import { BackupStore, backupStoreOptions } from "../../state/backup-catalog.js";
 import { type BackupStatus, bytes, duration, judgeBackups, judgeDumps } from "../../status/backups.js";
 import { type CommandContext, defineCommand, type ParsedArgs } from "../command.js";
 import { checkLines, checkWords, drillChecks } from "../drill-checks.js";
@@ -57,9 +57,9 @@ export function storeOptions(
   db: { backups: ResolvedBackups },
   vars: CommandContext["env"],
 ) {
-  const b = db.backups;
-  const missing = [b.accessKeyIdVariable, b.secretAccessKeyVariable].filter((v) => !vars[v]?.trim());
-  if (missing.length) {
+  const store = backupStoreOptions(db.backups, vars);
+  if (store.missing) {
+    const { missing } = store;
     throw new UserError(
       error(`${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not set`, {
         path: `environments.${env.name}.backups.destination.credentials`,
@@ -67,17 +67,7 @@ export function storeOptions(
       }),
     );
   }
-  return {
-    endpoint: b.endpoint,
-    bucket: b.bucket,
-    region: b.region,
-    prefix: b.prefix,
-    credentials: {
-      accessKeyId: vars[b.accessKeyIdVariable] as string,
-      secretAccessKey: vars[b.secretAccessKeyVariable] as string,
-    },
-    variables: { accessKeyId: b.accessKeyIdVariable, secretAccessKey: b.secretAccessKeyVariable },
-  };
+  return store.options;
 }
 
 export function formatBackupStatus(rows: BackupStatus[]): string {
