@@ -13,6 +13,7 @@ import {
   type StateBackend,
 } from "../state/index.js";
 import { withLaterFailure } from "../state/later-failure.js";
+import type { ApiServerTrustWriter } from "./api-server-trust.js";
 import { CANARY_OUTPUT } from "./drill-vault.js";
 import type { EventSink } from "./events.js";
 import { execute } from "./executor.js";
@@ -32,6 +33,8 @@ export interface RunOptions {
   maxWaitMs?: number;
   /** The environment's Vault: configured once the vault component is ready. */
   vault?: VaultAccess;
+  /** k3s-vps: writes the API server's AuthenticationConfiguration (`provider: "vault"`, after Vault's step). */
+  writeApiServerTrust?: ApiServerTrustWriter;
   /** State's warnings (a host name shaped like a token), for the caller to show. */
   onWarning?: (w: Diagnostic) => void;
 }
@@ -129,9 +132,15 @@ export async function runRecorded(
       ...(o.vault
         ? {
             afterReady: {
-              vault: vaultAfterReady(session, o.vault, o.maxWaitMs, (hash) => {
-                canary = hash;
-              }),
+              vault: vaultAfterReady(
+                session,
+                o.vault,
+                o.maxWaitMs,
+                (hash) => {
+                  canary = hash;
+                },
+                o.writeApiServerTrust,
+              ),
             },
           }
         : {}),

@@ -1,3 +1,4 @@
+import { AUTHENTICATION_CONFIG_PATH } from "../catalog/api-server-auth.js";
 import { clusterBackups } from "../catalog/backups.js";
 import { type VaultTarget, vaultOptions } from "../plan/vault.js";
 import { waitUntil } from "../providers/kubernetes/readiness.js";
@@ -8,6 +9,7 @@ import {
   VaultUnreachableError,
   vaultHealth,
 } from "../providers/vault/index.js";
+import { type ApiServerTrustWriter, issuedAuthentication } from "./api-server-trust.js";
 import { drillCanaryHash } from "./drill-vault.js";
 import type { AfterReady } from "./executor.js";
 
@@ -21,6 +23,7 @@ export function vaultAfterReady(
   access: VaultAccess,
   maxWaitMs?: number,
   onCanary?: (hash: string) => void,
+  writeApiServerTrust?: ApiServerTrustWriter,
 ): AfterReady {
   return {
     skippedWithoutWait: `Vault not configured (--no-wait): run plinth apply ${session.env.name} without --no-wait`,
@@ -66,6 +69,11 @@ export function vaultAfterReady(
           ? [{ action: result.tokenChange, kind: "VaultToken", name: MANAGER_POLICY }]
           : []),
       ];
+      // provider "vault": the API server trusts the client id Vault has just issued (README "SSO").
+      const authentication = writeApiServerTrust && (await issuedAuthentication(session.env, access.client));
+      if (authentication && (await writeApiServerTrust(authentication))) {
+        extra.push({ action: "update", kind: "K3sAuthentication", name: AUTHENTICATION_CONFIG_PATH });
+      }
       for (const e of extra) report.applied(e);
       if (onCanary && clusterBackups(session.env)) {
         onCanary(await drillCanaryHash(access));

@@ -1,3 +1,4 @@
+import type { ApiServerTrustWriter } from "../apply/api-server-trust.js";
 import { lockedRun, runRecorded } from "../apply/run.js";
 import { error, formatDiagnostic, UserError } from "../diagnostics/diagnostic.js";
 import type { Plan } from "../plan/plan.js";
@@ -53,6 +54,7 @@ export async function runPlan(
   args: ParsedArgs,
   ctx: CommandContext,
   vault?: VaultAccess,
+  writeApiServerTrust?: ApiServerTrustWriter,
 ): Promise<number> {
   const timeout = duration(args, "timeout");
   const mode = args.values.json ? "json" : ctx.tty ? "tty" : "plain";
@@ -63,6 +65,7 @@ export async function runPlan(
     skipHealthChecks: Boolean(args.values["no-health-checks"]),
     ...(timeout ? { maxWaitMs: timeout } : {}),
     ...(vault ? { vault } : {}),
+    ...(writeApiServerTrust ? { writeApiServerTrust } : {}),
     onWarning: (w) => ctx.stderr(`${formatDiagnostic(w)}\n`),
   });
   if (vault) await copyVaultRecovery(session, ctx, vault);

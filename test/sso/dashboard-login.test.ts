@@ -100,11 +100,28 @@ describe("the dashboard behind an OIDC login", () => {
     });
   });
 
-  it("writes no trust where the client id is not known at bootstrap (vault) or there is no ID token (GitHub)", () => {
-    for (const env of [vault, github]) {
-      expect(apiServerTrust(env)).toBeUndefined();
-      expect(parse(k3sConfigYaml(env))["kube-apiserver-arg"]).toBeUndefined();
-      expect(desiredK3s(env, { kubeconfigPath: "/tmp/k.yaml" }).authenticationYaml).toBeUndefined();
-    }
+  it("provider vault: k3s passes the file, with no authenticator until the Vault step writes the issued client id", () => {
+    const trust = apiServerTrust(vault);
+    expect(trust).toEqual({
+      issuer: `https://${vault.hosts.vault?.host}/v1/identity/oidc/provider/plinth-staging-sso`,
+      issuedFor: "staging",
+    });
+    expect(apiServerTrust(vault, "issued-id")?.audience).toBe("issued-id");
+    expect(parse(k3sConfigYaml(vault))["kube-apiserver-arg"]).toEqual([
+      `authentication-config=${AUTHENTICATION_CONFIG_PATH}`,
+    ]);
+    const spec = desiredK3s(vault, { kubeconfigPath: "/tmp/k.yaml" });
+    expect(spec.authenticationIfAbsent).toBe(true);
+    expect(parse(spec.authenticationYaml ?? "")).toEqual({
+      apiVersion: "apiserver.config.k8s.io/v1beta1",
+      kind: "AuthenticationConfiguration",
+      jwt: [],
+    });
+  });
+
+  it("writes no trust where there is no ID token (GitHub)", () => {
+    expect(apiServerTrust(github)).toBeUndefined();
+    expect(parse(k3sConfigYaml(github))["kube-apiserver-arg"]).toBeUndefined();
+    expect(desiredK3s(github, { kubeconfigPath: "/tmp/k.yaml" }).authenticationYaml).toBeUndefined();
   });
 });

@@ -197,13 +197,13 @@ export const apply = defineCommand({
           );
         }
         // k3s and DNS as apply <env> converges them (DNS: the plan's records, checked just above).
-        await bootstrapCluster(session, args, ctx);
-        return runPlan(narrow(plan, args), session, args, ctx, vault);
+        const trust = await bootstrapCluster(session, args, ctx);
+        return runPlan(narrow(plan, args), session, args, ctx, vault, trust);
       });
     }
     const session = await openSession(args, ctx, target);
     return withLock(session, `apply ${target}`, async () => {
-      await bootstrapCluster(session, args, ctx);
+      const trust = await bootstrapCluster(session, args, ctx);
       const vault = sessionVaultAccess(session, args, ctx);
       const plan = narrow(await composePlan(session, vault ? { vault } : {}), args);
       if (!args.values.json) ctx.stdout(formatPlan(plan));
@@ -213,7 +213,7 @@ export const apply = defineCommand({
         ctx.stderr("apply cancelled; nothing changed\n");
         return 0;
       }
-      return runPlan(plan, session, args, ctx, vault);
+      return runPlan(plan, session, args, ctx, vault, trust);
     });
   },
 });

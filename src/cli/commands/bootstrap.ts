@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve as resolvePath } from "node:path";
+import type { ApiServerTrustWriter } from "../../apply/api-server-trust.js";
 import { stopIfAborted } from "../../apply/executor.js";
+import { AUTHENTICATION_CONFIG_PATH, apiServerTrust } from "../../catalog/api-server-auth.js";
 import { describeSecretRef, type SecretRef } from "../../config/secret-ref.js";
 import { error, throwIfErrors, UserError } from "../../diagnostics/diagnostic.js";
 import { buildGraph } from "../../graph/graph.js";
@@ -103,6 +105,56 @@ export function formatK3sChange(change: ResourceChange<K3sSpec>): string {
   return `${lines.join("\n")}\n`;
 }
 
+function k3sOptions(input: ClusterStepInput): K3sOptions {
+  const root = input.ctx.env[TEST_ROOT_VARIABLE];
+  return {
+    kubeconfigPath: kubeconfigPath(input.env, input.configDir),
+    ...(root ? { root } : {}),
+    onProgress: (m) => input.ctx.stderr(`  ${m}\n`),
+  };
+}
+
+/** The VPS's SSH connection, its host key checked against plinth's known_hosts. */
+async function openClusterSsh(input: ClusterStepInput) {
+  const vps = input.env.cluster.vps;
+  if (!vps) throw new Error(`openClusterSsh: cluster ${input.env.cluster.name} has no vps`);
+  const { openSsh } = await import("../../providers/ssh/index.js");
+  return openSsh({
+    cluster: input.env.cluster.name,
+    host: vps.host,
+    port: vps.sshPort,
+    user: vps.user,
+    privateKey: readKey(vps.sshKey, input),
+    keySource: describeSecretRef(vps.sshKey),
+    ...(vps.hostKeyFingerprint ? { hostKeyFingerprint: vps.hostKeyFingerprint } : {}),
+    knownHostsFile: join(input.configDir, KNOWN_HOSTS),
+    knownHostsDisplay: KNOWN_HOSTS,
+    acceptHostKey: Boolean(input.args.values["accept-host-key"]),
+    acceptCommand: input.acceptCommand,
+  });
+}
+
+/**
+ * `provider: "vault"` on a k3s-vps cluster: how the Vault step writes the API server's
+ * AuthenticationConfiguration once Vault has issued the client id (a connection of its own, opened
+ * only then). Undefined where this environment's Vault step has nothing to write there.
+ */
+export function apiServerTrustWriter(input: ClusterStepInput): ApiServerTrustWriter | undefined {
+  const { env } = input;
+  if (env.cluster.type !== "k3s-vps" || apiServerTrust(env)?.issuedFor !== env.name) return undefined;
+  return async (content) => {
+    const { privileged, writeAuthentication } = await import("../../providers/ssh/index.js");
+    const conn = await openClusterSsh(input);
+    try {
+      const changed = await writeAuthentication(await privileged(conn), content, k3sOptions(input).root);
+      if (changed) input.ctx.stderr(`  wrote ${AUTHENTICATION_CONFIG_PATH} on ${conn.target.host}\n`);
+      return changed;
+    } finally {
+      conn.close();
+    }
+  };
+}
+
 export interface ClusterStep {
   change: ResourceChange<K3sSpec>;
   /** Carries out the change over the same connection, then closes it. */
@@ -116,30 +168,11 @@ export interface ClusterStep {
  * is a UserError before that.
  */
 export async function planClusterStep(input: ClusterStepInput): Promise<ClusterStep> {
-  const { env, configDir, ctx } = input;
-  const vps = env.cluster.vps;
-  if (!vps) throw new Error(`planClusterStep: cluster ${env.cluster.name} has no vps`);
-  const root = ctx.env[TEST_ROOT_VARIABLE];
-  const options: K3sOptions = {
-    kubeconfigPath: kubeconfigPath(env, configDir),
-    ...(root ? { root } : {}),
-    onProgress: (m) => ctx.stderr(`  ${m}\n`),
-  };
+  const { env } = input;
+  const options = k3sOptions(input);
   // Loaded on use: ssh2 is not needed by the commands that never reach a VPS (cold start).
-  const { openSsh, planK3s, applyK3s, privileged } = await import("../../providers/ssh/index.js");
-  const conn = await openSsh({
-    cluster: env.cluster.name,
-    host: vps.host,
-    port: vps.sshPort,
-    user: vps.user,
-    privateKey: readKey(vps.sshKey, input),
-    keySource: describeSecretRef(vps.sshKey),
-    ...(vps.hostKeyFingerprint ? { hostKeyFingerprint: vps.hostKeyFingerprint } : {}),
-    knownHostsFile: join(configDir, KNOWN_HOSTS),
-    knownHostsDisplay: KNOWN_HOSTS,
-    acceptHostKey: Boolean(input.args.values["accept-host-key"]),
-    acceptCommand: input.acceptCommand,
-  });
+  const { planK3s, applyK3s, privileged } = await import("../../providers/ssh/index.js");
+  const conn = await openClusterSsh(input);
   try {
     const host = await privileged(conn);
     const change = await planK3s(env, host, options);
@@ -216,14 +249,17 @@ export async function bootstrapCluster(
   session: Session,
   args: ParsedArgs,
   ctx: CommandContext,
-): Promise<void> {
+): Promise<ApiServerTrustWriter | undefined> {
   requireVariables(session.desired, ctx);
-  const { declined } = await runOutsideCluster({
+  const input = {
     env: session.env,
     configDir: dirname(session.loaded.file),
     args,
     ctx,
     acceptCommand: `plinth bootstrap ${session.env.name} --accept-host-key`,
+  };
+  const { declined } = await runOutsideCluster({
+    ...input,
     question: `Apply these changes outside the cluster for ${session.env.name}?`,
   });
   if (declined) {
@@ -234,6 +270,7 @@ export async function bootstrapCluster(
       }),
     );
   }
+  return apiServerTrustWriter(input);
 }
 
 async function dnsStep(

@@ -9,6 +9,7 @@ export {
   k3sConfigYaml,
   k3sPaths,
   planK3s,
+  writeAuthentication,
 } from "./k3s.js";
 export { rewriteServer, writePrivateFile } from "./kubeconfig.js";
 export { command, quote } from "./shell.js";

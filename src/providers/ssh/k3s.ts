@@ -2,7 +2,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import {
   AUTHENTICATION_CONFIG_PATH,
   apiServerTrust,
-  authenticationConfiguration,
+  authenticationFile,
 } from "../../catalog/api-server-auth.js";
 import { K3S_INSTALLER } from "../../catalog/versions.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
@@ -35,6 +35,11 @@ export interface K3sSpec {
    * signs in with the gate's ID token); absent where the gate has none to trust.
    */
   authenticationYaml?: string;
+  /**
+   * `provider: "vault"`: the file above (no authenticator yet) is written only where there is none;
+   * its content is the Vault step's, which writes the authenticator once Vault has issued the client id.
+   */
+  authenticationIfAbsent?: boolean;
   /** The host the stored kubeconfig's server names (the k3s API host, else the VPS host). */
   apiHost: string;
   /** Local path of the kubeconfig plinth stores (mode 0600). */
@@ -107,12 +112,14 @@ export function k3sConfigYaml(env: ResolvedEnvironment): string {
   return `# Written by plinth for cluster ${cluster.name}: change plinth.config.ts, not this file.\n${body}`;
 }
 
-function authenticationYaml(env: ResolvedEnvironment): { authenticationYaml?: string } {
+function authenticationYaml(
+  env: ResolvedEnvironment,
+): Pick<K3sSpec, "authenticationYaml" | "authenticationIfAbsent"> {
   const trust = apiServerTrust(env);
   if (!trust) return {};
-  const body = toYaml(authenticationConfiguration(trust.issuer, trust.audience));
   return {
-    authenticationYaml: `# Written by plinth for cluster ${env.cluster.name}: change plinth.config.ts, not this file.\n${body}`,
+    authenticationYaml: authenticationFile(env.cluster.name, trust),
+    ...(trust.audience ? {} : { authenticationIfAbsent: true }),
   };
 }
 
@@ -211,6 +218,22 @@ async function writeRootFile(host: RemoteHost, file: string, content: string): P
   if (r.code !== 0) throw new Error(`cannot write ${file} on ${host.conn.where()}: ${r.stderr.trim()}`);
 }
 
+/**
+ * The API server's AuthenticationConfiguration replaced with `content` when it differs (the API
+ * server reloads the file: no restart); says whether it was written. The Vault step's way of
+ * adding the authenticator for the client id Vault issued (`provider: "vault"`).
+ */
+export async function writeAuthentication(
+  host: RemoteHost,
+  content: string,
+  root?: string,
+): Promise<boolean> {
+  const file = k3sPaths(root).authenticationFile;
+  if ((await readRootFile(host, file)) === content) return false;
+  await writeRootFile(host, file, content);
+  return true;
+}
+
 function hostOfServer(server: string | undefined): string | undefined {
   if (!server) return undefined;
   try {
@@ -242,7 +265,8 @@ export async function planK3s(
   if (config !== spec.configYaml) diff.push({ path: "config.yaml", before: config, after: spec.configYaml });
   const install = diff.length > 0;
   // The API server reloads this file by itself: a change needs no reinstall.
-  if (authentication !== spec.authenticationYaml) {
+  const owned = !(spec.authenticationIfAbsent && authentication !== undefined);
+  if (owned && authentication !== spec.authenticationYaml) {
     diff.push({ path: "authentication.yaml", before: authentication, after: spec.authenticationYaml });
   }
   const stored = storedServer(o.kubeconfigPath);
@@ -429,10 +453,14 @@ export async function applyK3s(
       ),
     );
   }
-  if (spec.authenticationYaml !== undefined) {
+  const authentication = spec.authenticationYaml;
+  if (
+    authentication !== undefined &&
+    !(spec.authenticationIfAbsent && (await readRootFile(host, paths.authenticationFile)) !== undefined)
+  ) {
     // Before the installer: the API server reads it at start.
     o.onProgress?.(`writing ${paths.authenticationFile} on ${host.conn.target.host}`);
-    await writeRootFile(host, paths.authenticationFile, spec.authenticationYaml);
+    await writeRootFile(host, paths.authenticationFile, authentication);
   }
   if (spec.install) {
     const script = await fetchInstaller(spec, o);
