@@ -25,6 +25,8 @@ export interface OwnApiServer {
     path: string,
     body?: unknown,
   ): Promise<{ status: number; body: unknown }>;
+  /** The `--authentication-config` file it reads (and reloads when it changes). */
+  authenticationFile: string;
   log(): string;
   stop(): Promise<void>;
 }
@@ -132,5 +134,5 @@ export async function startApiServer(o: { id: string; authenticationConfig: stri
       if (body !== undefined) req.write(JSON.stringify(body));
       req.end();
     });
-  return { admin, asBearer, log, stop };
+  return { admin, asBearer, authenticationFile: config, log, stop };
 }
