@@ -14,6 +14,7 @@ import {
   apiServerTrust,
   authenticationFile,
 } from "../../src/catalog/api-server-auth.js";
+import { apiServerTrustWriter } from "../../src/cli/commands/bootstrap.js";
 import { resolve } from "../../src/model/resolve.js";
 import { openSsh, type SshConnection } from "../../src/providers/ssh/connection.js";
 import { k3sConfigYaml, k3sPaths, planK3s, writeAuthentication } from "../../src/providers/ssh/k3s.js";
@@ -101,5 +102,40 @@ describe("the API server's trust of Vault's issuer, written over SSH", () => {
     });
     expect(await writeAuthentication(host, next, root)).toBe(true);
     expect((await asRoot(known, "cat", file)).stdout).toBe(next);
+  });
+
+  it("apply's writer (the CLI's, given to the Vault step) connects with the cluster's key and host key, writes once and reports it", async () => {
+    const project = mkdtempSync(join(tmpdir(), "plinth-trust-cli-"));
+    let stderr = "";
+    const input = {
+      env: staging,
+      configDir: project,
+      args: { positionals: ["staging"], values: { "accept-host-key": true } },
+      ctx: {
+        cwd: project,
+        env: { PLINTH_TEST_K3S_ROOT: root },
+        stdout: () => {},
+        stderr: (t: string) => {
+          stderr += t;
+        },
+      },
+      acceptCommand: "plinth bootstrap staging --accept-host-key",
+    };
+    const write = apiServerTrustWriter(input);
+    expect(write).toBeDefined();
+    const content = authenticationFile(staging.cluster.name, {
+      issuer: apiServerTrust(staging)?.issuer ?? "",
+      audience: "client-from-the-cli",
+    });
+    expect(await write?.(content)).toBe(true);
+    expect(stderr).toContain(`wrote ${AUTHENTICATION_CONFIG_PATH} on ${testbedEnv("SSH_HOST")}`);
+    expect((await asRoot(known, "cat", file)).stdout).toBe(content);
+    expect(await write?.(content)).toBe(false);
+    // Nothing to write where the gate is not Vault's (or its Vault step is not the dashboard's gate).
+    const github = resolve(
+      exampleWith(() => {}),
+      "staging",
+    );
+    expect(apiServerTrustWriter({ ...input, env: github })).toBeUndefined();
   });
 });
