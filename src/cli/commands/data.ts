@@ -11,8 +11,7 @@ import { duration as durationFlag } from "../flags.js";
 import { loadFromArgs, resolveChecked } from "../load.js";
 import { withLock } from "../run-plan.js";
 import { openSession } from "../session.js";
-import { LIVE_OPTIONS } from "./apply.js";
-import { requireConfirm, runRestorePlan, tokenOf } from "./restore.js";
+import { requireConfirm, runRestorePlan, SWITCH_OPTIONS, tokenOf } from "./restore.js";
 
 const USAGE = "plinth data clone <source-env> <target-env> [--confirm <target-env>] [--yes] [--timeout 30m]";
 
@@ -40,7 +39,7 @@ export const data = defineCommand({
   name: "data",
   summary: "data clone <source> <target>: the source's latest backup into the target's database, scrubbed",
   usage: USAGE,
-  options: { ...LIVE_OPTIONS, confirm: { type: "string" } },
+  options: { ...SWITCH_OPTIONS, confirm: { type: "string" } },
   positionals: ["action", "source", "target"],
   async handler(args, ctx) {
     const [action, sourceName, targetName] = args.positionals;

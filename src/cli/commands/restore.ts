@@ -33,6 +33,14 @@ import { BACKUP_CHECK_FAILED, storeOptions, targetTime } from "./backup.js";
 const USAGE =
   "plinth restore <env> --from <env | backup id> [--target-time 2026-05-01T03:00:00Z] [--database postgres|platform-postgres] [--confirm <env>] [--yes] [--timeout 30m]";
 
+/**
+ * The flags of a restore or clone: apply's, but not `--phase`/`--target`. The switch applies the
+ * whole environment before the old Cluster is deleted; a part of it would leave consumers outside
+ * that part on the Cluster about to go (they were accepted and then ignored, applying it all).
+ */
+const { phase: _phase, target: _target, ...liveOptions } = LIVE_OPTIONS;
+export const SWITCH_OPTIONS = liveOptions;
+
 /** Barman's backup id (`20260501T030000`), as `plinth backup status` lists them. */
 const BACKUP_ID = /^\d{8}T\d{6}$/;
 
@@ -210,7 +218,17 @@ export async function switchGenerations(
   ctx.stderr(
     `switching ${env}'s consumers: plinth apply of ${plan.summary.create + plan.summary.update + plan.summary.adopt + plan.summary.delete} changes\n`,
   );
-  await runPlan(plan, switched, { ...args, values: { ...args.values } }, ctx, vault);
+  try {
+    await runPlan(plan, switched, { ...args, values: { ...args.values } }, ctx, vault);
+  } catch (e) {
+    // The state already names the new generations: say where that leaves things before the error.
+    ctx.stderr(
+      `the switch's apply failed: ${env}'s state records ${steps.map((s) => `${s.component} as ${s.next}`).join(", ")}, ` +
+        `and ${steps.map((s) => `Cluster ${s.namespace}/${s.old}`).join(", ")} is kept (consumers not yet switched may still use it): ` +
+        `fix the cause, run plinth apply ${env}, then delete the old Cluster by hand\n`,
+    );
+    throw e;
+  }
   const { api } = await connect(kubeTarget(switched));
   const timeoutMs = durationFlag(args, "timeout") ?? 30 * 60_000;
   let ok = true;
@@ -259,7 +277,7 @@ export const restore = defineCommand({
   summary: "Replaces an environment's databases with a restore of its (or another environment's) backups",
   usage: USAGE,
   options: {
-    ...LIVE_OPTIONS,
+    ...SWITCH_OPTIONS,
     from: { type: "string" },
     "target-time": { type: "string" },
     database: { type: "string" },
