@@ -2,7 +2,9 @@
  * The state write after a run never hides the run's own error (src/cli/run-plan.ts): `plinth
  * destroy` of an environment never deployed, against the test bed's API server, whose state file
  * cannot be saved (a folder stands where `<env>.json` goes; tests run as root, so permissions
- * would not stop the write). A destroy that worked: the state problem is the error. A destroy that
+ * would not stop the write). The folder appears at the run's first request to the API server:
+ * plinth reads the state before it (a restored database's generation), and unreadable state
+ * there stops the run before it touches anything. A destroy that worked: the state problem is the error. A destroy that
  * failed (the API server, through the test's fault proxy, answers 500 to every write): its error
  * first, the state problem after it.
  */
@@ -29,7 +31,10 @@ afterAll(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-/** A project with one environment on the API server behind `kube`, whose state file is a folder. */
+/**
+ * A project with one environment on the API server behind the fault proxy, whose state file turns
+ * into a folder at the run's first request (a queued entry that never matches, for its side effect).
+ */
 function project(kube: string): string {
   const dir = mkdtempSync(join(tmpdir(), "plinth-run-state-"));
   dirs.push(dir);
@@ -44,7 +49,10 @@ export default defineConfig({
 });
 `,
   );
-  mkdirSync(join(dir, `.plinth/state/${ENV}.json`), { recursive: true });
+  proxy.inject({ kind: "status", status: 500 }, 1, () => {
+    mkdirSync(join(dir, `.plinth/state/${ENV}.json`), { recursive: true });
+    return false;
+  });
   return dir;
 }
 
@@ -67,12 +75,24 @@ const STATE_PROBLEM = `.plinth/state/${ENV}.json: cannot read it: it is a folder
 
 describe("the state write after a run", { timeout: 120_000 }, () => {
   it("is the error when the run worked and its state cannot be saved (exit 2), and the lock is released", async () => {
-    const dir = project(kubeconfig());
+    const dir = project(proxy.kubeconfig);
     const r = await plinth(["destroy", ENV, "--yes"], dir);
+    proxy.clear();
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(STATE_PROBLEM);
     expect(r.stderr).not.toContain("failed too");
     expect(readdirSync(join(dir, ".plinth/state"))).toEqual([`${ENV}.json`]);
+  });
+
+  it("unreadable before the run stops it before any request to the API server (exit 2)", async () => {
+    const dir = project(proxy.kubeconfig);
+    proxy.clear();
+    mkdirSync(join(dir, `.plinth/state/${ENV}.json`), { recursive: true });
+    const before = proxy.seen.length;
+    const r = await plinth(["destroy", ENV, "--yes"], dir);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(STATE_PROBLEM);
+    expect(proxy.seen.length).toBe(before);
   });
 
   it("comes after the run's own error when both fail: the run's error is not replaced", async () => {
