@@ -5,7 +5,6 @@ import { loadConfig } from "../config/load.js";
 import { referencedVariables } from "../config/secret-env.js";
 import { error, throwIfErrors, UserError } from "../diagnostics/diagnostic.js";
 import { buildGraph } from "../graph/graph.js";
-import { withActiveClusters } from "../model/backups.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { claimDifferences } from "../plan/claim.js";
 import { composePlan, movedSincePlan } from "../plan/compose.js";
@@ -19,6 +18,7 @@ import { KubernetesProvider } from "../providers/kubernetes/provider.js";
 import type { VaultAccess } from "../providers/vault/access.js";
 import { missingVariables } from "../secrets/environment.js";
 import { defaultHolder, stateBackend } from "../state/index.js";
+import { runningFromState } from "../state/running.js";
 import { version } from "../util/version.js";
 import { resolveChecked } from "../validate/validate.js";
 
@@ -93,7 +93,7 @@ export async function openEnvironment(o: EnvironmentOptions): Promise<RunTarget>
   const variables = o.variables ?? {};
   const state = stateBackend(loaded.config, { configDir: dirname(loaded.file), env: variables });
   // A restored database runs as the generation state records (plinth restore): rendered as such.
-  const env = withActiveClusters(resolveChecked(loaded, o.env), (await state.read(o.env))?.outputs);
+  const env = await runningFromState(state, resolveChecked(loaded, o.env));
   const graph = buildGraph(env);
   const { api } = await connect(kubeTarget(loaded.config, o.filesDir ?? dirname(loaded.file), env));
   return {

@@ -2,7 +2,6 @@ import { dirname } from "node:path";
 import { kubeTarget as targetOf } from "../api/engine.js";
 import type { LoadedConfig } from "../config/load.js";
 import { buildGraph } from "../graph/graph.js";
-import { withActiveClusters } from "../model/backups.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import type { PlanTarget } from "../plan/compose.js";
 import { desiredComponents } from "../plan/desired.js";
@@ -10,6 +9,7 @@ import type { KubeApi } from "../providers/kubernetes/api.js";
 import { connect, type KubeTarget } from "../providers/kubernetes/client.js";
 import { KubernetesProvider } from "../providers/kubernetes/provider.js";
 import { defaultHolder, type StateBackend, stateBackend } from "../state/index.js";
+import { runningFromState } from "../state/running.js";
 import { version } from "../util/version.js";
 import type { CommandContext, ParsedArgs } from "./command.js";
 import { duration, positiveInt } from "./flags.js";
@@ -28,7 +28,7 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
   const configDir = dirname(loaded.file);
   const state = stateBackend(loaded.config, { configDir, env: ctx.env });
   // A restored database runs as the generation state records (plinth restore): rendered as such.
-  const env = withActiveClusters(resolveChecked(loaded, name), (await state.read(name))?.outputs);
+  const env = await runningFromState(state, resolveChecked(loaded, name));
   const graph = buildGraph(env);
   // Connected on first use: on a bare VPS the kubeconfig only exists once the k3s step has run.
   const api = lazyApi(() => connect(kubeTarget({ loaded, env })));
@@ -61,7 +61,7 @@ export async function runningEnvironment(
   ctx: CommandContext,
 ): Promise<ResolvedEnvironment> {
   const state = stateBackend(loaded.config, { configDir: dirname(loaded.file), env: ctx.env });
-  return withActiveClusters(resolveChecked(loaded, name), (await state.read(name))?.outputs);
+  return runningFromState(state, resolveChecked(loaded, name));
 }
 
 /** Where the environment's cluster is reached: its kubeconfig (relative to the config file) and context. */

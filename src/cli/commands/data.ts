@@ -3,8 +3,8 @@ import { dirname, resolve as resolvePath } from "node:path";
 import { planClone } from "../../apply/clone.js";
 import { formatRestorePlan } from "../../apply/restore.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
-import { withActiveClusters } from "../../model/backups.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
+import { runningFromState } from "../../state/running.js";
 import { defineCommand } from "../command.js";
 import { confirm } from "../confirm.js";
 import { duration as durationFlag } from "../flags.js";
@@ -92,7 +92,7 @@ export const data = defineCommand({
     });
     const credentials = tokenOf(source, ctx.env);
     const session = await openSession(args, ctx, targetName);
-    const running = withActiveClusters(source, (await session.state.read(sourceName))?.outputs);
+    const running = await runningFromState(session.state, source);
     return withLock(session, `data clone ${sourceName} ${targetName}`, async () => {
       const step = planClone({ source: running, target: session.env, scrub, credentials, at: new Date() });
       ctx.stdout(formatRestorePlan(session.env, [step], "Clone"));

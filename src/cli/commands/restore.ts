@@ -10,16 +10,12 @@ import {
 import { backedUpDatabases } from "../../catalog/backup-targets.js";
 import { clusterEnvironments } from "../../catalog/cluster.js";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
-import {
-  activeClusterOutput,
-  RESTORABLE,
-  type RestorableDatabase,
-  withActiveClusters,
-} from "../../model/backups.js";
+import { activeClusterOutput, RESTORABLE, type RestorableDatabase } from "../../model/backups.js";
 import type { ResolvedEnvironment } from "../../model/types.js";
 import { composePlan } from "../../plan/compose.js";
 import { connect } from "../../providers/kubernetes/client.js";
 import { BackupStore } from "../../state/backup-catalog.js";
+import { runningFromState } from "../../state/running.js";
 import { type CommandContext, defineCommand, type ParsedArgs } from "../command.js";
 import { confirm } from "../confirm.js";
 import { duration as durationFlag } from "../flags.js";
@@ -54,11 +50,6 @@ export function requireConfirm(env: ResolvedEnvironment, given: unknown, verb: s
       }),
     );
   }
-}
-
-/** An environment as it runs: its restored generations from its state. */
-async function running(session: Session, env: ResolvedEnvironment): Promise<ResolvedEnvironment> {
-  return withActiveClusters(env, (await session.state.read(env.name))?.outputs);
 }
 
 /** The bucket token of an environment's backups, from the variables its config names. */
@@ -328,7 +319,7 @@ export const restore = defineCommand({
       await checkBackup(session.env, from, components, ctx.env);
       fromSpec = { kind: "own", backupId: from };
     } else if (fromOther) {
-      const source = await running(session, resolveChecked(loaded, sourceName));
+      const source = await runningFromState(session.state, resolveChecked(loaded, sourceName));
       if (!source.backups) {
         throw new UserError(
           error(`${sourceName} has no backups to restore from`, {
