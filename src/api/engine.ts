@@ -15,6 +15,7 @@ import type { CloudflareDnsProvider } from "../providers/cloudflare/provider.js"
 import type { KubeTarget } from "../providers/kubernetes/client.js";
 import { connect } from "../providers/kubernetes/client.js";
 import { KubernetesProvider } from "../providers/kubernetes/provider.js";
+import { manifestCacheOf } from "../providers/manifest.js";
 import type { VaultAccess } from "../providers/vault/access.js";
 import { missingVariables } from "../secrets/environment.js";
 import { defaultHolder, stateBackend } from "../state/index.js";
@@ -106,7 +107,12 @@ export async function openEnvironment(o: EnvironmentOptions): Promise<RunTarget>
       ...(o.forceConflicts ? { forceConflicts: true } : {}),
       concurrency: o.concurrency ?? 16,
     }),
-    pctx: { env: env.name, tooling: o.tooling ?? `plinth/${version()}`, variables },
+    pctx: {
+      env: env.name,
+      tooling: o.tooling ?? `plinth/${version()}`,
+      variables,
+      manifestCache: manifestCacheOf(dirname(loaded.file)),
+    },
     state,
     holder: o.holder ?? defaultHolder(variables),
   };

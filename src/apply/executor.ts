@@ -1,4 +1,3 @@
-import { labels } from "../catalog/objects.js";
 import type { KubeObject, ManifestSource, SecretSpec } from "../catalog/types.js";
 import { COMPONENT_IDS, type ComponentId } from "../config/ids.js";
 import { error, throwIfErrors, UserError } from "../diagnostics/diagnostic.js";
@@ -7,7 +6,13 @@ import type { DesiredComponent } from "../plan/desired.js";
 import type { HandOver } from "../plan/live.js";
 import type { Change, Plan, PlanComponent } from "../plan/plan.js";
 import { applySetId, isMember, PART_OF, withMembership } from "../providers/kubernetes/applyset.js";
-import { readParent, recordOf, shrinkParent, widenParent } from "../providers/kubernetes/applyset-parent.js";
+import {
+  type ParentRecord,
+  readParent,
+  recordOf,
+  shrinkParent,
+  widenParent,
+} from "../providers/kubernetes/applyset-parent.js";
 import { apiError } from "../providers/kubernetes/errors.js";
 import { checkable, healthWait } from "../providers/kubernetes/health.js";
 import { displayName, type ObjectRef, parseIdentity, refOf } from "../providers/kubernetes/identity.js";
@@ -22,7 +27,7 @@ import {
   waitUntil,
 } from "../providers/kubernetes/readiness.js";
 import { applySecret, type SecretChangeSpec } from "../providers/kubernetes/secrets.js";
-import { fetchManifest } from "../providers/manifest.js";
+import { fetchManifest, manifestMembers } from "../providers/manifest.js";
 import type { ProviderContext, ResourceChange } from "../providers/types.js";
 import { missingVariables } from "../secrets/environment.js";
 import { inDependencyOrder } from "../util/pool.js";
@@ -114,13 +119,19 @@ export async function execute(plan: Plan, o: ExecuteOptions): Promise<{ changes:
   });
   let changes = 0;
   try {
+    // Every manifest the plan holds is read (verified, from the cache when there) before anything
+    // is written: its objects' kinds and namespaces are members the parent must record, no-op or not.
+    const manifests = await readManifests(plan, o);
     const recorded = await readParent(o.kube, o.ctx.env);
-    const members = recordOf(plan.phases.flatMap((p) => p.components.flatMap((c) => c.changes)));
+    const members = withManifests(
+      recordOf(plan.phases.flatMap((p) => p.components.flatMap((c) => c.changes))),
+      manifests,
+    );
     await widenParent(o.kube, o.ctx.env, o.ctx.tooling, recorded, members);
 
     for (const phase of plan.phases) {
       const applying = phase.components.filter((c) => c.changes.some((ch) => ch.action !== "delete"));
-      changes += await runPhase(phase.id, applying, o, secrets, started);
+      changes += await runPhase(phase.id, applying, o, secrets, manifests, started);
     }
     for (const phase of [...plan.phases].reverse()) changes += await runPhaseDeletions(phase.components, o);
     // A narrowed plan saw only part of the set: the parent keeps what it was widened to; only a
@@ -185,6 +196,7 @@ async function runPhase(
   components: PlanComponent[],
   o: ExecuteOptions,
   secrets: SecretSpec[],
+  manifests: Manifests,
   started: number,
 ): Promise<number> {
   for (const c of components) {
@@ -200,7 +212,7 @@ async function runPhase(
     components,
     (c) => components.filter((d) => c.dependsOn.includes(d.id)),
     o.concurrency ?? 4,
-    (c) => runComponent(c, phase, o, secrets),
+    (c) => runComponent(c, phase, o, secrets, manifests),
   );
   return counts.reduce((a, b) => a + b, 0);
 }
@@ -210,6 +222,7 @@ async function runComponent(
   phase: string,
   o: ExecuteOptions,
   secrets: SecretSpec[],
+  manifests: Manifests,
 ): Promise<number> {
   const t0 = Date.now();
   const emit = (status: "applying" | "waiting" | "ready" | "failed", detail?: string) =>
@@ -225,7 +238,7 @@ async function runComponent(
   emit("applying");
   let applied = 0;
   const waits: Wait[] = [];
-  const step: Step = { c, o, secrets, waiting: (m) => emit("waiting", m) };
+  const step: Step = { c, o, secrets, manifests, waiting: (m) => emit("waiting", m) };
   try {
     for (const ch of [...c.changes].filter((x) => x.action !== "delete").sort((a, b) => rank(a) - rank(b))) {
       const ran = await runnerOf(ch)(ch, step);
@@ -298,6 +311,7 @@ interface Step {
   c: PlanComponent;
   o: ExecuteOptions;
   secrets: SecretSpec[];
+  manifests: Manifests;
   waiting: (message: string) => void;
 }
 
@@ -368,23 +382,46 @@ async function runObject(ch: Change, { o, waiting }: Step): Promise<Ran> {
   return { reported: ch.action !== "no-op", waits };
 }
 
-async function runManifest(ch: Change, { c, o }: Step): Promise<Ran> {
+/**
+ * The manifest's objects planned again, as plan compared them, and each that changes applied in
+ * the manifest's order: a field edited by hand is taken back (forced, as any object's), the
+ * objects that did not move are not sent.
+ */
+async function runManifest(ch: Change, { c, manifests, o }: Step): Promise<Ran> {
   if (ch.action === "no-op") return nothing;
-  for (const object of await fetchManifest(catalogManifest(c, ch, o.desired))) {
-    await o.kube.applyObject(
-      withMembership(
-        {
-          ...object,
-          metadata: {
-            ...object.metadata,
-            labels: { ...object.metadata.labels, ...labels(o.env, c.id) },
-          },
-        },
-        o.ctx.env,
-      ),
-    );
-  }
+  const objects = manifests.get(manifestKey(c.id, ch.name)) ?? [];
+  const planned = await o.kube.plan(
+    objects.map((spec) => ({ provider: "kubernetes", id: "", component: c.id, spec })),
+    o.ctx,
+  );
+  for (const change of planned) if (change.action !== "no-op") await o.kube.apply(change);
   return { reported: true, waits: [] };
+}
+
+/** A plan's manifests, by component and step, as applied: labelled and annotated as the component's. */
+type Manifests = Map<string, KubeObject[]>;
+
+const manifestKey = (component: string, step: string) => `${component}/${step}`;
+
+async function readManifests(plan: Plan, o: ExecuteOptions): Promise<Manifests> {
+  const out: Manifests = new Map();
+  for (const c of plan.phases.flatMap((p) => p.components)) {
+    for (const ch of c.changes.filter((x) => x.provider === "manifest" && x.action !== "delete")) {
+      const source = catalogManifest(c, ch, o.desired);
+      const objects = await fetchManifest(source, fetch, o.ctx.manifestCache);
+      out.set(manifestKey(c.id, ch.name), manifestMembers(objects, o.env, c.id, ch.name));
+    }
+  }
+  return out;
+}
+
+/** The parent's record with every manifest object's kind and namespace. */
+function withManifests(record: ParentRecord, manifests: Manifests): ParentRecord {
+  const objects = [...manifests.values()].flat();
+  return {
+    kinds: [...new Set([...record.kinds, ...objects.map((x) => `${x.apiVersion}/${x.kind}`)])],
+    namespaces: [...new Set([...record.namespaces, ...objects.flatMap((x) => x.metadata.namespace ?? [])])],
+  };
 }
 
 /**

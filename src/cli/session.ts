@@ -8,6 +8,7 @@ import { desiredComponents } from "../plan/desired.js";
 import type { KubeApi } from "../providers/kubernetes/api.js";
 import { connect, type KubeTarget } from "../providers/kubernetes/client.js";
 import { KubernetesProvider } from "../providers/kubernetes/provider.js";
+import { manifestCacheOf } from "../providers/manifest.js";
 import { defaultHolder, type StateBackend, stateBackend } from "../state/index.js";
 import { runningFromState } from "../state/running.js";
 import { version } from "../util/version.js";
@@ -45,7 +46,12 @@ export async function openSession(args: ParsedArgs, ctx: CommandContext, envName
     graph,
     desired: desiredComponents(env, graph),
     kube,
-    pctx: { env: env.name, tooling: `plinth/${version()}`, variables: ctx.env },
+    pctx: {
+      env: env.name,
+      tooling: `plinth/${version()}`,
+      variables: ctx.env,
+      manifestCache: manifestCacheOf(configDir),
+    },
     state,
     holder: defaultHolder(ctx.env),
   };

@@ -10,11 +10,13 @@ import { displayName, identityOf, type ObjectRef } from "../providers/kubernetes
 import { type KubernetesProvider, type KubeSpec, refOfObj } from "../providers/kubernetes/provider.js";
 import { deletionProbe, isTerminating } from "../providers/kubernetes/readiness.js";
 import { planSecret } from "../providers/kubernetes/secrets.js";
+import { MANIFEST_ANNOTATION } from "../providers/manifest.js";
 import type { ProviderContext, ResourceChange } from "../providers/types.js";
 import { describeKeys, FROM_ENVIRONMENT } from "../secrets/environment.js";
 import { mapLimit } from "../util/pool.js";
 import { planChange } from "./change.js";
 import type { DesiredComponent } from "./desired.js";
+import { planManifest } from "./manifest.js";
 import { liveOwner } from "./owners.js";
 import { type Change, finishPlan, type Plan, type PlanComponent, planComponent } from "./plan.js";
 import type { PeerClaim } from "./shared.js";
@@ -61,6 +63,8 @@ export async function livePlan(
 ): Promise<Plan> {
   const byId = new Map(desired.map((d) => [d.id, d]));
   const wanted = new Set<string>();
+  /** Manifest steps (`component/step`) that could not be read: their applied objects are kept. */
+  const unread = new Set<string>();
   // What the cluster holds for this environment is read while the desired objects are planned.
   const owned = listOwned(o, o.destroy ? [] : desired);
   owned.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection first
@@ -80,18 +84,17 @@ export async function livePlan(
       const secretChanges = await mapLimit(secrets, 4, (s) => planSecret(kube, node.id, s, o.ctx));
       for (const c of [...changes, ...secretChanges]) wanted.add(c.id);
       const peers = (await o.wantedByPeers) ?? new Map<string, PeerClaim[]>();
-      // External steps: a remote operator manifest is fetched and server-side applied on every apply
-      // (pinned, so a no-op once converged); k3s over SSH belongs to the bootstrap step.
-      const external: Change[] = o.destroy
-        ? []
-        : (d?.external ?? []).map((e) => ({
-            action: e.provider === "manifest" ? "update" : "no-op",
-            provider: e.provider,
-            kind: e.kind,
-            name: e.name,
-            detail: e.detail,
-            ...(e.source ? { spec: e.source } : {}),
-          }));
+      // External steps: a remote operator manifest's objects are compared with the cluster's
+      // (src/plan/manifest.ts); k3s over SSH belongs to the bootstrap step.
+      const external: Change[] = await mapLimit(o.destroy ? [] : (d?.external ?? []), 2, async (e) => {
+        if (e.provider !== "manifest") {
+          return { action: "no-op", provider: e.provider, kind: e.kind, name: e.name, detail: e.detail };
+        }
+        const planned = await planManifest(e, node.id, env, kube, o.ctx);
+        for (const id of planned.ids) wanted.add(id);
+        if (planned.unread) unread.add(`${node.id}/${e.name}`);
+        return planned.change;
+      });
       return planComponent(
         node,
         [...external, ...changes.map((c) => leftToPeer(toChange(c), peers)), ...secretChanges.map(toChange)],
@@ -101,12 +104,13 @@ export async function livePlan(
     }),
   }));
 
-  const deletions = planDeletions(
-    await owned,
-    wanted,
-    o.deleteData ?? false,
-    (await o.wantedByPeers) ?? new Map(),
-  );
+  const live = await owned;
+  for (const obj of live) {
+    const step = obj.metadata?.annotations?.[MANIFEST_ANNOTATION];
+    const component = obj.metadata?.labels?.["plinth.dev/component"];
+    if (step && unread.has(`${component}/${step}`)) wanted.add(identityOf(refOfObj(obj)));
+  }
+  const deletions = planDeletions(live, wanted, o.deleteData ?? false, (await o.wantedByPeers) ?? new Map());
   for (const [component, changes] of deletions) {
     const phaseId = CATALOG[component].phase;
     const phase = phases.find((p) => p.id === phaseId);

@@ -1,6 +1,13 @@
+import { randomBytes } from "node:crypto";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { labels } from "../catalog/objects.js";
 import type { KubeObject, ManifestSource } from "../catalog/types.js";
+import type { ComponentId } from "../config/ids.js";
+import { makePrivateDir, PLINTH_DIR } from "../config/plinth-dir.js";
 import { error, UserError } from "../diagnostics/diagnostic.js";
+import type { ResolvedEnvironment } from "../model/types.js";
 import { fetchBytes, sha256Hex } from "./download.js";
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -14,6 +21,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
 export async function fetchManifest(
   source: ManifestSource,
   fetchImpl: typeof fetch = fetch,
+  cacheDir?: string,
 ): Promise<KubeObject[]> {
   const { url, sha256, imageOverrides } = source;
   if (typeof sha256 !== "string" || !SHA256.test(sha256)) {
@@ -24,9 +32,9 @@ export async function fetchManifest(
       }),
     );
   }
-  let bytes: Uint8Array;
+  let bytes = cacheDir ? await cached(cacheDir, sha256) : undefined;
   try {
-    bytes = await fetchBytes(url, { fetchImpl, timeoutMs: 30_000 });
+    bytes ??= await fetchBytes(url, { fetchImpl, timeoutMs: 30_000 });
   } catch (e) {
     throw new UserError(
       error(`cannot fetch the operator manifest ${url}: ${(e as Error).message}`, {
@@ -45,6 +53,7 @@ export async function fetchManifest(
       ),
     );
   }
+  if (cacheDir) await keep(cacheDir, sha256, bytes);
   const objects = parseAllDocuments(new TextDecoder().decode(bytes))
     .map((d) => d.toJS() as KubeObject | null)
     .filter((o): o is KubeObject => Boolean(o?.kind && o.apiVersion && o.metadata?.name));
@@ -55,4 +64,61 @@ export async function fetchManifest(
       return o ? o.to : v;
     }),
   ) as KubeObject[];
+}
+
+/** Where the config in `configDir` keeps its verified manifests (git-ignored, as all of `.plinth/`). */
+export function manifestCacheOf(configDir: string): string {
+  return join(configDir, PLINTH_DIR, "cache", "manifests");
+}
+
+/**
+ * A verified download kept by its sha256: plan reads it on every run to compare the manifest's
+ * objects with the cluster, which a fetch each time would make slow, and impossible offline. The
+ * file is hashed again when read, so a truncated or edited copy is fetched anew, never used.
+ */
+async function cached(dir: string, sha256: string): Promise<Uint8Array | undefined> {
+  try {
+    const bytes = new Uint8Array(await readFile(join(dir, `${sha256}.yaml`)));
+    return sha256Hex(bytes) === sha256 ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function keep(dir: string, sha256: string, bytes: Uint8Array): Promise<void> {
+  if ((await cached(dir, sha256)) !== undefined) return;
+  // Written aside and renamed: a concurrent reader sees the whole file or none.
+  const file = join(dir, `${sha256}.yaml`);
+  const partial = `${file}.${randomBytes(6).toString("hex")}.part`;
+  try {
+    makePrivateDir(dir);
+    await writeFile(partial, bytes, { mode: 0o600 });
+    await rename(partial, file);
+  } catch {
+    // A cache that cannot be written (read-only checkout) only costs the next plan a download.
+    await rm(partial, { force: true });
+  }
+}
+
+/** The annotation naming the manifest step an object came from (a plan that cannot read it keeps them). */
+export const MANIFEST_ANNOTATION = "plinth.dev/manifest";
+
+/**
+ * A manifest's objects as plinth applies them (and plans them): labelled as the component's, and
+ * annotated with the step they came from. Membership of the ApplySet is added by the provider.
+ */
+export function manifestMembers(
+  objects: readonly KubeObject[],
+  env: ResolvedEnvironment,
+  component: ComponentId,
+  step: string,
+): KubeObject[] {
+  return objects.map((object) => ({
+    ...object,
+    metadata: {
+      ...object.metadata,
+      labels: { ...object.metadata.labels, ...labels(env, component) },
+      annotations: { ...object.metadata.annotations, [MANIFEST_ANNOTATION]: step },
+    },
+  }));
 }

@@ -54,6 +54,11 @@ export interface ProviderContext {
    * apply (`CLOUDFLARE_API_TOKEN`); read only where such a value is written, never logged.
    */
   variables?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The folder where verified operator manifests are kept by sha256 (`.plinth/cache/manifests`
+   * beside the config): plan compares their objects with the cluster without a download each time.
+   */
+  manifestCache?: string;
 }
 
 export interface Provider<Spec = unknown> {

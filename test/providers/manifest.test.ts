@@ -4,7 +4,10 @@
  * 127.0.0.2); the real upstream (raw.githubusercontent.com) is unreachable here.
  */
 import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubero } from "../../src/catalog/components/kubero.js";
 import { K3S_INSTALLER, KUBERO_OPERATOR_MANIFEST } from "../../src/catalog/versions.js";
@@ -154,6 +157,39 @@ describe("fetchManifest", () => {
       fetchManifest({ url: `${base}/missing.yaml`, sha256: digest(MANIFEST), imageOverrides: overrides }),
     );
     expect(message).toContain(`cannot fetch the operator manifest ${base}/missing.yaml: HTTP 404`);
+  });
+});
+
+describe("fetchManifest with a cache folder", () => {
+  it("keeps the verified bytes by digest, reads them without the host, and fetches again over a damaged copy", async () => {
+    const cache = join(
+      mkdtempSync(join(tmpdir(), "plinth-manifest-cache-")),
+      ".plinth",
+      "cache",
+      "manifests",
+    );
+    const sha256 = digest(MANIFEST);
+    const hits: string[] = [];
+    const counting: typeof fetch = (input, init) => {
+      hits.push(String(input));
+      return fetch(input, init);
+    };
+    const source = { url: `${base}/operator.yaml`, sha256, imageOverrides: overrides };
+    const first = await fetchManifest(source, counting, cache);
+    expect(readFileSync(join(cache, `${sha256}.yaml`), "utf8")).toBe(MANIFEST);
+    // Owner-only, and the .plinth folder it lies in is git-ignored.
+    expect(statSync(cache).mode & 0o777).toBe(0o700);
+    expect(readFileSync(join(cache, "..", "..", ".gitignore"), "utf8")).toBe("*\n");
+    // The host answers nothing now: the copy is used (and hashed again on the way in).
+    const unreachable = { ...source, url: `${base}/missing.yaml` };
+    expect(await fetchManifest(unreachable, counting, cache)).toEqual(first);
+    expect(hits).toHaveLength(1);
+    // A damaged copy is never used: it is fetched again (here refused: the URL answers 404).
+    writeFileSync(join(cache, `${sha256}.yaml`), `${MANIFEST}# edited\n`);
+    expect(await refusal(fetchManifest(unreachable, counting, cache))).toContain("HTTP 404");
+    expect(await fetchManifest(source, counting, cache)).toEqual(first);
+    expect(readFileSync(join(cache, `${sha256}.yaml`), "utf8")).toBe(MANIFEST);
+    expect(hits).toHaveLength(3);
   });
 });
 
