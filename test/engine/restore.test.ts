@@ -228,7 +228,7 @@ export default defineConfig({
       ),
     );
     expect(pending.filter((p) => !p.startsWith("0 "))).toEqual([]);
-    // Phase 0 was never applied here; its plugin manifest is an update in every plan (src/plan/live.ts).
+    // Phase 0 was never applied here, and its plugin manifest cannot be read here: an update saying so (src/plan/manifest.ts).
     expect(pending).toContain("0 update OperatorManifest plugin-barman-cloud");
     expect(await clusters()).toEqual([next]);
   });
