@@ -66,12 +66,23 @@ const LAZY_BUILTINS = new Set([
   "zlib",
 ]);
 
-const lazyBuiltins = {
+/**
+ * In the offline script, only what an offline run may never use: every run reads its files and
+ * hashes (fs, crypto), and an esbuild stand-in costs more there (each property of the module
+ * copied onto the importer's namespace object, ~300 of them, at load) than it saves.
+ */
+const LAZY_OFFLINE = new Set(
+  [...LAZY_BUILTINS].filter(
+    (id) => !["crypto", "fs", "fs/promises", "util", "vm", "os", "path"].includes(id),
+  ),
+);
+
+const lazyBuiltins = (lazy) => ({
   name: "lazy-builtins",
   setup(b) {
     b.onResolve({ filter: /^(node:)?[a-z_0-9/]+$/ }, (args) => {
       const id = args.path.replace(/^node:/, "");
-      if (!LAZY_BUILTINS.has(id) || !builtinModules.includes(id)) return undefined;
+      if (!lazy.has(id) || !builtinModules.includes(id)) return undefined;
       return { path: id, namespace: "lazy-builtin" };
     });
     b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => {
@@ -82,7 +93,7 @@ const lazyBuiltins = {
       };
     });
   },
-};
+});
 
 /** The stand-in (defined in every chunk's banner): a Proxy that loads the module when first read. */
 const LAZY_BUILTIN_HELPER = `const __plinthLazyBuiltin = (id, names) => {
@@ -131,10 +142,60 @@ export function bundleOptions(entryPoints, outdir) {
       "node-fetch": join(ROOT, "scripts/shims/node-fetch.mjs"),
       undici: join(ROOT, "scripts/shims/undici.mjs"),
     },
-    plugins: [lazyBuiltins, treeShakeKubernetesClient],
+    plugins: [lazyBuiltins(LAZY_BUILTINS), treeShakeKubernetesClient],
     logLevel: "warning",
   };
 }
+
+/**
+ * The offline commands (validate, plan --offline, render, graph, domains: src/cli/offline.ts) as
+ * one classic script, which bin/plinth runs with `vm.Script` and a V8 code cache it writes *after*
+ * the command. Node's compile cache is made right after a module is compiled, so it holds the
+ * top-level code only and every function a command calls was parsed and compiled again on every
+ * start (a fifth of a cold `plan --offline`); a cache made after the run holds those too. V8
+ * cannot make one for an ES module without an experimental flag, hence CommonJS, wrapped in a
+ * function whose parameters are what a CommonJS module gets plus the launcher's import()
+ * (`__plinthImport`, for the config's modules: a vm.Script has no loader for import()).
+ */
+export function offlineOptions(outfile) {
+  const esm = bundleOptions({}, "");
+  delete esm.outdir;
+  return {
+    ...esm,
+    entryPoints: ["dist/cli/offline.js"],
+    outfile,
+    splitting: false,
+    format: "cjs",
+    // import() of a package or built-in becomes require(): import() itself has no loader here.
+    supported: { "dynamic-import": false },
+    // The wrapper's first statement: esbuild's own "use strict" would follow the banner, a no-op.
+    banner: {
+      js: `(function (exports, require, module, __filename, __dirname, __plinthImport) {"use strict";\nconst __plinthImportMetaUrl = require("node:url").pathToFileURL(__filename).href;\n${LAZY_BUILTIN_HELPER}`,
+    },
+    footer: { js: "})" },
+    define: { "import.meta.url": "__plinthImportMetaUrl" },
+    plugins: [offlineSubstitutes, lazyBuiltins(LAZY_OFFLINE), treeShakeKubernetesClient],
+  };
+}
+
+/**
+ * What the offline script holds instead of two of plinth's modules: import() through the launcher,
+ * and no live plan (the Kubernetes client, Vault, DNS), which an offline run never reaches.
+ */
+const offlineSubstitutes = {
+  name: "offline-substitutes",
+  setup(b) {
+    b.onResolve({ filter: /[\\/]import-url\.js$/ }, () => ({
+      path: join(ROOT, "scripts/shims/import-url.cjs"),
+    }));
+    b.onResolve({ filter: /[\\/]plan-live\.js$/ }, () => ({ path: "plan-live", namespace: "offline-stub" }));
+    b.onLoad({ filter: /.*/, namespace: "offline-stub" }, () => ({
+      contents:
+        'export async function livePlan() { throw new Error("the offline script reached the live plan: bin/plinth must run plan without --offline from the bundle"); }',
+      loader: "js",
+    }));
+  },
+};
 
 // Built beside and swapped in by two renames: bin/plinth runs while others build (tests, the
 // bench), and an emptied dist/bundle/ during the build failed every run that started meanwhile.
@@ -144,6 +205,7 @@ async function buildCli() {
   rmSync(next, { recursive: true, force: true });
   // The GitHub Action's entry (action.yml's runs.main: dist/bundle/action.js) shares the CLI's chunks.
   await build(bundleOptions({ main: "dist/cli/main.js", action: "dist/cli/action-entry.js" }, next));
+  await build(offlineOptions(join(next, "offline.cjs")));
   try {
     renameSync("dist/bundle", previous);
   } catch {

@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import { Script, constants as vmConstants } from "node:vm";
 import { isMainThread, Worker } from "node:worker_threads";
 import { error, UserError } from "../diagnostics/diagnostic.js";
+import { importUrl } from "../util/import-url.js";
 import { COMMONJS_BANNER } from "./compile.js";
 
 /** How long a config may take to evaluate before plinth gives up on it. */
@@ -47,7 +48,7 @@ const ARGUMENTS = Symbol.for("plinth.config.arguments");
 
 /** The module's code and the default export's call, in one script run under the time limit. */
 async function runScript(code: string, o: EvaluateOptions, limitMs: number): Promise<{ value: unknown }> {
-  const plinth = (await import(pathToFileURL(o.ownEntry).href)) as object;
+  const plinth = (await importUrl(pathToFileURL(o.ownEntry).href)) as object;
   const fromConfig = createRequire(o.file);
   const require = Object.assign((id: string): unknown => (id === "plinth" ? plinth : fromConfig(id)), {
     resolve: fromConfig.resolve,
@@ -181,7 +182,7 @@ async function settle(value: PromiseLike<unknown>, displayFile: string): Promise
 
 async function importDefault(temp: string, displayFile: string): Promise<unknown> {
   try {
-    const mod = (await import(pathToFileURL(temp).href)) as { default?: unknown };
+    const mod = (await importUrl(pathToFileURL(temp).href)) as { default?: unknown };
     let exported = mod.default;
     if (exported === undefined) throw noDefaultExport(displayFile);
     if (typeof exported === "function") exported = await (exported as () => unknown)();

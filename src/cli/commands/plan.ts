@@ -3,16 +3,13 @@ import { writeFile } from "node:fs/promises";
 import { dirname, resolve as resolvePath } from "node:path";
 import { error, UserError } from "../../diagnostics/diagnostic.js";
 import { buildGraph } from "../../graph/graph.js";
-import { composePlan } from "../../plan/compose.js";
 import { desiredComponents } from "../../plan/desired.js";
 import { ownerLine } from "../../plan/owners.js";
 import { offlinePlan, type Plan, signPlan } from "../../plan/plan.js";
 import { type CommandContext, defineCommand } from "../command.js";
-import { formatDns, planDnsChanges } from "../dns.js";
+import { formatDns } from "../dns.js";
 import { loadFromArgs, requireEnvArg, resolveChecked } from "../load.js";
 import { symbolOf } from "../output.js";
-import { openSession } from "../session.js";
-import { sessionVaultAccess } from "../vault-access.js";
 
 /** The variable holding the key saved plans are signed with for hand-over between machines. */
 export const PLAN_KEY = "PLINTH_PLAN_KEY";
@@ -133,11 +130,7 @@ export const plan = defineCommand({
       const graph = buildGraph(resolved);
       result = offlinePlan(resolved, graph, desiredComponents(resolved, graph));
     } else {
-      const session = await openSession(args, ctx, env);
-      const vault = sessionVaultAccess(session, args, ctx);
-      // DNS is planned beside the cluster (read access is enough) and saved with it.
-      const dns = planDnsChanges(session.env, ctx, "read");
-      result = await composePlan(session, { ...(vault ? { vault } : {}), dns });
+      result = await (await import("../plan-live.js")).livePlan(args, ctx, env);
     }
     // Signed for hand-over: apply on another machine with the same key refuses any edit.
     if (key) result = signPlan(result, key);
