@@ -65,6 +65,16 @@ export async function livePlan(
   const wanted = new Set<string>();
   /** Manifest steps (`component/step`) that could not be read: their applied objects are kept. */
   const unread = new Set<string>();
+  // Owner accounts' markers are read now, beside the lists, not after each component's plan.
+  const owners = new Map(
+    graph.phases.flatMap((p) =>
+      p.components.map((node) => {
+        const read = o.destroy ? Promise.resolve(undefined) : liveOwner(env, node.id, o.kube);
+        read.catch(() => {}); // awaited with the component
+        return [node.id, read] as const;
+      }),
+    ),
+  );
   // What the cluster holds for this environment is read while the desired objects are planned.
   const owned = listOwned(o, o.destroy ? [] : desired);
   owned.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection first
@@ -99,7 +109,7 @@ export async function livePlan(
         node,
         [...external, ...changes.map((c) => leftToPeer(toChange(c), peers)), ...secretChanges.map(toChange)],
         o.destroy ? [] : d?.health,
-        o.destroy ? undefined : await liveOwner(env, node.id, o.kube),
+        await owners.get(node.id),
       );
     }),
   }));
