@@ -5,7 +5,8 @@
 // marked free of side effects, only what plinth calls (KubeConfig and its auth) is kept, and the
 // commands' heavy SDKs (Cloudflare, S3, SSH) stay in chunks loaded on first use. `dist/index.js`
 // (defineConfig for config files) is not bundled.
-import { renameSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,7 +74,7 @@ const LAZY_BUILTINS = new Set([
  */
 const LAZY_OFFLINE = new Set(
   [...LAZY_BUILTINS].filter(
-    (id) => !["crypto", "fs", "fs/promises", "util", "vm", "os", "path"].includes(id),
+    (id) => !["crypto", "fs", "util", "vm", "os", "path"].includes(id),
   ),
 );
 
@@ -117,6 +118,9 @@ const LAZY_BUILTIN_HELPER = `const __plinthLazyBuiltin = (id, names) => {
  */
 export function bundleOptions(entryPoints, outdir) {
   return {
+    // What a bundle knows of itself: src/config/validated-cache.ts reuses a validation only within
+    // the same build.
+    define: { __PLINTH_BUILD__: JSON.stringify(buildId()) },
     entryPoints,
     outdir,
     bundle: true,
@@ -148,6 +152,20 @@ export function bundleOptions(entryPoints, outdir) {
 }
 
 /**
+ * A hash of what the bundle is built from: the compiled tree (dist/, tsc's output, which holds
+ * plinth's own code) and the exact dependencies (package-lock.json).
+ */
+function buildId() {
+  const hash = createHash("sha256");
+  const compiled = readdirSync(join(ROOT, "dist"), { recursive: true })
+    .filter((f) => f.endsWith(".js") && !f.startsWith("bundle"))
+    .sort();
+  for (const f of compiled) hash.update(`${f}\0`).update(readFileSync(join(ROOT, "dist", f)));
+  hash.update(readFileSync(join(ROOT, "package-lock.json")));
+  return hash.digest("hex").slice(0, 32);
+}
+
+/**
  * The offline commands (validate, plan --offline, render, graph, domains: src/cli/offline.ts) as
  * one classic script, which bin/plinth runs with `vm.Script` and a V8 code cache it writes *after*
  * the command. Node's compile cache is made right after a module is compiled, so it holds the
@@ -173,7 +191,7 @@ export function offlineOptions(outfile) {
       js: `(function (exports, require, module, __filename, __dirname, __plinthImport) {"use strict";\nconst __plinthImportMetaUrl = require("node:url").pathToFileURL(__filename).href;\n${LAZY_BUILTIN_HELPER}`,
     },
     footer: { js: "})" },
-    define: { "import.meta.url": "__plinthImportMetaUrl" },
+    define: { ...esm.define, "import.meta.url": "__plinthImportMetaUrl" },
     plugins: [offlineSubstitutes, lazyBuiltins(LAZY_OFFLINE), treeShakeKubernetesClient],
   };
 }

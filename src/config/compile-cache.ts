@@ -1,9 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
-import { chmodSync } from "node:fs";
-import { open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, join, parse, resolve } from "node:path";
 import type { Compiled } from "./compile.js";
-import { makePrivateDir, PLINTH_DIR } from "./plinth-dir.js";
+import { PLINTH_DIR, readPrivateFile, writePrivateFile } from "./plinth-dir.js";
 
 /**
  * A compiled config, kept under `.plinth/cache` beside the config file and used again while every
@@ -42,16 +41,11 @@ export function cacheFileOf(file: string, version = CACHE_VERSION): string {
 
 /** The code compiled earlier for `file`, if the cache holds it for exactly the current inputs. */
 export async function readCompiled(file: string, plinth: string): Promise<string | undefined> {
+  const text = readPrivateFile(cacheFileOf(file));
+  if (text === undefined) return undefined;
   let entry: CacheEntry;
   try {
-    const handle = await open(cacheFileOf(file), "r");
-    try {
-      const stat = await handle.stat();
-      if ((stat.mode & 0o077) !== 0 || (process.getuid && stat.uid !== process.getuid())) return undefined;
-      entry = JSON.parse(await handle.readFile("utf8")) as CacheEntry;
-    } finally {
-      await handle.close();
-    }
+    entry = JSON.parse(text) as CacheEntry;
   } catch {
     return undefined;
   }
@@ -61,7 +55,7 @@ export async function readCompiled(file: string, plinth: string): Promise<string
   if (!Array.isArray(entry.files) || !entry.files.includes(file) || !Array.isArray(entry.listings)) {
     return undefined;
   }
-  const key = await keyOf(plinth, entry.files, entry.listings);
+  const key = keyOf(plinth, entry.files, entry.listings);
   return key === entry.key && sealOf(key, entry.code) === entry.seal ? entry.code : undefined;
 }
 
@@ -76,9 +70,9 @@ export async function saveCompiled(file: string, plinth: string, compiled: Compi
   ];
   const uniqueFiles = [...new Set(files)].sort();
   const uniqueListings = [...new Map(listings.map((l) => [l.join("\0"), l])).values()].sort();
-  const key = await keyOf(plinth, uniqueFiles, uniqueListings);
+  const key = keyOf(plinth, uniqueFiles, uniqueListings);
   // Compiled from other bytes than are on disk now (edited during the build): not worth keeping.
-  const onDisk = await Promise.all(bundled.map((p) => hashOrNull(p)));
+  const onDisk = bundled.map((p) => hashOrNull(p));
   if (bundled.some((p, i) => compiled.inputs[p] !== onDisk[i])) return;
   const entry: CacheEntry = {
     version: CACHE_VERSION,
@@ -89,17 +83,8 @@ export async function saveCompiled(file: string, plinth: string, compiled: Compi
     code: compiled.code,
     seal: sealOf(key, compiled.code),
   };
-  const target = cacheFileOf(file);
-  const temp = `${target}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    makePrivateDir(dirname(target));
-    // A folder made 0755 by an earlier plinth is tightened too.
-    chmodSync(dirname(target), 0o700);
-    await writeFile(temp, JSON.stringify(entry), { mode: 0o600, flag: "wx" });
-    await rename(temp, target);
-    await rm(cacheFileOf(file, CACHE_VERSION - 1), { force: true });
-  } catch {
-    await rm(temp, { force: true });
+  if (writePrivateFile(cacheFileOf(file), JSON.stringify(entry))) {
+    rmSync(cacheFileOf(file, CACHE_VERSION - 1), { force: true });
   }
 }
 
@@ -112,36 +97,39 @@ function configFilesUpFrom(folder: string): string[] {
   }
 }
 
-async function hashOrNull(path: string): Promise<string | null> {
+function hashOrNull(path: string): string | null {
   try {
-    return sha256(await readFile(path));
+    return sha256(readFileSync(path));
   } catch {
     return null;
   }
 }
 
 /**
+ * Read synchronously: a few small files at start-up, where nothing else waits, and loading
+ * `node:fs/promises` alone cost more than the reads.
+ *
  * The key: a hash of each file's content (absent counts), of each listing, and of the files a
  * tsconfig/jsconfig `extends` by relative path (followed here because esbuild reads them too).
  */
-async function keyOf(plinth: string, files: string[], listings: [string, string][]): Promise<string> {
+function keyOf(plinth: string, files: string[], listings: [string, string][]): string {
   const hashes: Record<string, string | null> = {};
   let pending = files;
   while (pending.length > 0) {
-    const found = await Promise.all(pending.map((p) => hashOrNull(p)));
+    const found = pending.map((p) => hashOrNull(p));
     const next: string[] = [];
     for (const [i, path] of pending.entries()) {
       hashes[path] = found[i] ?? null;
       if (found[i] && /[jt]sconfig[^/\\]*\.json$/.test(path)) {
-        for (const extended of await extendsOf(path)) if (!(extended in hashes)) next.push(extended);
+        for (const extended of extendsOf(path)) if (!(extended in hashes)) next.push(extended);
       }
     }
     pending = [...new Set(next)];
   }
-  const seen = await Promise.all(
-    listings.map(async ([dir, prefix]) =>
-      (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(prefix)).sort(),
-    ),
+  const seen = listings.map(([dir, prefix]) =>
+    listing(dir)
+      .filter((n) => n.startsWith(prefix))
+      .sort(),
   );
   return sha256(
     JSON.stringify({
@@ -152,9 +140,22 @@ async function keyOf(plinth: string, files: string[], listings: [string, string]
   );
 }
 
+function listing(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** Relative `extends` of a tsconfig (a string or a list); package names resolve from node_modules. */
-async function extendsOf(path: string): Promise<string[]> {
-  const text = await readFile(path, "utf8").catch(() => "");
+function extendsOf(path: string): string[] {
+  let text = "";
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    // no such tsconfig: nothing extended
+  }
   const value = /"extends"\s*:\s*("(?:[^"\\]|\\.)*"|\[[^\]]*\])/.exec(text)?.[1] ?? "";
   return [...value.matchAll(/"((?:[^"\\]|\\.)*)"/g)]
     .map((m) => m[1] ?? "")

@@ -1,15 +1,13 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { error, UserError } from "../diagnostics/diagnostic.js";
 import { compileConfig } from "./compile.js";
 import { readCompiled, saveCompiled } from "./compile-cache.js";
 import { evaluateCompiled } from "./evaluate.js";
 import { findConfigFile } from "./find.js";
-import { issueToDiagnostic, literalSecretDiagnostic } from "./messages.js";
 import { makePrivateDir, PLINTH_DIR } from "./plinth-dir.js";
-import { type Config, configSchema } from "./schema.js";
-import { findLiteralSecrets } from "./secret-ref.js";
+import type { Config } from "./schema.js";
+import { plainJson, readValidated, saveValidated } from "./validated-cache.js";
 
 export interface LoadedConfig {
   /** Absolute path of the config file. */
@@ -30,7 +28,15 @@ export async function loadConfig(options: {
   const displayFile = relative(options.cwd, file) || basename(file);
   ignorePlinthDir(dirname(file));
   const raw = await evaluateConfigFile(file, displayFile, options.timeLimitMs);
-  return { file, displayFile, config: validateConfig(raw, displayFile) };
+  // The same config, checked by the same plinth before, is valid as it was (zod's schemas and
+  // their check are a fifth of an offline command): see validated-cache.ts.
+  const input = plainJson(raw);
+  const known = input === undefined ? undefined : readValidated(file, input);
+  if (known) return { file, displayFile, config: known };
+  const { validateConfig } = await import("./validate-config.js");
+  const config = validateConfig(raw, displayFile);
+  if (input !== undefined) saveValidated(file, input, config);
+  return { file, displayFile, config };
 }
 
 /**
@@ -44,46 +50,6 @@ function ignorePlinthDir(configDir: string): void {
   } catch {
     // nothing will be written there either
   }
-}
-
-export function validateConfig(raw: unknown, displayFile: string): Config {
-  const cycle = findCycle(raw);
-  if (cycle) {
-    throw new UserError(
-      error(`refers back to ${cycle.target || "the config itself"}, so the config never ends`, {
-        file: displayFile,
-        path: cycle.path,
-        fix: "make it a copy ({ ...value }) or remove the reference",
-      }),
-    );
-  }
-  const secrets = findLiteralSecrets(raw);
-  if (secrets.length > 0) throw new UserError(secrets.map((s) => literalSecretDiagnostic(s, displayFile)));
-  // The input in each issue lets a message say what was written (`is the string "8"`).
-  const parsed = configSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new UserError(parsed.error.issues.map((i) => issueToDiagnostic(i, displayFile)));
-  return parsed.data;
-}
-
-/**
- * The first place where the config contains one of its own ancestors (`config.self = config`).
- * An object shared by two places is fine; only a loop would send every walk below round forever.
- */
-function findCycle(
-  value: unknown,
-  path: string[] = [],
-  ancestors = new Map<object, string>(),
-): { path: string; target: string } | undefined {
-  if (!value || typeof value !== "object") return undefined;
-  const target = ancestors.get(value);
-  if (target !== undefined) return { path: path.join("."), target };
-  ancestors.set(value, path.join("."));
-  for (const [key, child] of Object.entries(value)) {
-    const found = findCycle(child, [...path, key], ancestors);
-    if (found) return found;
-  }
-  ancestors.delete(value);
-  return undefined;
 }
 
 /**

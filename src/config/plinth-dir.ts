@@ -1,5 +1,15 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve, sep } from "node:path";
+import {
+  chmodSync,
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join, resolve, sep } from "node:path";
 
 /** The folder beside the config file where plinth keeps what must not be committed. */
 export const PLINTH_DIR = ".plinth";
@@ -23,5 +33,40 @@ export function makePrivateDir(dir: string): void {
     });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+  }
+}
+
+/**
+ * A file plinth wrote for itself under `.plinth/` (a cache), read only when it is the user's own
+ * and private (0600 or stricter): anyone else able to write it could change what plinth runs or
+ * plans. Undefined when it is missing, unreadable or not private.
+ */
+export function readPrivateFile(path: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const stat = fstatSync(fd);
+    if ((stat.mode & 0o077) !== 0 || (process.getuid && stat.uid !== process.getuid())) return undefined;
+    return readFileSync(fd, "utf8");
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Writes a file under `.plinth/` whole or not at all (beside it, then renamed); false if it could not. */
+export function writePrivateFile(path: string, text: string): boolean {
+  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    makePrivateDir(dirname(path));
+    // A folder made 0755 by an earlier plinth is tightened too.
+    chmodSync(dirname(path), 0o700);
+    writeFileSync(temp, text, { mode: 0o600, flag: "wx" });
+    renameSync(temp, path);
+    return true;
+  } catch {
+    rmSync(temp, { force: true });
+    return false;
   }
 }

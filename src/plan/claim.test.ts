@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject, SecretSpec } from "../catalog/types.js";
-import { validateConfig } from "../config/load.js";
+import { validateConfig } from "../config/validate-config.js";
 import { buildGraph } from "../graph/graph.js";
 import { resolve } from "../model/resolve.js";
 import { withMembership } from "../providers/kubernetes/applyset.js";

@@ -6,11 +6,28 @@ const FIRST_KEYS = ["apiVersion", "kind", "metadata", "name", "namespace"];
 export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === "object") {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-    entries.sort(([a], [b]) => rankKey(a) - rankKey(b) || (a < b ? -1 : a > b ? 1 : 0));
-    return Object.fromEntries(entries.map(([k, v]) => [k, sortKeys(v)]));
+    // Every plan is hashed through here (thousands of objects): keys, not entries, and one pass.
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort(compareKeys)) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v === undefined) continue;
+      // An own "__proto__" key (JSON.parse makes one) stays a key, as Object.fromEntries kept it.
+      if (key === "__proto__")
+        Object.defineProperty(out, key, {
+          value: sortKeys(v),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else out[key] = sortKeys(v);
+    }
+    return out;
   }
   return value;
+}
+
+function compareKeys(a: string, b: string): number {
+  return rankKey(a) - rankKey(b) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 function rankKey(key: string): number {

@@ -1,7 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig, validateConfig } from "../../src/config/load.js";
+import { loadConfig } from "../../src/config/load.js";
+import { validateConfig } from "../../src/config/validate-config.js";
 import { type Diagnostic, formatDiagnostic, UserError } from "../../src/diagnostics/diagnostic.js";
 import { tempDir } from "../helpers/config.js";
 

@@ -10,7 +10,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HealthCheck, KubeObject } from "../../src/catalog/types.js";
-import { validateConfig } from "../../src/config/load.js";
+import { validateConfig } from "../../src/config/validate-config.js";
 import { UserError } from "../../src/diagnostics/diagnostic.js";
 import { resolve } from "../../src/model/resolve.js";
 import { connect } from "../../src/providers/kubernetes/client.js";

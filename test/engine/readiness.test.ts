@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "../../src/apply/events.js";
 import type { KubeObject } from "../../src/catalog/types.js";
 import type { ComponentId } from "../../src/config/ids.js";
-import { validateConfig } from "../../src/config/load.js";
+import { validateConfig } from "../../src/config/validate-config.js";
 import { UserError } from "../../src/diagnostics/diagnostic.js";
 import { resolve } from "../../src/model/resolve.js";
 import type { ResolvedEnvironment } from "../../src/model/types.js";

@@ -15,7 +15,7 @@ import { CATALOG } from "../../src/catalog/index.js";
 import { ownerSecret } from "../../src/catalog/owners.js";
 import type { HealthCheck, KubeObject } from "../../src/catalog/types.js";
 import type { ComponentId } from "../../src/config/ids.js";
-import { validateConfig } from "../../src/config/load.js";
+import { validateConfig } from "../../src/config/validate-config.js";
 import { UserError } from "../../src/diagnostics/diagnostic.js";
 import { resolve } from "../../src/model/resolve.js";
 import type { Change, Plan } from "../../src/plan/plan.js";

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownerSecret } from "../../src/catalog/owners.js";
 import type { KubeObject } from "../../src/catalog/types.js";
 import type { ComponentId } from "../../src/config/ids.js";
-import { validateConfig } from "../../src/config/load.js";
+import { validateConfig } from "../../src/config/validate-config.js";
 import { buildGraph } from "../../src/graph/graph.js";
 import { resolve } from "../../src/model/resolve.js";
 import { liveOwner, ownerLine } from "../../src/plan/owners.js";

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { secretEntries } from "../../src/catalog/vault-layout.js";
 import { run } from "../../src/cli/main.js";
-import { validateConfig } from "../../src/config/load.js";
+import { validateConfig } from "../../src/config/validate-config.js";
 import { resolve } from "../../src/model/resolve.js";
 import { connect } from "../../src/providers/kubernetes/client.js";
 import { KubernetesProvider } from "../../src/providers/kubernetes/provider.js";

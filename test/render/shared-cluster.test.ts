@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { KubeObject } from "../../src/catalog/types.js";
 import { IMAGES } from "../../src/catalog/versions.js";
-import { validateConfig } from "../../src/config/load.js";
+import { validateConfig } from "../../src/config/validate-config.js";
 import type { Config } from "../../src/config/schema.js";
 import { buildGraph } from "../../src/graph/graph.js";
 import { resolve } from "../../src/model/resolve.js";

@@ -10,7 +10,7 @@ import { parse } from "yaml";
 import { signoz as signozComponent } from "../../src/catalog/components/signoz.js";
 import type { KubeObject } from "../../src/catalog/types.js";
 import { IMAGES, SIGNOZ_HISTOGRAM_QUANTILE } from "../../src/catalog/versions.js";
-import { validateConfig } from "../../src/config/load.js";
+import { validateConfig } from "../../src/config/validate-config.js";
 import type { Config } from "../../src/config/schema.js";
 import { buildGraph } from "../../src/graph/graph.js";
 import { resolve } from "../../src/model/resolve.js";

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validateConfig } from "../../src/config/load.js";
+import { validateConfig } from "../../src/config/validate-config.js";
 import type { UserConfig } from "../../src/config/schema.js";
 import { UserError } from "../../src/diagnostics/diagnostic.js";
 import { resolve } from "../../src/model/resolve.js";
