@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import example from "../../examples/blueprint/plinth.config.js";
 import { run } from "../../src/cli/main.js";
-import { validateConfig } from "../../src/config/validate-config.js";
 import type { Config, UserConfig } from "../../src/config/schema.js";
+import { validateConfig } from "../../src/config/validate-config.js";
 
 /** The bundled blueprint example, validated: the baseline most model tests vary. */
 export function exampleConfig(): Config {

@@ -157,4 +157,13 @@ describe("toYaml", () => {
       }
     }
   });
+
+  it("sortKeys: apiVersion, kind, metadata first, the rest by code unit, undefined dropped, an own __proto__ key kept as a key", () => {
+    const parsed = JSON.parse('{"z":1,"__proto__":{"b":2,"a":1},"kind":"K","u":null,"apiVersion":"v1"}');
+    const sorted = sortKeys({ ...parsed, gone: undefined, metadata: { name: "n", b: [{ y: 1, x: 2 }] } });
+    expect(JSON.stringify(sorted)).toBe(
+      '{"apiVersion":"v1","kind":"K","metadata":{"name":"n","b":[{"x":2,"y":1}]},"__proto__":{"a":1,"b":2},"u":null,"z":1}',
+    );
+    expect(Object.getPrototypeOf(sorted)).toBe(Object.prototype);
+  });
 });
