@@ -8,7 +8,9 @@
  * Stand-in: the real host (raw.githubusercontent.com) is unreachable here, so the catalog's pin is
  * pointed at a real HTTP server on loopback serving a small manifest of the same shape (a
  * namespace, a ServiceAccount, a ClusterRole, the manager's Deployment naming the image plinth
- * swaps), with that manifest's own sha256. Everything else is the real CLI run in-process.
+ * swaps), with that manifest's own sha256. Everything else is the real CLI run in-process; its
+ * requests to the API server go through the test's TLS proxy (fault-proxy.ts, no fault injected),
+ * which counts them: a converged manifest object is neither read nor dry-run on its own.
  * Environment "mfstplan" (ci kind, Kubero alone) lives in its own namespaces (a peer environment
  * gives it the `-mfstplan` suffix); the manifest's namespace and ClusterRole are named for it.
  */
@@ -20,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Change, Plan } from "../../src/plan/plan.js";
 import { cli, tempDir } from "../helpers/config.js";
 import { ensureStandInCrds, kubeconfig, kubectl, kubectlJson } from "./bed.js";
+import { type KubeFaultProxy, startKubeFaultProxy } from "./fault-proxy.js";
 
 const pin = vi.hoisted(() => ({ url: "", sha256: "" }));
 vi.mock("../../src/catalog/versions.js", async (original) => ({
@@ -77,6 +80,8 @@ let server: Server;
 /** Requests the stand-in host answered: a plan reads a verified copy from the cache after the first. */
 let hits = 0;
 let dir: string;
+/** Between plinth and the API server (no fault injected): counts the requests a plan sends. */
+let proxy: KubeFaultProxy;
 
 const plinth = (...args: string[]) => cli([...args], dir);
 
@@ -109,6 +114,7 @@ describe.sequential("a remote manifest is planned object by object (test bed, st
     pin.sha256 = createHash("sha256").update(MANIFEST).digest("hex");
     await ensureStandInCrds();
     dir = tempDir("plinth-manifest-plan-");
+    proxy = await startKubeFaultProxy({ kubeconfig: kubeconfig(), dir });
     writeFileSync(
       join(dir, "plinth.config.ts"),
       `import { defineConfig } from "plinth";
@@ -117,7 +123,7 @@ describe.sequential("a remote manifest is planned object by object (test bed, st
 export default defineConfig({
   project: "acme",
   defaults: { baseDomain: "example.com", internalDomain: "example.org" },
-  clusters: { bed: { type: "existing", kubeconfig: ${JSON.stringify(kubeconfig())} } },
+  clusters: { bed: { type: "existing", kubeconfig: ${JSON.stringify(proxy.kubeconfig)} } },
   environments: {
     ${ENV}: {
       kind: "ci",
@@ -142,10 +148,17 @@ export default defineConfig({
     if (dir) await plinth("destroy", ENV, "--yes", "--delete-data");
     await kubectl("delete", "configmap", "-n", "kube-system", `plinth-applyset-${ENV}`, "--ignore-not-found");
     await new Promise((done) => server?.close(done));
+    await proxy?.close();
   });
 
   it("before the first apply: the manifest's objects are to create, named in the step", async () => {
+    const from = proxy.seen.length;
     const { manifest } = await plan();
+    // Not in the cluster yet: each is asked of the server (the filter the no-op plan is held to below).
+    const asked = proxy.seen
+      .slice(from)
+      .filter((x) => x.path.includes(OPERATOR_NS) || x.path.includes(CLUSTER_ROLE));
+    expect(asked.filter((x) => x.method === "PATCH" && x.path.includes("dryRun")).length).toBe(4);
     expect(manifest.action).toBe("create");
     expect(manifest.detail).toContain(pin.url);
     expect(manifest.detail).toContain(
@@ -170,9 +183,16 @@ export default defineConfig({
     expect(deployment.metadata.labels["plinth.dev/component"]).toBe("kubero");
     expect(deployment.metadata.annotations["plinth.dev/manifest"]).toBe("kubero-operator");
 
+    const from = proxy.seen.length;
     const { plan: p, manifest } = await plan();
     expect(manifest.action).toBe("no-op");
     expect(pending(p)).toEqual([]);
+    // Its converged objects are no-ops from the ApplySet's lists: none is read or dry-run alone.
+    const single = proxy.seen
+      .slice(from)
+      .map((x) => `${x.method} ${x.path.replace(/\?.*/, "")}`)
+      .filter((r) => r.includes(OPERATOR_NS) || r.includes(CLUSTER_ROLE));
+    expect(single).toEqual([]);
     const exit = await plinth("plan", ENV, "--detailed-exitcode");
     expect(exit.code, exit.stdout + exit.stderr).toBe(0);
     expect(exit.stdout).toContain("Plan: 0 to create, 0 to update, 0 to adopt, 0 to delete");
