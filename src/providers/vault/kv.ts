@@ -13,6 +13,8 @@ export interface KvMetadata {
 export interface KvSecret {
   data: Record<string, string>;
   version: number;
+  /** The secret's custom metadata, which KV v2 returns beside the data. */
+  custom: Record<string, string>;
 }
 
 export async function readMetadata(
@@ -50,14 +52,18 @@ export async function readSecret(
 ): Promise<KvSecret | undefined> {
   const query = version === undefined ? "" : `?version=${version}`;
   const r = await client.request<{
-    data?: { data: Record<string, string> | null; metadata: { version: number } };
+    data?: {
+      data: Record<string, string> | null;
+      metadata: { version: number; custom_metadata?: Record<string, string> | null };
+    };
     errors?: string[];
   }>("GET", `${mount}/data/${path}${query}`);
   // 404 with metadata = a deleted version: treat as absent data.
   if (r.status === 404) return undefined;
   if (r.status >= 300) throw new VaultApiError("GET", `${mount}/data/${path}`, r.status, r.body.errors ?? []);
   if (!r.body.data?.data) return undefined;
-  return { data: r.body.data.data, version: r.body.data.metadata.version };
+  const meta = r.body.data.metadata;
+  return { data: r.body.data.data, version: meta.version, custom: meta.custom_metadata ?? {} };
 }
 
 /**

@@ -385,8 +385,12 @@ export class VaultProvider implements Provider<VaultSpec> {
     spec: Extract<VaultSpec, { kind: "kv" }>,
     ctx: ProviderContext,
   ): Promise<VaultChange> {
-    const meta = await readMetadata(this.client, spec.mount, spec.path);
-    const live = meta ? await readSecret(this.client, spec.mount, spec.path) : undefined;
+    // The current version comes with its custom metadata: one read where the secret is there (a
+    // converged plan); the metadata alone only where it is not (never written, or deleted).
+    const live = await readSecret(this.client, spec.mount, spec.path);
+    const meta = live
+      ? { currentVersion: live.version, custom: live.custom }
+      : await readMetadata(this.client, spec.mount, spec.path);
     const version = meta ? String(meta.currentVersion) : undefined;
     if (meta && meta.custom["managed-by"] === "plinth" && meta.custom.env && meta.custom.env !== ctx.env) {
       throw new UserError({
