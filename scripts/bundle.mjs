@@ -68,14 +68,12 @@ const LAZY_BUILTINS = new Set([
 ]);
 
 /**
- * In the offline script, only what an offline run may never use: every run reads its files and
- * hashes (fs, crypto), and an esbuild stand-in costs more there (each property of the module
- * copied onto the importer's namespace object, ~300 of them, at load) than it saves.
+ * In the scripts, not what every run loads anyway: each reads its files and hashes (fs, crypto),
+ * and there a stand-in only adds work (esbuild copies each property of the module onto the
+ * importer's namespace object at load).
  */
-const LAZY_OFFLINE = new Set(
-  [...LAZY_BUILTINS].filter(
-    (id) => !["crypto", "fs", "util", "vm", "os", "path"].includes(id),
-  ),
+const LAZY_IN_SCRIPTS = new Set(
+  [...LAZY_BUILTINS].filter((id) => !["crypto", "fs", "util", "vm", "os", "path"].includes(id)),
 );
 
 const lazyBuiltins = (lazy) => ({
@@ -166,21 +164,24 @@ function buildId() {
 }
 
 /**
- * The offline commands (validate, plan --offline, render, graph, domains: src/cli/offline.ts) as
- * one classic script, which bin/plinth runs with `vm.Script` and a V8 code cache it writes *after*
- * the command. Node's compile cache is made right after a module is compiled, so it holds the
- * top-level code only and every function a command calls was parsed and compiled again on every
- * start (a fifth of a cold `plan --offline`); a cache made after the run holds those too. V8
- * cannot make one for an ES module without an experimental flag, hence CommonJS, wrapped in a
- * function whose parameters are what a CommonJS module gets plus the launcher's import()
- * (`__plinthImport`, for the config's modules: a vm.Script has no loader for import()).
+ * The commands bin/plinth runs from a script (src/cli/scripted.ts) as one classic script each:
+ * `offline.cjs` (validate, plan --offline, render, graph, domains) and `plan.cjs` (a live plan
+ * too). bin/plinth runs it with `vm.Script` and a V8 code cache it writes *after* the command.
+ * Node's compile cache is made right after a module is compiled, so it holds the top-level code
+ * only and every function a command calls was parsed and compiled again on every start (a fifth
+ * of a cold `plan --offline`); a cache made after the run holds those too. V8 cannot make one for
+ * an ES module without an experimental flag, hence CommonJS, wrapped in a function whose
+ * parameters are what a CommonJS module gets plus the launcher's import() (`__plinthImport`, for
+ * the config's modules: a vm.Script has no loader for import()). The offline script leaves the
+ * live plan out: the Kubernetes client, Vault and DNS would make it eight times the size, and a
+ * cold offline command two thirds slower.
  */
-export function offlineOptions(outfile) {
+export function scriptOptions(outfile, { live }) {
   const esm = bundleOptions({}, "");
   delete esm.outdir;
   return {
     ...esm,
-    entryPoints: ["dist/cli/offline.js"],
+    entryPoints: ["dist/cli/scripted.js"],
     outfile,
     splitting: false,
     format: "cjs",
@@ -192,28 +193,29 @@ export function offlineOptions(outfile) {
     },
     footer: { js: "})" },
     define: { ...esm.define, "import.meta.url": "__plinthImportMetaUrl" },
-    plugins: [offlineSubstitutes, lazyBuiltins(LAZY_OFFLINE), treeShakeKubernetesClient],
+    plugins: [scriptSubstitutes(live), lazyBuiltins(LAZY_IN_SCRIPTS), treeShakeKubernetesClient],
   };
 }
 
 /**
- * What the offline script holds instead of two of plinth's modules: import() through the launcher,
- * and no live plan (the Kubernetes client, Vault, DNS), which an offline run never reaches.
+ * What a script holds instead of plinth's own modules: import() through the launcher, and, in the
+ * offline script, no live plan, which an offline run never reaches.
  */
-const offlineSubstitutes = {
-  name: "offline-substitutes",
+const scriptSubstitutes = (live) => ({
+  name: "script-substitutes",
   setup(b) {
     b.onResolve({ filter: /[\\/]import-url\.js$/ }, () => ({
       path: join(ROOT, "scripts/shims/import-url.cjs"),
     }));
+    if (live) return;
     b.onResolve({ filter: /[\\/]plan-live\.js$/ }, () => ({ path: "plan-live", namespace: "offline-stub" }));
     b.onLoad({ filter: /.*/, namespace: "offline-stub" }, () => ({
       contents:
-        'export async function livePlan() { throw new Error("the offline script reached the live plan: bin/plinth must run plan without --offline from the bundle"); }',
+        'export async function livePlan() { throw new Error("the offline script reached the live plan: bin/plinth runs plan without --offline from plan.cjs"); }',
       loader: "js",
     }));
   },
-};
+});
 
 // Built beside and swapped in by two renames: bin/plinth runs while others build (tests, the
 // bench), and an emptied dist/bundle/ during the build failed every run that started meanwhile.
@@ -223,7 +225,8 @@ async function buildCli() {
   rmSync(next, { recursive: true, force: true });
   // The GitHub Action's entry (action.yml's runs.main: dist/bundle/action.js) shares the CLI's chunks.
   await build(bundleOptions({ main: "dist/cli/main.js", action: "dist/cli/action-entry.js" }, next));
-  await build(offlineOptions(join(next, "offline.cjs")));
+  await build(scriptOptions(join(next, "offline.cjs"), { live: false }));
+  await build(scriptOptions(join(next, "plan.cjs"), { live: true }));
   try {
     renameSync("dist/bundle", previous);
   } catch {

@@ -7,7 +7,10 @@ import { createRequire } from "node:module";
 
 let undici;
 function load() {
-  undici ??= createRequire(import.meta.resolve("@kubernetes/client-node"))("undici");
+  // Resolved from the bundle's own folder (import.meta.url: the scripts are CommonJS, which has no
+  // import.meta.resolve).
+  const client = createRequire(import.meta.url).resolve("@kubernetes/client-node");
+  undici ??= createRequire(client)("undici");
   return undici;
 }
 // Functions, not classes: `new Agent(options)` then gives undici's own object.

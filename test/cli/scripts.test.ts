@@ -1,5 +1,6 @@
-// bin/plinth runs the offline commands from dist/bundle/offline.cjs with a V8 code cache it
-// writes after a successful run (scripts/bundle.mjs, bin/plinth). What it prints must be what the
+// bin/plinth runs the offline commands from dist/bundle/offline.cjs, and a live plan from
+// dist/bundle/plan.cjs, with a V8 code cache it writes after a successful run (scripts/bundle.mjs,
+// bin/plinth; test/engine runs plan.cjs against the test bed's API server). What it prints must be what the
 // source tree prints, the cache must be kept only where no one else can write, and a cache that is
 // missing, damaged or refused must only cost time. `npm test` builds dist/ first.
 import { spawnSync } from "node:child_process";
@@ -8,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { COMMANDS } from "../../src/cli/main.js";
-import { isOfflineRun, OFFLINE_COMMANDS } from "../../src/cli/offline.js";
+import { SCRIPTED_COMMANDS, scriptFor } from "../../src/cli/scripted.js";
 import { cli, EXAMPLE_PATH, tempDir } from "../helpers/config.js";
 
 const BIN = fileURLToPath(new URL("../../bin/plinth", import.meta.url));
@@ -19,7 +20,7 @@ function built(argv: string[], tmp: string, env: Record<string, string> = {}) {
 }
 
 function cacheDir(tmp: string): string {
-  return join(tmp, `plinth-${process.getuid?.()}`, "offline-cache");
+  return join(tmp, `plinth-${process.getuid?.()}`, "script-cache");
 }
 
 function cacheFiles(tmp: string): string[] {
@@ -29,7 +30,7 @@ function cacheFiles(tmp: string): string[] {
 
 const PLAN = ["plan", "staging", "--offline", "--config", EXAMPLE_PATH];
 
-describe("the offline script (dist/bundle/offline.cjs)", () => {
+describe("the scripts (dist/bundle/offline.cjs, plan.cjs)", () => {
   it.each([
     [["validate", "--config", EXAMPLE_PATH]],
     [["graph", "prod", "--config", EXAMPLE_PATH]],
@@ -73,7 +74,7 @@ describe("the offline script (dist/bundle/offline.cjs)", () => {
     expect(first.status, first.stderr).toBe(0);
     const [file, ...others] = cacheFiles(tmp);
     expect(others).toEqual([]);
-    expect(file).toMatch(/^v\d+\.\d+\.\d+-\d+-\d+-[0-9a-z]+-plan\.bin$/);
+    expect(file).toMatch(/^offline-v\d+\.\d+\.\d+-\d+-\d+-[0-9a-z]+-plan\.bin$/);
     const path = join(cacheDir(tmp), file ?? "");
     const written = statSync(path);
     expect(written.mode & 0o777).toBe(0o600);
@@ -126,32 +127,39 @@ describe("the offline script (dist/bundle/offline.cjs)", () => {
     expect(cacheFiles(tmp)).toEqual([]);
   });
 
-  it("every other run goes to the whole CLI: plan without --offline reaches for a cluster", async () => {
+  it("a live plan runs from plan.cjs: it reaches for the cluster, says so as the source tree does, and keeps no cache when it fails", async () => {
     const tmp = tempDir();
-    const argv = ["plan", "staging", "--config", EXAMPLE_PATH];
+    const argv = ["plan", "ci", "--config", EXAMPLE_PATH];
     const env = { KUBECONFIG: join(tmp, "missing-kubeconfig") };
     const r = built(argv, tmp, env);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/kubeconfig|cluster/i);
+    expect(r.stderr).toMatch(/kubeconfig/i);
     expect(cacheFiles(tmp)).toEqual([]);
   });
 
-  it("bin/plinth sends exactly the runs isOfflineRun takes to the script", () => {
+  it("bin/plinth sends exactly the runs scriptFor names to each script", () => {
     const bin = readFileSync(BIN, "utf8");
-    const listed =
-      /argv\[0\] === "plan" \? argv\.includes\("--offline"\) : (\[[^\]]*\])\.includes\(argv\[0\]\)/.exec(
-        bin,
-      )?.[1];
-    expect(listed, "bin/plinth's test for an offline run").toBeDefined();
+    const listed = /: (\[[^\]]*\])\.includes\(argv\[0\]\)/.exec(bin)?.[1];
+    expect(listed, "bin/plinth's list of offline commands").toBeDefined();
     const names = JSON.parse(listed ?? "[]") as string[];
-    expect([...names, "plan"].sort()).toEqual(OFFLINE_COMMANDS.map((c) => c.name).sort());
+    expect([...names, "plan"].sort()).toEqual(SCRIPTED_COMMANDS.map((c) => c.name).sort());
+    const binScript = (argv: string[]) =>
+      argv[0] === "plan"
+        ? argv.includes("--offline")
+          ? "offline"
+          : "plan"
+        : names.includes(argv[0] ?? "")
+          ? "offline"
+          : undefined;
+    expect(bin).toContain(
+      'argv[0] === "plan"\n    ? argv.includes("--offline")\n      ? "offline"\n      : "plan"',
+    );
     for (const c of COMMANDS) {
       for (const argv of [
         [c.name, "x"],
         [c.name, "x", "--offline"],
       ]) {
-        const bins = argv[0] === "plan" ? argv.includes("--offline") : names.includes(argv[0] ?? "");
-        expect(bins, argv.join(" ")).toBe(isOfflineRun(argv));
+        expect(binScript(argv), argv.join(" ")).toBe(scriptFor(argv));
       }
     }
   });
