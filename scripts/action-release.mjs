@@ -46,7 +46,11 @@ export async function assembleRelease(out) {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, "dist"), { recursive: true });
   for (const f of FILES) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(out, f));
-  cpSync(join(ROOT, "dist/bundle"), join(out, "dist/bundle"), { recursive: true });
+  // The scripts bin/plinth runs (offline.cjs, plan.cjs) are not the action's: 4 MB it never loads.
+  cpSync(join(ROOT, "dist/bundle"), join(out, "dist/bundle"), {
+    recursive: true,
+    filter: (src) => !src.endsWith(".cjs"),
+  });
   // The unbundled dist/index.js imports zod, the Kubernetes client...: bundled, it needs none of them.
   await build(bundleOptions({ index: join(ROOT, "dist/index.js") }, join(out, "dist")));
   for (const dir of closure(EXTERNALS)) {
