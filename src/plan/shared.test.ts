@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { validateConfig } from "../config/validate-config.js";
 import type { Config } from "../config/schema.js";
+import { validateConfig } from "../config/validate-config.js";
 import { resolve } from "../model/resolve.js";
 import { clusterPeers, sharedConflicts, wantedByPeers } from "./shared.js";
 
