@@ -56,13 +56,13 @@ export function readPrivateFile(path: string): string | undefined {
 }
 
 /** Writes a file under `.plinth/` whole or not at all (beside it, then renamed); false if it could not. */
-export function writePrivateFile(path: string, text: string): boolean {
+export function writePrivateFile(path: string, data: string | Uint8Array): boolean {
   const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {
     makePrivateDir(dirname(path));
     // A folder made 0755 by an earlier plinth is tightened too.
     chmodSync(dirname(path), 0o700);
-    writeFileSync(temp, text, { mode: 0o600, flag: "wx" });
+    writeFileSync(temp, data, { mode: 0o600, flag: "wx" });
     renameSync(temp, path);
     return true;
   } catch {

@@ -1,11 +1,10 @@
-import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { labels } from "../catalog/objects.js";
 import type { KubeObject, ManifestSource } from "../catalog/types.js";
 import type { ComponentId } from "../config/ids.js";
-import { makePrivateDir, PLINTH_DIR } from "../config/plinth-dir.js";
+import { PLINTH_DIR, writePrivateFile } from "../config/plinth-dir.js";
 import { error, UserError } from "../diagnostics/diagnostic.js";
 import type { ResolvedEnvironment } from "../model/types.js";
 import { fetchBytes, sha256Hex } from "./download.js";
@@ -32,9 +31,10 @@ export async function fetchManifest(
       }),
     );
   }
-  let bytes = cacheDir ? await cached(cacheDir, sha256) : undefined;
+  const kept = cacheDir ? await cached(cacheDir, sha256) : undefined;
+  let bytes: Uint8Array;
   try {
-    bytes ??= await fetchBytes(url, { fetchImpl, timeoutMs: 30_000 });
+    bytes = kept ?? (await fetchBytes(url, { fetchImpl, timeoutMs: 30_000 }));
   } catch (e) {
     throw new UserError(
       error(`cannot fetch the operator manifest ${url}: ${(e as Error).message}`, {
@@ -53,7 +53,9 @@ export async function fetchManifest(
       ),
     );
   }
-  if (cacheDir) await keep(cacheDir, sha256, bytes);
+  // Written aside and renamed: a concurrent reader sees the whole file or none. A cache that
+  // cannot be written (read-only checkout) only costs the next plan a download.
+  if (cacheDir && !kept) writePrivateFile(join(cacheDir, `${sha256}.yaml`), bytes);
   const objects = parseAllDocuments(new TextDecoder().decode(bytes))
     .map((d) => d.toJS() as KubeObject | null)
     .filter((o): o is KubeObject => Boolean(o?.kind && o.apiVersion && o.metadata?.name));
@@ -82,21 +84,6 @@ async function cached(dir: string, sha256: string): Promise<Uint8Array | undefin
     return sha256Hex(bytes) === sha256 ? bytes : undefined;
   } catch {
     return undefined;
-  }
-}
-
-async function keep(dir: string, sha256: string, bytes: Uint8Array): Promise<void> {
-  if ((await cached(dir, sha256)) !== undefined) return;
-  // Written aside and renamed: a concurrent reader sees the whole file or none.
-  const file = join(dir, `${sha256}.yaml`);
-  const partial = `${file}.${randomBytes(6).toString("hex")}.part`;
-  try {
-    makePrivateDir(dir);
-    await writeFile(partial, bytes, { mode: 0o600 });
-    await rename(partial, file);
-  } catch {
-    // A cache that cannot be written (read-only checkout) only costs the next plan a download.
-    await rm(partial, { force: true });
   }
 }
 
