@@ -153,14 +153,18 @@ export function bundleOptions(entryPoints, outdir) {
  * A hash of what the bundle is built from: the compiled tree (dist/, tsc's output, which holds
  * plinth's own code) and the exact dependencies (package-lock.json).
  */
+let built;
 function buildId() {
+  // Once per build: the CLI's bundle and both scripts share it.
+  if (built) return built;
   const hash = createHash("sha256");
   const compiled = readdirSync(join(ROOT, "dist"), { recursive: true })
     .filter((f) => f.endsWith(".js") && !f.startsWith("bundle"))
     .sort();
   for (const f of compiled) hash.update(`${f}\0`).update(readFileSync(join(ROOT, "dist", f)));
   hash.update(readFileSync(join(ROOT, "package-lock.json")));
-  return hash.digest("hex").slice(0, 32);
+  built = hash.digest("hex").slice(0, 32);
+  return built;
 }
 
 /**

@@ -7,7 +7,7 @@ import { evaluateCompiled } from "./evaluate.js";
 import { findConfigFile } from "./find.js";
 import { makePrivateDir, PLINTH_DIR } from "./plinth-dir.js";
 import type { Config } from "./schema.js";
-import { plainJson, readValidated, saveValidated } from "./validated-cache.js";
+import { cacheInput, readValidated, saveValidated } from "./validated-cache.js";
 
 export interface LoadedConfig {
   /** Absolute path of the config file. */
@@ -30,7 +30,7 @@ export async function loadConfig(options: {
   const raw = await evaluateConfigFile(file, displayFile, options.timeLimitMs);
   // The same config, checked by the same plinth before, is valid as it was (zod's schemas and
   // their check are a fifth of an offline command): see validated-cache.ts.
-  const input = plainJson(raw);
+  const input = cacheInput(raw);
   const known = input === undefined ? undefined : readValidated(file, input);
   if (known) return { file, displayFile, config: known };
   const { validateConfig } = await import("./validate-config.js");

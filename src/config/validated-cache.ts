@@ -27,6 +27,14 @@ export function validatedCacheOf(file: string): string {
   return join(dirname(file), PLINTH_DIR, "cache", `${basename(file)}.validated.json`);
 }
 
+/**
+ * What the cache compares an evaluated config by: its JSON text, when there is a build to key it
+ * by and the config is plain data (undefined otherwise: it is checked every time).
+ */
+export function cacheInput(raw: unknown): string | undefined {
+  return BUILD === undefined ? undefined : plainJson(raw);
+}
+
 /** The config validated earlier from exactly `input` by this build, if the cache holds it. */
 export function readValidated(file: string, input: string): Config | undefined {
   if (BUILD === undefined) return undefined;
@@ -43,7 +51,7 @@ export function readValidated(file: string, input: string): Config | undefined {
 
 /** Keeps a validation; a read-only checkout runs without. */
 export function saveValidated(file: string, input: string, config: Config): void {
-  if (BUILD === undefined || plainJson(config) === undefined) return;
+  if (BUILD === undefined || !isPlain(config, new Set())) return;
   const entry: Entry = { version: 1, build: BUILD, input, config };
   writePrivateFile(validatedCacheOf(file), JSON.stringify(entry));
 }
